@@ -1,0 +1,223 @@
+/*
+ * lunge_curl.h - the slice of libcurl's C ABI that the engine uses, reached through dlopen.
+ *
+ * Why not #include <curl/curl.h> and link -lcurl: the engine must drive the *same* libcurl
+ * that pycurl's wheel bundles (8.x, HTTP/2, HTTP/3), so `pip install lunge` needs neither
+ * curl headers nor a system libcurl, and single requests (pycurl) and load tests (engine)
+ * behave alike.  libcurl's option and info numbers are a stable ABI; tests/test_curl_abi.py
+ * checks every number below against pycurl's constants.
+ */
+#ifndef LUNGE_CURL_H
+#define LUNGE_CURL_H
+
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef void CURL;
+typedef void CURLM;
+typedef void CURLU;
+typedef int64_t curl_off_t;
+typedef int CURLcode;
+typedef int CURLMcode;
+typedef int CURLUcode;
+
+struct curl_slist { char *data; struct curl_slist *next; };
+
+typedef struct {
+  int msg; /* CURLMSG_DONE = 1 */
+  CURL *easy_handle;
+  union { void *whatever; CURLcode result; } data;
+} CURLMsg;
+
+/* Only the leading fields we read; libcurl owns the struct. */
+typedef struct {
+  int age;
+  const char *version;
+  unsigned int version_num;
+  const char *host;
+  int features;
+  const char *ssl_version;
+  long ssl_version_num;
+  const char *libz_version;
+  const char *const *protocols;
+} curl_version_info_data;
+
+typedef size_t (*curl_write_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
+
+enum {
+  CURLE_OK = 0,
+  CURLM_OK = 0,
+  CURLMSG_DONE = 1,
+  CURL_GLOBAL_DEFAULT = 3,
+  CURLUPART_URL = 0,
+
+  /* CURLoption: LONG = 0, OBJECTPOINT = 10000, FUNCTIONPOINT = 20000, OFF_T = 30000 */
+  CURLOPT_WRITEDATA = 10001,
+  CURLOPT_URL = 10002,
+  CURLOPT_PROXY = 10004,
+  CURLOPT_ERRORBUFFER = 10010,
+  CURLOPT_WRITEFUNCTION = 20011,
+  CURLOPT_POSTFIELDS = 10015,
+  CURLOPT_USERAGENT = 10018,
+  CURLOPT_HTTPHEADER = 10023,
+  CURLOPT_SSLCERT = 10025,
+  CURLOPT_CUSTOMREQUEST = 10036,
+  CURLOPT_NOPROGRESS = 43,
+  CURLOPT_NOBODY = 44,
+  CURLOPT_POST = 47,
+  CURLOPT_FOLLOWLOCATION = 52,
+  CURLOPT_SSL_VERIFYPEER = 64,
+  CURLOPT_CAINFO = 10065,
+  CURLOPT_MAXREDIRS = 68,
+  CURLOPT_HTTPGET = 80,
+  CURLOPT_SSL_VERIFYHOST = 81,
+  CURLOPT_HTTP_VERSION = 84,
+  CURLOPT_SSLKEY = 10087,
+  CURLOPT_NOSIGNAL = 99,
+  CURLOPT_ACCEPT_ENCODING = 10102,
+  CURLOPT_PRIVATE = 10103,
+  CURLOPT_TCP_NODELAY = 121,
+  CURLOPT_TIMEOUT_MS = 155,
+  CURLOPT_CONNECTTIMEOUT_MS = 156,
+  CURLOPT_RESOLVE = 10203,
+  CURLOPT_PIPEWAIT = 237,
+  CURLOPT_CURLU = 10282,
+  CURLOPT_POSTFIELDSIZE_LARGE = 30120,
+
+  CURLMOPT_PIPELINING = 3,
+  CURLMOPT_MAXCONNECTS = 6,
+  CURLMOPT_MAX_HOST_CONNECTIONS = 7,
+  CURLPIPE_NOTHING = 0,
+  CURLPIPE_MULTIPLEX = 2,
+
+  CURL_HTTP_VERSION_1_1 = 2,
+  CURL_HTTP_VERSION_2TLS = 4,
+  CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE = 5,
+
+  /* CURLINFO: STRING = 0x100000, LONG = 0x200000, OFF_T = 0x600000 */
+  CURLINFO_PRIVATE = 0x100015,
+  CURLINFO_RESPONSE_CODE = 0x200002,
+  CURLINFO_HEADER_SIZE = 0x20000B,
+  CURLINFO_OS_ERRNO = 0x200019,
+  CURLINFO_NUM_CONNECTS = 0x20001A,
+  CURLINFO_SIZE_DOWNLOAD_T = 0x600008,
+  CURLINFO_TOTAL_TIME_T = 0x600032,
+  CURLINFO_NAMELOOKUP_TIME_T = 0x600033,
+  CURLINFO_CONNECT_TIME_T = 0x600034,
+  CURLINFO_PRETRANSFER_TIME_T = 0x600035,
+  CURLINFO_STARTTRANSFER_TIME_T = 0x600036,
+  CURLINFO_APPCONNECT_TIME_T = 0x600038,
+};
+
+/* The function table, filled once by lunge_curl_load(). */
+typedef struct {
+  void *dl;
+  CURLcode (*global_init)(long);
+  curl_version_info_data *(*version_info)(int);
+  const char *(*easy_strerror)(CURLcode);
+  CURL *(*easy_init)(void);
+  void (*easy_cleanup)(CURL *);
+  CURLcode (*easy_setopt)(CURL *, int, ...);
+  CURLcode (*easy_getinfo)(CURL *, int, ...);
+  CURLM *(*multi_init)(void);
+  CURLMcode (*multi_cleanup)(CURLM *);
+  CURLMcode (*multi_setopt)(CURLM *, int, ...);
+  CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+  CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+  CURLMcode (*multi_perform)(CURLM *, int *);
+  CURLMcode (*multi_poll)(CURLM *, void *, unsigned int, int, int *);
+  CURLMcode (*multi_wakeup)(CURLM *);
+  CURLMsg *(*multi_info_read)(CURLM *, int *);
+  const char *(*multi_strerror)(CURLMcode);
+  struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+  void (*slist_free_all)(struct curl_slist *);
+  CURLU *(*url)(void);
+  CURLU *(*url_dup)(const CURLU *);
+  void (*url_cleanup)(CURLU *);
+  CURLUcode (*url_set)(CURLU *, int, const char *, unsigned int);
+  const char *(*url_strerror)(CURLUcode);
+} lunge_curl_api;
+
+static lunge_curl_api LC;
+
+#define LUNGE_SYM(field, name)                                                   \
+  do {                                                                           \
+    *(void **)(&LC.field) = dlsym(dl, name);                                     \
+    if (!LC.field) { snprintf(err, errlen, "%s: symbol %s missing", path, name); \
+                     return -1; }                                                \
+  } while (0)
+
+/* 7.68.0: curl_multi_wakeup (7.66.0 brought curl_multi_poll). */
+#define LUNGE_CURL_MIN_VERSION 0x074400
+
+/* Load libcurl from `path` (already mapped by pycurl, so dlopen returns the same instance).
+ * Returns 0, or -1 with a message in err.  Called once, from Python, before any engine runs. */
+static int lunge_curl_load(const char *path, char *err, size_t errlen) {
+  if (LC.dl) return 0;
+  void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!dl) { snprintf(err, errlen, "cannot load libcurl: %s", dlerror()); return -1; }
+  LUNGE_SYM(global_init, "curl_global_init");
+  LUNGE_SYM(version_info, "curl_version_info");
+  LUNGE_SYM(easy_strerror, "curl_easy_strerror");
+  LUNGE_SYM(easy_init, "curl_easy_init");
+  LUNGE_SYM(easy_cleanup, "curl_easy_cleanup");
+  LUNGE_SYM(easy_setopt, "curl_easy_setopt");
+  LUNGE_SYM(easy_getinfo, "curl_easy_getinfo");
+  LUNGE_SYM(multi_init, "curl_multi_init");
+  LUNGE_SYM(multi_cleanup, "curl_multi_cleanup");
+  LUNGE_SYM(multi_setopt, "curl_multi_setopt");
+  LUNGE_SYM(multi_add_handle, "curl_multi_add_handle");
+  LUNGE_SYM(multi_remove_handle, "curl_multi_remove_handle");
+  LUNGE_SYM(multi_perform, "curl_multi_perform");
+  LUNGE_SYM(multi_poll, "curl_multi_poll");
+  LUNGE_SYM(multi_wakeup, "curl_multi_wakeup");
+  LUNGE_SYM(multi_info_read, "curl_multi_info_read");
+  LUNGE_SYM(multi_strerror, "curl_multi_strerror");
+  LUNGE_SYM(slist_append, "curl_slist_append");
+  LUNGE_SYM(slist_free_all, "curl_slist_free_all");
+  LUNGE_SYM(url, "curl_url");
+  LUNGE_SYM(url_dup, "curl_url_dup");
+  LUNGE_SYM(url_cleanup, "curl_url_cleanup");
+  LUNGE_SYM(url_set, "curl_url_set");
+  LUNGE_SYM(url_strerror, "curl_url_strerror");
+  curl_version_info_data *vi = LC.version_info(0);
+  if (!vi || vi->version_num < LUNGE_CURL_MIN_VERSION) {
+    snprintf(err, errlen, "%s is libcurl %s; lunge needs 7.68.0 or newer", path, vi ? vi->version : "?");
+    return -1;
+  }
+  if (LC.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {  /* reference-counted: harmless after pycurl's */
+    snprintf(err, errlen, "curl_global_init failed");
+    return -1;
+  }
+  LC.dl = dl;
+  return 0;
+}
+#undef LUNGE_SYM
+
+/* Typed wrappers: Cython cannot call a variadic function pointer cleanly. */
+static inline CURLcode lc_setopt_long(CURL *h, int opt, long v) { return LC.easy_setopt(h, opt, v); }
+static inline CURLcode lc_setopt_ptr(CURL *h, int opt, const void *v) { return LC.easy_setopt(h, opt, v); }
+static inline CURLcode lc_setopt_off(CURL *h, int opt, curl_off_t v) { return LC.easy_setopt(h, opt, v); }
+static inline CURLcode lc_setopt_write(CURL *h, curl_write_callback cb) {
+  return LC.easy_setopt(h, CURLOPT_WRITEFUNCTION, cb);
+}
+static inline CURLMcode lc_multi_setopt_long(CURLM *m, int opt, long v) { return LC.multi_setopt(m, opt, v); }
+static inline long lc_info_long(CURL *h, int info) {
+  long v = 0;
+  LC.easy_getinfo(h, info, &v);
+  return v;
+}
+static inline curl_off_t lc_info_off(CURL *h, int info) {
+  curl_off_t v = 0;
+  LC.easy_getinfo(h, info, &v);
+  return v;
+}
+static inline void *lc_info_ptr(CURL *h, int info) {
+  void *v = NULL;
+  LC.easy_getinfo(h, info, &v);
+  return v;
+}
+
+#endif

@@ -1,0 +1,46 @@
+"""Build the native core: one Extension per .pyx (see csrc/ for the C headers they share).
+
+LUNGE_ANNOTATE=1 writes Cython's HTML annotation next to each .pyx;
+LUNGE_DEBUG=1 builds with -O0 -g and Cython's bounds checks on.
+"""
+import os
+import sys
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("LUNGE_DEBUG") == "1"
+ANNOTATE = os.environ.get("LUNGE_ANNOTATE") == "1"
+
+compile_args = ["-O0", "-g"] if DEBUG else ["-O2"]
+# dlopen/dlsym live in libdl before glibc 2.34 (manylinux2014); libc has them on macOS.
+libraries = ["dl"] if sys.platform.startswith("linux") else []
+
+
+def ext(name):
+    return Extension(
+        f"lunge._native.{name}",
+        [f"src/lunge/_native/{name}.pyx"],
+        include_dirs=["csrc"],
+        extra_compile_args=compile_args,
+        libraries=libraries,
+        depends=[os.path.join("csrc", f) for f in os.listdir("csrc")],
+    )
+
+
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": False,
+    "cdivision": True,
+    "initializedcheck": DEBUG,
+    "embedsignature": True,
+}
+
+setup(
+    ext_modules=cythonize(
+        [ext("hist"), ext("engine")],
+        compiler_directives=directives,
+        annotate=ANNOTATE,
+    ),
+)

@@ -1,0 +1,3 @@
+from lunge.cli import main
+
+main()

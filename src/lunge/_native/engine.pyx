@@ -1,0 +1,735 @@
+"""The native load engine: one OS thread drives one curl multi handle with N easy handles.
+
+Python builds an Engine from a plan, calls run() in a thread (the whole loop runs with the
+GIL released), reads snapshot() and harvest() a few times a second while it runs, and
+results() once it has returned.  Nothing in Python runs per request: each completion is
+recorded here into native histograms and counters.
+
+Loop (cheapest style measured, see benchmarks/RESULTS.md): curl_multi_perform, drain
+curl_multi_info_read, re-add the finished easy handle untouched, curl_multi_poll.
+"""
+from libc.stdint cimport uint64_t, int64_t
+from libc.stdlib cimport calloc, free
+from libc.string cimport strncpy, strlen
+
+import numpy as np
+
+from lunge._native.hist cimport Histogram, lunge_hist, lh_new, lh_clear, lh_record, LH_COUNTS_LEN
+
+cdef extern from "lunge_clock.h" nogil:
+    uint64_t lunge_now_ns()
+    int64_t lunge_wall_ns()
+
+cdef extern from "lunge_atomic.h" nogil:
+    uint64_t la_get(const uint64_t *p)
+    void la_set(uint64_t *p, uint64_t v)
+    void la_bump(uint64_t *p, uint64_t v)
+    int la_get_int(const int *p)
+    void la_set_int(int *p, int v)
+
+cdef extern from "lunge_curl.h" nogil:
+    ctypedef void CURL
+    ctypedef void CURLM
+    ctypedef void CURLU
+    ctypedef long long curl_off_t
+    ctypedef int CURLcode
+    ctypedef int CURLMcode
+    ctypedef int CURLUcode
+
+    struct curl_slist:
+        char *data
+        curl_slist *next
+
+    ctypedef union CURLMsgData:
+        void *whatever
+        CURLcode result
+
+    ctypedef struct CURLMsg:
+        int msg
+        CURL *easy_handle
+        CURLMsgData data
+
+    ctypedef struct curl_version_info_data:
+        int age
+        const char *version
+        unsigned int version_num
+        const char *host
+        int features
+        const char *ssl_version
+        const char *libz_version
+        const char **protocols
+
+    ctypedef size_t (*curl_write_callback)(char *ptr, size_t size, size_t nmemb, void *userdata) noexcept nogil
+
+    ctypedef struct lunge_curl_api:
+        void *dl
+        curl_version_info_data *(*version_info)(int) noexcept nogil
+        const char *(*easy_strerror)(CURLcode) noexcept nogil
+        CURL *(*easy_init)() noexcept nogil
+        void (*easy_cleanup)(CURL *) noexcept nogil
+        CURLM *(*multi_init)() noexcept nogil
+        CURLMcode (*multi_cleanup)(CURLM *) noexcept nogil
+        CURLMcode (*multi_add_handle)(CURLM *, CURL *) noexcept nogil
+        CURLMcode (*multi_remove_handle)(CURLM *, CURL *) noexcept nogil
+        CURLMcode (*multi_perform)(CURLM *, int *) noexcept nogil
+        CURLMcode (*multi_poll)(CURLM *, void *, unsigned int, int, int *) noexcept nogil
+        CURLMcode (*multi_wakeup)(CURLM *) noexcept nogil
+        CURLMsg *(*multi_info_read)(CURLM *, int *) noexcept nogil
+        const char *(*multi_strerror)(CURLMcode) noexcept nogil
+        curl_slist *(*slist_append)(curl_slist *, const char *) noexcept nogil
+        void (*slist_free_all)(curl_slist *) noexcept nogil
+        CURLU *(*url)() noexcept nogil
+        void (*url_cleanup)(CURLU *) noexcept nogil
+        CURLUcode (*url_set)(CURLU *, int, const char *, unsigned int) noexcept nogil
+        const char *(*url_strerror)(CURLUcode) noexcept nogil
+
+    lunge_curl_api LC
+    int lunge_curl_load(const char *path, char *err, size_t errlen)
+    CURLcode lc_setopt_long(CURL *h, int opt, long v)
+    CURLcode lc_setopt_ptr(CURL *h, int opt, const void *v)
+    CURLcode lc_setopt_off(CURL *h, int opt, curl_off_t v)
+    CURLcode lc_setopt_write(CURL *h, curl_write_callback cb)
+    CURLMcode lc_multi_setopt_long(CURLM *m, int opt, long v)
+    long lc_info_long(CURL *h, int info)
+    curl_off_t lc_info_off(CURL *h, int info)
+    void *lc_info_ptr(CURL *h, int info)
+
+    enum:
+        CURLE_OK
+        CURLM_OK
+        CURLMSG_DONE
+        CURLUPART_URL
+        CURLOPT_WRITEDATA
+        CURLOPT_PROXY
+        CURLOPT_ERRORBUFFER
+        CURLOPT_POSTFIELDS
+        CURLOPT_USERAGENT
+        CURLOPT_HTTPHEADER
+        CURLOPT_SSLCERT
+        CURLOPT_CUSTOMREQUEST
+        CURLOPT_NOBODY
+        CURLOPT_FOLLOWLOCATION
+        CURLOPT_SSL_VERIFYPEER
+        CURLOPT_CAINFO
+        CURLOPT_MAXREDIRS
+        CURLOPT_SSL_VERIFYHOST
+        CURLOPT_HTTP_VERSION
+        CURLOPT_SSLKEY
+        CURLOPT_NOSIGNAL
+        CURLOPT_PRIVATE
+        CURLOPT_TCP_NODELAY
+        CURLOPT_TIMEOUT_MS
+        CURLOPT_CONNECTTIMEOUT_MS
+        CURLOPT_RESOLVE
+        CURLOPT_PIPEWAIT
+        CURLOPT_CURLU
+        CURLOPT_POSTFIELDSIZE_LARGE
+        CURLMOPT_PIPELINING
+        CURLMOPT_MAXCONNECTS
+        CURLPIPE_NOTHING
+        CURLPIPE_MULTIPLEX
+        CURL_HTTP_VERSION_1_1
+        CURL_HTTP_VERSION_2TLS
+        CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+        CURLINFO_PRIVATE
+        CURLINFO_RESPONSE_CODE
+        CURLINFO_HEADER_SIZE
+        CURLINFO_NUM_CONNECTS
+        CURLINFO_TOTAL_TIME_T
+        CURLINFO_NAMELOOKUP_TIME_T
+        CURLINFO_CONNECT_TIME_T
+        CURLINFO_PRETRANSFER_TIME_T
+        CURLINFO_STARTTRANSFER_TIME_T
+        CURLINFO_APPCONNECT_TIME_T
+
+cdef extern from *:
+    const char *CYTHON_ABI
+    const char *LUNGE_CC "__VERSION__"
+
+ENGINE_VERSION = "1"
+BUILD = f"Cython ABI {CYTHON_ABI.decode()}, cc {LUNGE_CC.decode()}"
+
+cdef enum:
+    RING = 8           # per-second slots between the engine and Python's harvest
+    NSTATUS = 600
+    NCURLCODES = 128
+    ERRLEN = 256       # CURL_ERROR_SIZE
+    NCLASSES = 9
+    NPHASES = 7
+
+# Error classes, by index: what a CURLcode means for a load test.
+ERROR_CLASSES = ("connection_refused", "timeout", "dns", "tls", "connection_reset",
+                 "invalid_response", "too_many_redirects", "other", "aborted")
+cdef enum:
+    C_REFUSED, C_TIMEOUT, C_DNS, C_TLS, C_RESET, C_INVALID, C_REDIRECTS, C_OTHER, C_ABORTED
+
+# Timing phases (libcurl's breakdown, per successful response).
+PHASES = ("dns", "connect", "tls", "ttfb", "transfer", "curlTotal", "error")
+cdef enum:
+    P_DNS, P_CONNECT, P_TLS, P_TTFB, P_TRANSFER, P_TOTAL, P_ERROR
+
+
+cdef inline int error_class(CURLcode code) noexcept nogil:
+    if code == 7:                       # COULDNT_CONNECT
+        return C_REFUSED
+    if code == 28:                      # OPERATION_TIMEDOUT
+        return C_TIMEOUT
+    if code == 5 or code == 6:          # COULDNT_RESOLVE_PROXY / _HOST
+        return C_DNS
+    if code in (35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98):
+        return C_TLS
+    if code in (18, 52, 55, 56):        # PARTIAL_FILE, GOT_NOTHING, SEND_ERROR, RECV_ERROR
+        return C_RESET
+    if code in (8, 16, 61, 92, 95, 100):  # WEIRD_SERVER_REPLY, HTTP2, BAD_CONTENT_ENCODING, ...
+        return C_INVALID
+    if code == 47:                      # TOO_MANY_REDIRECTS
+        return C_REDIRECTS
+    return C_OTHER
+
+
+cdef struct Slot:
+    CURL *easy
+    CURLU *url
+    uint64_t sent_ns
+    uint64_t body_bytes
+    int active
+    char errbuf[256]
+
+
+cdef struct Second:
+    int state           # 0 free, 1 open (engine writes), 2 closed (Python may read)
+    int64_t sec
+    int64_t last_sec    # > sec only when Python fell behind and seconds were merged
+    uint64_t requests
+    uint64_t failures
+    uint64_t errors
+    uint64_t bytes
+    uint64_t status[6]  # [0] transport errors, [1..5] 1xx..5xx
+    lunge_hist *hist
+
+
+cdef struct Live:       # one writer (the engine), read live by snapshot()
+    uint64_t issued
+    uint64_t completed
+    uint64_t failures
+    uint64_t errors
+    uint64_t bytes
+    uint64_t in_flight
+    uint64_t connections
+    uint64_t status[6]
+
+
+cdef size_t _discard(char *ptr, size_t size, size_t nmemb, void *userdata) noexcept nogil:
+    (<Slot *>userdata).body_bytes += size * nmemb
+    return size * nmemb
+
+
+class EngineError(RuntimeError):
+    pass
+
+
+def load_libcurl(str path):
+    """dlopen libcurl (once per process) and return its version facts."""
+    cdef char err[512]
+    cdef bytes p = path.encode()
+    if lunge_curl_load(p, err, sizeof(err)) != 0:
+        raise EngineError(err.decode(errors="replace"))
+    cdef curl_version_info_data *vi = LC.version_info(0)
+    protocols = []
+    cdef int i = 0
+    while vi.protocols[i] != NULL:
+        protocols.append(vi.protocols[i].decode())
+        i += 1
+    return {
+        "version": vi.version.decode(),
+        "versionNum": vi.version_num,
+        "ssl": vi.ssl_version.decode() if vi.ssl_version != NULL else None,
+        "http2": bool(vi.features & (1 << 16)),
+        "http3": bool(vi.features & (1 << 25)),
+        "protocols": protocols,
+    }
+
+
+cdef class Engine:
+    """One load loop. Construct with the request and limits, run() once (in a thread),
+    stop()/abort() from any thread, results() after run() returns."""
+
+    cdef CURLM *multi
+    cdef Slot *slots
+    cdef int nslots
+    cdef curl_slist *headers
+    cdef curl_slist *resolve
+    cdef object keep           # Python bytes the easy handles point into
+    cdef uint64_t iterations   # 0: unbounded
+    cdef uint64_t duration_ns  # 0: unbounded
+    cdef uint64_t grace_ns
+    cdef uint64_t t0
+    cdef int64_t wall0
+    cdef uint64_t first_send
+    cdef uint64_t issue_end
+    cdef uint64_t completed_at_issue_end
+    cdef uint64_t t_end
+    cdef Live live
+    cdef Second ring[8]
+    cdef int cur
+    cdef uint64_t next_boundary
+    cdef uint64_t overruns
+    cdef int stop_flag
+    cdef int abort_flag
+    cdef int state             # 0 new, 1 running, 2 done
+    cdef CURLMcode fatal
+    cdef lunge_hist *phase[7]
+    cdef lunge_hist *h_response
+    cdef uint64_t status_counts[600]
+    cdef uint64_t curl_codes[128]
+    cdef uint64_t class_counts[9]
+    cdef char samples[9][256]
+    cdef object hists          # name -> Histogram (owning the native memory)
+
+    def __cinit__(self):
+        self.multi = NULL
+        self.slots = NULL
+        self.headers = NULL
+        self.resolve = NULL
+        for i in range(RING):
+            self.ring[i].hist = NULL
+
+    def __init__(self, *, str url, str method="GET", headers=(), bytes body=None,
+                 int concurrency=1, long long iterations=0, double duration=0.0,
+                 double timeout=0.0, double connect_timeout=0.0, double grace=5.0,
+                 bint insecure=False, bint http2=False, bint follow=False, int max_redirects=10,
+                 resolve=(), str user_agent="lunge", str cacert=None, str cert=None,
+                 str key=None):
+        if LC.dl == NULL:
+            raise EngineError("libcurl is not loaded: call lunge.libcurl.load() first")
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.iterations = <uint64_t>max(iterations, 0)
+        self.duration_ns = <uint64_t>(duration * 1e9)
+        self.grace_ns = <uint64_t>(grace * 1e9)
+        self.nslots = concurrency
+        self.keep = []
+        self.hists = {}
+        cdef Histogram hobj
+        for i, name in enumerate(("response",) + PHASES):
+            hobj = Histogram()
+            self.hists[name] = hobj
+            if i == 0:
+                self.h_response = hobj.h
+            else:
+                self.phase[i - 1] = hobj.h
+        for i in range(RING):
+            self.ring[i].hist = lh_new()
+            if self.ring[i].hist == NULL:
+                raise MemoryError()
+
+        self.multi = LC.multi_init()
+        if self.multi == NULL:
+            raise EngineError("curl_multi_init failed")
+        lc_multi_setopt_long(self.multi, CURLMOPT_MAXCONNECTS, concurrency + 8)
+        lc_multi_setopt_long(self.multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX if http2 else CURLPIPE_NOTHING)
+
+        for h in headers:
+            self.headers = LC.slist_append(self.headers, self._cstr(h))
+        for r in resolve:
+            self.resolve = LC.slist_append(self.resolve, self._cstr(r))
+        cdef bytes burl = self._keep(url)
+        self.slots = <Slot *>calloc(concurrency, sizeof(Slot))
+        if self.slots == NULL:
+            raise MemoryError()
+        cdef Slot *s
+        cdef CURL *e
+        cdef CURLUcode uc
+        cdef long version = CURL_HTTP_VERSION_1_1
+        if http2:
+            version = CURL_HTTP_VERSION_2TLS if url.lower().startswith("https:") else CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+        method = method.upper()
+        for i in range(concurrency):
+            s = &self.slots[i]
+            s.url = LC.url()
+            uc = LC.url_set(s.url, CURLUPART_URL, burl, 0)
+            if uc != 0:
+                raise ValueError(f"URL {url!r}: {LC.url_strerror(uc).decode()}")
+            e = s.easy = LC.easy_init()
+            if e == NULL:
+                raise EngineError("curl_easy_init failed")
+            self._opt(lc_setopt_ptr(e, CURLOPT_CURLU, s.url), "url")
+            self._opt(lc_setopt_write(e, _discard), "write callback")
+            lc_setopt_ptr(e, CURLOPT_WRITEDATA, s)
+            lc_setopt_ptr(e, CURLOPT_PRIVATE, s)
+            lc_setopt_ptr(e, CURLOPT_ERRORBUFFER, s.errbuf)
+            lc_setopt_long(e, CURLOPT_NOSIGNAL, 1)
+            lc_setopt_ptr(e, CURLOPT_PROXY, <const char *>"")   # no proxy-environment look-ups per request
+            lc_setopt_long(e, CURLOPT_TCP_NODELAY, 1)
+            self._opt(lc_setopt_long(e, CURLOPT_HTTP_VERSION, version),
+                      "--http2 (this libcurl has no HTTP/2)" if http2 else "http version")
+            if http2:
+                lc_setopt_long(e, CURLOPT_PIPEWAIT, 1)
+            lc_setopt_ptr(e, CURLOPT_USERAGENT, self._cstr(user_agent))
+            if self.headers != NULL:
+                lc_setopt_ptr(e, CURLOPT_HTTPHEADER, self.headers)
+            if self.resolve != NULL:
+                lc_setopt_ptr(e, CURLOPT_RESOLVE, self.resolve)
+            if timeout > 0:
+                lc_setopt_long(e, CURLOPT_TIMEOUT_MS, <long>(timeout * 1000))
+            if connect_timeout > 0:
+                lc_setopt_long(e, CURLOPT_CONNECTTIMEOUT_MS, <long>(connect_timeout * 1000))
+            if insecure:
+                lc_setopt_long(e, CURLOPT_SSL_VERIFYPEER, 0)
+                lc_setopt_long(e, CURLOPT_SSL_VERIFYHOST, 0)
+            if cacert:
+                lc_setopt_ptr(e, CURLOPT_CAINFO, self._cstr(cacert))
+            if cert:
+                lc_setopt_ptr(e, CURLOPT_SSLCERT, self._cstr(cert))
+            if key:
+                lc_setopt_ptr(e, CURLOPT_SSLKEY, self._cstr(key))
+            if follow:
+                lc_setopt_long(e, CURLOPT_FOLLOWLOCATION, 1)
+                lc_setopt_long(e, CURLOPT_MAXREDIRS, max_redirects)
+            if method == "HEAD":
+                lc_setopt_long(e, CURLOPT_NOBODY, 1)
+            elif method != "GET" and not (method == "POST" and body is not None):
+                lc_setopt_ptr(e, CURLOPT_CUSTOMREQUEST, self._cstr(method))
+            if body is not None:
+                self.keep.append(body)
+                lc_setopt_off(e, CURLOPT_POSTFIELDSIZE_LARGE, len(body))
+                lc_setopt_ptr(e, CURLOPT_POSTFIELDS, <const char *>body)
+
+    cdef bytes _keep(self, str text):
+        cdef bytes b = text.encode()
+        self.keep.append(b)
+        return b
+
+    cdef const char *_cstr(self, str text) except NULL:
+        # The bytes stay referenced in self.keep for as long as the handles live.
+        cdef bytes b = self._keep(text)
+        return <const char *>b
+
+    cdef _opt(self, CURLcode rc, str what):
+        if rc != CURLE_OK:
+            raise ValueError(f"{what}: {LC.easy_strerror(rc).decode()}")
+
+    def __dealloc__(self):
+        cdef int i
+        if self.slots != NULL:
+            for i in range(self.nslots):
+                if self.slots[i].easy != NULL:
+                    if self.slots[i].active and self.multi != NULL:
+                        LC.multi_remove_handle(self.multi, self.slots[i].easy)
+                    LC.easy_cleanup(self.slots[i].easy)
+                if self.slots[i].url != NULL:
+                    LC.url_cleanup(self.slots[i].url)
+            free(self.slots)
+        if self.multi != NULL:
+            LC.multi_cleanup(self.multi)
+        if self.headers != NULL:
+            LC.slist_free_all(self.headers)
+        if self.resolve != NULL:
+            LC.slist_free_all(self.resolve)
+        for i in range(RING):
+            free(self.ring[i].hist)
+
+    # ------------------------------------------------------------------ the loop
+    cdef inline bint _may_issue(self, uint64_t now) noexcept nogil:
+        if la_get_int(&self.stop_flag):
+            return False
+        if self.iterations and la_get(&self.live.issued) >= self.iterations:
+            return False
+        if self.duration_ns and now >= self.t0 + self.duration_ns:
+            return False
+        return True
+
+    cdef inline int _issue(self, Slot *s, uint64_t now) noexcept nogil:
+        s.sent_ns = now
+        s.body_bytes = 0
+        s.errbuf[0] = 0
+        cdef CURLMcode mc = LC.multi_add_handle(self.multi, s.easy)
+        if mc != CURLM_OK:
+            self.fatal = mc
+            return -1
+        s.active = 1
+        if self.first_send == 0:
+            self.first_send = now
+        la_bump(&self.live.issued, 1)
+        la_bump(&self.live.in_flight, 1)
+        return 0
+
+    cdef inline void _roll(self, uint64_t now) noexcept nogil:
+        # Close the open second and open the next ring slot, if Python has freed it.
+        if now < self.next_boundary:
+            return
+        cdef int64_t sec = <int64_t>((now - self.t0) // 1000000000)
+        cdef int nxt = (self.cur + 1) % RING
+        self.next_boundary = self.t0 + <uint64_t>(sec + 1) * 1000000000
+        if la_get_int(&self.ring[nxt].state) != 0:
+            self.overruns += 1          # Python is behind: this second absorbs the next
+            self.ring[self.cur].last_sec = sec
+            return
+        la_set_int(&self.ring[self.cur].state, 2)
+        cdef Second *s = &self.ring[nxt]
+        s.sec = sec
+        s.last_sec = sec
+        s.requests = s.failures = s.errors = s.bytes = 0
+        for i in range(6):
+            s.status[i] = 0
+        lh_clear(s.hist)
+        s.state = 1
+        self.cur = nxt
+
+    cdef inline void _breakdown(self, CURL *e) noexcept nogil:
+        # libcurl's times are cumulative microseconds from the transfer's start.
+        cdef curl_off_t dns = lc_info_off(e, CURLINFO_NAMELOOKUP_TIME_T)
+        cdef curl_off_t con = lc_info_off(e, CURLINFO_CONNECT_TIME_T)
+        cdef curl_off_t app = lc_info_off(e, CURLINFO_APPCONNECT_TIME_T)
+        cdef curl_off_t pre = lc_info_off(e, CURLINFO_PRETRANSFER_TIME_T)
+        cdef curl_off_t st = lc_info_off(e, CURLINFO_STARTTRANSFER_TIME_T)
+        cdef curl_off_t tot = lc_info_off(e, CURLINFO_TOTAL_TIME_T)
+        lh_record(self.phase[P_DNS], <uint64_t>dns * 1000)
+        lh_record(self.phase[P_CONNECT], <uint64_t>(con - dns if con > dns else 0) * 1000)
+        lh_record(self.phase[P_TLS], <uint64_t>(app - con if app > con else 0) * 1000)
+        lh_record(self.phase[P_TTFB], <uint64_t>(st - pre if st > pre else 0) * 1000)
+        lh_record(self.phase[P_TRANSFER], <uint64_t>(tot - st if tot > st else 0) * 1000)
+        lh_record(self.phase[P_TOTAL], <uint64_t>tot * 1000)
+
+    cdef inline void _count(self, Second *sec, int sclass, bint failed, uint64_t nbytes) noexcept nogil:
+        sec.requests += 1
+        sec.bytes += nbytes
+        sec.status[sclass] += 1
+        la_bump(&self.live.completed, 1)
+        la_bump(&self.live.bytes, nbytes)
+        la_bump(&self.live.status[sclass], 1)
+        if failed:
+            sec.failures += 1
+            la_bump(&self.live.failures, 1)
+        if sclass == 0:
+            sec.errors += 1
+            la_bump(&self.live.errors, 1)
+
+    cdef inline void _failure(self, int cls, int code, const char *msg) noexcept nogil:
+        self.class_counts[cls] += 1
+        if code >= 0:
+            self.curl_codes[code if code < NCURLCODES else NCURLCODES - 1] += 1
+        if self.samples[cls][0] == 0:
+            strncpy(self.samples[cls], msg, ERRLEN - 1)
+
+    cdef inline void _complete(self, Slot *s, CURLcode res, uint64_t now) noexcept nogil:
+        cdef CURL *e = s.easy
+        cdef uint64_t latency = now - s.sent_ns
+        cdef uint64_t nbytes = s.body_bytes
+        cdef long status = 0
+        cdef int sclass = 0, cls
+        cdef bint failed = True
+        cdef const char *msg
+        self._roll(now)
+        cdef Second *sec = &self.ring[self.cur]
+        if res == CURLE_OK:
+            status = lc_info_long(e, CURLINFO_RESPONSE_CODE)
+            nbytes += <uint64_t>lc_info_long(e, CURLINFO_HEADER_SIZE)
+            lh_record(self.h_response, latency)
+            lh_record(sec.hist, latency)
+            self._breakdown(e)
+            if 100 <= status < 600:
+                self.status_counts[status] += 1
+                sclass = status // 100
+            else:
+                self.status_counts[0] += 1
+                sclass = 5
+            failed = status >= 400
+        else:
+            cls = error_class(res)
+            lh_record(self.phase[P_ERROR], latency)
+            if s.errbuf[0] != 0:
+                msg = &s.errbuf[0]
+            else:
+                msg = LC.easy_strerror(res)
+            self._failure(cls, res, msg)
+        la_bump(&self.live.connections, <uint64_t>lc_info_long(e, CURLINFO_NUM_CONNECTS))
+        self._count(sec, sclass, failed, nbytes)
+        LC.multi_remove_handle(self.multi, e)
+        s.active = 0
+        la_set(&self.live.in_flight, la_get(&self.live.in_flight) - 1)
+
+    cdef int _loop(self) noexcept nogil:
+        cdef uint64_t now = lunge_now_ns()
+        cdef uint64_t wait_ns, limit
+        cdef int running = 0, queued = 0, i, timeout_ms
+        cdef CURLMsg *msg
+        cdef CURLMcode mc
+        cdef Slot *s
+        self.t0 = now
+        self.wall0 = lunge_wall_ns()
+        self.next_boundary = now + 1000000000
+        self.cur = 0
+        self.ring[0].sec = 0
+        self.ring[0].last_sec = 0
+        self.ring[0].state = 1
+        for i in range(self.nslots):
+            if not self._may_issue(now):
+                break
+            if self._issue(&self.slots[i], now) < 0:
+                return -1
+        while True:
+            mc = LC.multi_perform(self.multi, &running)
+            if mc != CURLM_OK:
+                self.fatal = mc
+                break
+            while True:
+                msg = LC.multi_info_read(self.multi, &queued)
+                if msg == NULL:
+                    break
+                if msg.msg != CURLMSG_DONE:
+                    continue
+                s = <Slot *>lc_info_ptr(msg.easy_handle, CURLINFO_PRIVATE)
+                now = lunge_now_ns()
+                self._complete(s, msg.data.result, now)
+                if self._may_issue(now) and self._issue(s, now) < 0:
+                    break
+            now = lunge_now_ns()
+            self._roll(now)
+            if self.issue_end == 0 and not self._may_issue(now):
+                self.issue_end = now
+                self.completed_at_issue_end = la_get(&self.live.completed)
+            if la_get(&self.live.in_flight) == 0 and self.issue_end != 0:
+                break
+            if la_get_int(&self.abort_flag) or self.fatal != CURLM_OK:
+                break
+            if self.issue_end != 0 and now >= self.issue_end + self.grace_ns:
+                break
+            # Sleep until libcurl has work, or the next second, deadline or grace end.
+            wait_ns = self.next_boundary - now
+            if self.issue_end == 0 and self.duration_ns:
+                limit = self.t0 + self.duration_ns
+                if limit > now and limit - now < wait_ns:
+                    wait_ns = limit - now
+            if self.issue_end != 0:
+                limit = self.issue_end + self.grace_ns
+                if limit > now and limit - now < wait_ns:
+                    wait_ns = limit - now
+            timeout_ms = <int>((wait_ns + 999999) // 1000000)
+            mc = LC.multi_poll(self.multi, NULL, 0, timeout_ms, NULL)
+            if mc != CURLM_OK:
+                self.fatal = mc
+                break
+        # Whatever is still in flight (grace over, abort, or a multi failure) is aborted, and counted.
+        now = lunge_now_ns()
+        if self.issue_end == 0:
+            self.issue_end = now
+            self.completed_at_issue_end = la_get(&self.live.completed)
+        self._roll(now)
+        for i in range(self.nslots):
+            s = &self.slots[i]
+            if s.active:
+                LC.multi_remove_handle(self.multi, s.easy)
+                s.active = 0
+                self._failure(C_ABORTED, -1, b"in flight when the run ended (grace period over or aborted)")
+                self._count(&self.ring[self.cur], 0, True, s.body_bytes)
+                la_set(&self.live.in_flight, la_get(&self.live.in_flight) - 1)
+        self.t_end = now
+        la_set_int(&self.ring[self.cur].state, 2)
+        return 0 if self.fatal == CURLM_OK else -1
+
+    # ------------------------------------------------------------------ Python side
+    def run(self):
+        """Run the load loop to its end (blocks; call it in a thread). Releases the GIL."""
+        if self.state != 0:
+            raise EngineError("an Engine runs once")
+        self.state = 1
+        cdef int rc
+        with nogil:
+            rc = self._loop()
+        la_set_int(&self.state, 2)
+        if rc != 0:
+            raise EngineError(f"curl multi: {LC.multi_strerror(self.fatal).decode()}")
+
+    def stop(self):
+        """Stop issuing; in-flight requests finish within the grace period."""
+        la_set_int(&self.stop_flag, 1)
+        if self.multi != NULL:
+            LC.multi_wakeup(self.multi)
+
+    def abort(self):
+        """Stop now: in-flight requests are abandoned and counted as `aborted`."""
+        la_set_int(&self.stop_flag, 1)
+        la_set_int(&self.abort_flag, 1)
+        if self.multi != NULL:
+            LC.multi_wakeup(self.multi)
+
+    @property
+    def running(self):
+        return la_get_int(&self.state) == 1
+
+    def snapshot(self):
+        """Live counters, read without stopping the loop."""
+        cdef uint64_t now = lunge_now_ns()
+        return {
+            "elapsed": (now - self.t0) / 1e9 if self.t0 else 0.0,
+            "issued": la_get(&self.live.issued),
+            "completed": la_get(&self.live.completed),
+            "failures": la_get(&self.live.failures),
+            "errors": la_get(&self.live.errors),
+            "bytes": la_get(&self.live.bytes),
+            "inFlight": la_get(&self.live.in_flight),
+            "connections": la_get(&self.live.connections),
+            "statusClasses": [la_get(&self.live.status[i]) for i in range(6)],
+        }
+
+    def harvest(self):
+        """Closed seconds since the last call, each with its latency histogram in sparse
+        form (counter indices and counts), and hand their slots back to the engine."""
+        out = []
+        cdef Second *s
+        cdef size_t j, n
+        cdef uint64_t *c
+        for i in range(RING):
+            s = &self.ring[i]
+            if la_get_int(&s.state) != 2:
+                continue
+            c = s.hist.counts
+            n = 0
+            for j in range(LH_COUNTS_LEN):
+                if c[j]:
+                    n += 1
+            idx = np.empty(n, dtype=np.int32)
+            cnt = np.empty(n, dtype=np.uint64)
+            n = 0
+            for j in range(LH_COUNTS_LEN):
+                if c[j]:
+                    idx[n] = j
+                    cnt[n] = c[j]
+                    n += 1
+            out.append({
+                "sec": s.sec, "lastSec": s.last_sec, "requests": s.requests,
+                "failures": s.failures, "errors": s.errors, "bytes": s.bytes,
+                "status": [s.status[k] for k in range(6)],
+                "hist": (idx, cnt, s.hist.total, s.hist.min if s.hist.total else 0,
+                         s.hist.max, s.hist.sum, s.hist.sum_sq),
+            })
+            la_set_int(&s.state, 0)
+        out.sort(key=lambda d: d["sec"])
+        return out
+
+    def results(self):
+        """Everything measured, once run() has returned."""
+        if la_get_int(&self.state) != 2:
+            raise EngineError("results() before the run ended")
+        return {
+            "wallStartNs": self.wall0,
+            "elapsedNs": self.t_end - self.t0,
+            "firstSendNs": self.first_send - self.t0 if self.first_send else 0,
+            "issueEndNs": self.issue_end - self.t0,
+            "completedAtIssueEnd": self.completed_at_issue_end,
+            "issued": self.live.issued,
+            "completed": self.live.completed,
+            "failures": self.live.failures,
+            "errors": self.live.errors,
+            "bytes": self.live.bytes,
+            "connections": self.live.connections,
+            "statusCodes": {i: self.status_counts[i] for i in range(NSTATUS) if self.status_counts[i]},
+            "curlCodes": {i: self.curl_codes[i] for i in range(NCURLCODES) if self.curl_codes[i]},
+            "errorClasses": {ERROR_CLASSES[i]: self.class_counts[i] for i in range(NCLASSES) if self.class_counts[i]},
+            "errorSamples": {ERROR_CLASSES[i]: self.samples[i].decode(errors="replace")
+                             for i in range(NCLASSES) if self.samples[i][0]},
+            "seriesOverruns": self.overruns,
+            "histograms": dict(self.hists),
+        }
+

@@ -1,0 +1,69 @@
+"""The `lunge` command line: argv -> plan/config -> calls. Nothing else lives here.
+
+Every LungeError becomes one line on stderr and its exit status (2 for bad input);
+no traceback reaches the user.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from lunge import __version__
+from lunge.errors import EXIT_USAGE, LungeError
+
+
+class LungeGroup(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except LungeError as e:
+            click.echo(f"lunge: {e.message}", err=True)
+            ctx.exit(e.exit_code)
+
+
+def _version_text() -> str:
+    from lunge import libcurl
+    from lunge._native import engine
+
+    lines = [f"lunge {__version__}"]
+    try:
+        info = libcurl.load()
+        feats = ", ".join(f for f, on in (("HTTP/2", info["http2"]), ("HTTP/3", info["http3"])) if on)
+        lines.append(f"libcurl {info['version']} ({info['ssl']}; {feats or 'HTTP/1.1 only'})")
+        lines.append(f"engine {engine.ENGINE_VERSION} ({engine.BUILD})")
+        lines.append(f"engine libcurl file: {info['path']} ({info['origin']})")
+    except LungeError as e:
+        lines.append(f"libcurl: unavailable ({e.message})")
+    return "\n".join(lines)
+
+
+def _print_version(ctx, _param, value):
+    if value and not ctx.resilient_parsing:
+        click.echo(_version_text())
+        ctx.exit(0)
+
+
+@click.group(cls=LungeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show lunge's, libcurl's and the engine's versions, and which libcurl file is used.")
+def cli():
+    """lunge: HTTP requests, API test suites and native-speed load tests from the terminal."""
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=0, type=click.IntRange(0, 65535), help="Port (0: any free port; printed first).")
+def serve(host, port):
+    """Run the embedded target server (for demos and tests; see `lunge.target`)."""
+    from lunge import target
+
+    target.main(host, port)
+
+
+def main(argv=None):
+    try:
+        cli.main(args=argv, prog_name="lunge", standalone_mode=True)
+    except LungeError as e:  # raised outside a command (e.g. while parsing)
+        click.echo(f"lunge: {e.message}", err=True)
+        sys.exit(EXIT_USAGE)

@@ -1,0 +1,33 @@
+"""The error types of perf-design.md, and the exit status each maps to.
+
+Exit status: 0 done; 1 a threshold failed (`threshold_exceeded`); 2 usage or configuration
+error (one line on stderr, no traceback); 130 interrupted.
+"""
+from __future__ import annotations
+
+CONCURRENCY_LIMIT = "concurrency_limit"
+RATE_LIMIT = "rate_limit"
+RESOURCE_LIMIT = "resource_limit"
+THRESHOLD = "threshold_exceeded"
+CONFIGURATION = "configuration_error"
+
+EXIT_OK = 0
+EXIT_THRESHOLD = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class LungeError(Exception):
+    """A failure the user can act on: printed as one line, never as a traceback."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, type: str = CONFIGURATION, cause: BaseException | None = None):
+        super().__init__(message)
+        self.type = type
+        self.message = message
+        self.cause = cause
+
+
+class ConfigError(LungeError):
+    """Bad flags, config values or URLs: names the field or value."""
