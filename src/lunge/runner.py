@@ -37,12 +37,17 @@ def run(plan: Plan, on_tick: Callable[[dict], None] | None = None) -> RunResult:
         raise LungeError(str(e)) from None
 
     failure: list[BaseException] = []
+    # Not thread.is_alive(): a KeyboardInterrupt inside Thread.join can make a running
+    # thread look finished (CPython 3.11).  The loop thread says when it is done.
+    done = threading.Event()
 
     def loop():
         try:
             engine.run()
         except BaseException as e:  # reported on the main thread
             failure.append(e)
+        finally:
+            done.set()
 
     seconds: list[dict] = []
     stops = 0
@@ -50,9 +55,9 @@ def run(plan: Plan, on_tick: Callable[[dict], None] | None = None) -> RunResult:
     thread = threading.Thread(target=loop, name="lunge-engine", daemon=True)
     thread.start()
     try:
-        while thread.is_alive():
+        while not done.is_set():
             try:
-                thread.join(TICK)
+                done.wait(TICK)
                 seconds.extend(engine.harvest())
                 if on_tick:
                     on_tick(engine.snapshot())
@@ -64,9 +69,9 @@ def run(plan: Plan, on_tick: Callable[[dict], None] | None = None) -> RunResult:
                     engine.abort()
     finally:
         _restore_sigterm(previous)
-        if thread.is_alive():  # an exception escaped the loop above: do not leave the loop running
+        if not done.is_set():  # an exception escaped the loop above: do not leave the loop running
             engine.abort()
-            thread.join()
+        done.wait()
     seconds.extend(engine.harvest())
     if failure:
         raise LungeError(f"engine failed: {failure[0]}")
