@@ -116,6 +116,8 @@ cdef extern from "lunge_curl.h" nogil:
         CURLOPT_HTTP_VERSION
         CURLOPT_SSLKEY
         CURLOPT_NOSIGNAL
+        CURLOPT_NOPROXY
+        CURLOPT_DNS_CACHE_TIMEOUT
         CURLOPT_PRIVATE
         CURLOPT_TCP_NODELAY
         CURLOPT_TIMEOUT_MS
@@ -359,7 +361,13 @@ cdef class Engine:
             lc_setopt_ptr(e, CURLOPT_PRIVATE, s)
             lc_setopt_ptr(e, CURLOPT_ERRORBUFFER, s.errbuf)
             lc_setopt_long(e, CURLOPT_NOSIGNAL, 1)
-            lc_setopt_ptr(e, CURLOPT_PROXY, <const char *>"")   # no proxy-environment look-ups per request
+            # No proxy, and no proxy-environment look-ups per request (libcurl 8 reads
+            # no_proxy/NO_PROXY for every transfer unless CURLOPT_NOPROXY is set).
+            lc_setopt_ptr(e, CURLOPT_PROXY, <const char *>"")
+            lc_setopt_ptr(e, CURLOPT_NOPROXY, <const char *>"*")
+            # The host is resolved once (CURLOPT_RESOLVE): keep it, and skip the DNS-cache
+            # pruning libcurl otherwise does on every transfer.
+            lc_setopt_long(e, CURLOPT_DNS_CACHE_TIMEOUT, -1)
             lc_setopt_long(e, CURLOPT_TCP_NODELAY, 1)
             self._opt(lc_setopt_long(e, CURLOPT_HTTP_VERSION, version),
                       "--http2 (this libcurl has no HTTP/2)" if http2 else "http version")
@@ -680,6 +688,8 @@ cdef class Engine:
         cdef Second *s
         cdef size_t j, n
         cdef uint64_t *c
+        cdef int[::1] idx_buf = np.empty(LH_COUNTS_LEN, dtype=np.int32)
+        cdef uint64_t[::1] cnt_buf = np.empty(LH_COUNTS_LEN, dtype=np.uint64)
         for i in range(RING):
             s = &self.ring[i]
             if la_get_int(&s.state) != 2:
@@ -688,15 +698,11 @@ cdef class Engine:
             n = 0
             for j in range(LH_COUNTS_LEN):
                 if c[j]:
+                    idx_buf[n] = j
+                    cnt_buf[n] = c[j]
                     n += 1
-            idx = np.empty(n, dtype=np.int32)
-            cnt = np.empty(n, dtype=np.uint64)
-            n = 0
-            for j in range(LH_COUNTS_LEN):
-                if c[j]:
-                    idx[n] = j
-                    cnt[n] = c[j]
-                    n += 1
+            idx = np.asarray(idx_buf[:n]).copy()
+            cnt = np.asarray(cnt_buf[:n]).copy()
             out.append({
                 "sec": s.sec, "lastSec": s.last_sec, "requests": s.requests,
                 "failures": s.failures, "errors": s.errors, "bytes": s.bytes,
