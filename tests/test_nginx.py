@@ -35,8 +35,20 @@ http {{
         location / {{ return 200 "ok\\n"; }}
         location /missing {{ return 404; }}
     }}
+    server {{
+        listen 127.0.0.1:{h2port} http2;
+        location / {{ return 200 "ok\\n"; }}
+    }}
 }}
 """
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 @pytest.fixture
@@ -45,12 +57,9 @@ def nginx(tmp_path):
         if os.environ.get("CI"):
             pytest.fail("nginx is not installed: .ci/run should have installed nginx-light")
         pytest.skip("nginx not installed (apt-get install nginx-light)")
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port, h2port = free_port(), free_port()
     conf = tmp_path / "nginx.conf"
-    conf.write_text(CONF.format(dir=tmp_path, port=port))
+    conf.write_text(CONF.format(dir=tmp_path, port=port, h2port=h2port))
     proc = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "error.log")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     for _ in range(100):
@@ -64,6 +73,7 @@ def nginx(tmp_path):
 
     class Nginx:
         url = f"http://127.0.0.1:{port}"
+        h2c_url = f"http://127.0.0.1:{h2port}"
 
         @staticmethod
         def logged():
@@ -102,3 +112,12 @@ def test_iterations_against_nginx_exact(nginx):
     count, by_status = nginx.logged()
     assert count == 2500 and by_status == {"404": 2500}
     assert r.json()["metrics"]["statusCodes"] == {"404": 2500}
+
+
+def test_http2_multiplexes_streams_on_one_connection(nginx):
+    r = lunge("perf", "--url", f"{nginx.h2c_url}/", "--http2", "-c", 20, "-n", 2000, "--format", "json")
+    assert r.code == 0, r.err
+    m = r.json()["metrics"]
+    count, by_status = nginx.logged()
+    assert m["totalRequests"] == count == 2000 and m["statusCodes"] == {"200": 2000}
+    assert m["connectionsOpened"] == 1  # 20 streams share one h2c connection
