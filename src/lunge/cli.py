@@ -67,3 +67,9 @@ def main(argv=None):
     except LungeError as e:  # raised outside a command (e.g. while parsing)
         click.echo(f"lunge: {e.message}", err=True)
         sys.exit(EXIT_USAGE)
+
+
+# The request toolkit: get/post/put/delete/patch/head, run, test, validate.
+from lunge.client.commands import register as _register_toolkit  # noqa: E402
+
+_register_toolkit(cli)

@@ -26,7 +26,7 @@ class Timing:
     dns: float
     connect: float
     tls: float
-    ttfb: float  # request sent -> first response byte (the server's think time)
+    ttfb: float  # connection ready -> first response byte (sending + the server's think time)
     transfer: float
     total: float
 
@@ -71,15 +71,18 @@ class Response:
 
 def _timing(c: pycurl.Curl) -> Timing:
     us = {k: c.getinfo(getattr(pycurl, k + "_TIME_T")) for k in
-          ("NAMELOOKUP", "CONNECT", "APPCONNECT", "PRETRANSFER", "STARTTRANSFER", "TOTAL")}
-    connect = max(us["CONNECT"], us["NAMELOOKUP"])
-    tls = us["APPCONNECT"] - connect if us["APPCONNECT"] else 0  # 0 when there was no TLS handshake
-    sent = max(us["PRETRANSFER"], connect + tls)
-    first = max(us["STARTTRANSFER"], sent)
+          ("NAMELOOKUP", "CONNECT", "APPCONNECT", "STARTTRANSFER", "TOTAL")}
+    # The marks are cumulative from the start; a reused connection leaves the early ones 0.
+    dns = us["NAMELOOKUP"]
+    connect = max(us["CONNECT"], dns)
+    ready = max(us["APPCONNECT"], connect)  # APPCONNECT is 0 without a TLS handshake
+    first = max(us["STARTTRANSFER"], ready)
     total = max(us["TOTAL"], first)
     ms = lambda v: v / 1000.0  # noqa: E731
-    return Timing(dns=ms(us["NAMELOOKUP"]), connect=ms(connect - us["NAMELOOKUP"]), tls=ms(tls),
-                  ttfb=ms(first - sent), transfer=ms(total - first), total=ms(total))
+    # TTFB runs from the connection being ready (request sent) to the first response byte,
+    # so the phases add up to the total.
+    return Timing(dns=ms(dns), connect=ms(connect - dns), tls=ms(ready - connect),
+                  ttfb=ms(first - ready), transfer=ms(total - first), total=ms(total))
 
 
 def send(req: ResolvedRequest, *, timeout: float | None = None, follow: bool | None = None,
