@@ -93,6 +93,11 @@ def _json_type(value: Any) -> str:
     return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
 
 
+def _a(types) -> str:
+    names = [types] if isinstance(types, str) else list(types)
+    return " or ".join(("an " if t[0] in "aeiou" else "a ") + t for t in names)
+
+
 def did_you_mean(word: str, choices) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -129,7 +134,7 @@ def _schema_message(err: ValidationError) -> str:
     if v == "propertyNames":
         return f"{where}: {inst!r} is not a valid name: expected {hint or err.message}"
     if v == "anyOf" or v == "oneOf" or v == "type" or v == "pattern":
-        expected = hint or (f"a {err.validator_value}" if v == "type" else err.message)
+        expected = hint or (_a(err.validator_value) if v == "type" else err.message)
         return f"{where}: expected {expected}, got {_json_type(inst)} {_short(inst)}"
     if v == "enum":
         return f"{where}: {_short(inst)} is not one of {', '.join(map(str, err.validator_value))}"
