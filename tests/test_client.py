@@ -162,3 +162,34 @@ def test_bad_flags_are_one_line_exit_2(target, tmp_path):
     for args, fragments in cases:
         assert_one_line_error(run_lunge(*args), *fragments)
     assert target.stats()["requests"] == 0  # nothing was sent
+
+
+def test_follow_redirects_only_with_L(target):
+    # A one-route loopback server that redirects to the target (the target has no redirects).
+    import http.server
+    import threading
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(302)
+            self.send_header("Location", f"{target.url}/echo?from=redirect")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/go"
+        plain = json.loads(run_lunge("get", "--format", "json", url).stdout)
+        assert plain["status"] == 302 and plain["headers"]["Location"].endswith("/echo?from=redirect")
+        followed = json.loads(run_lunge("get", "-L", "--format", "json", url).stdout)
+        assert followed["status"] == 200 and followed["url"] == f"{target.url}/echo?from=redirect"
+        assert followed["body"]["query"] == "from=redirect"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -443,11 +443,11 @@ class Config:
                 raise ConfigError(f"{where}: {op!r} does not go with {subject!r} ({subject} {can})")
         if len(ops) > 1:
             raise ConfigError(f"{where}: one check per assertion, got {', '.join(ops)}")
-        if subject == "jsonPath":
+        if subject == "jsonPath" and "{{" not in a["jsonPath"]:  # templated paths are checked when used
             _compile_jsonpath(a["jsonPath"], f"{where}.jsonPath")
         if subject == "schema":
             self._known("schema", a["schema"], self.schemas, f"{where}.schema")
-        if "matches" in a and not V.names_used(a["matches"]):
+        if "matches" in a and "{{" not in a["matches"]:
             try:
                 re.compile(a["matches"])
             except re.error as e:
