@@ -107,7 +107,7 @@ SCHEMA_ERRORS = [
     ("environments/dev/variables", {"a": {"nested": 1}}, ["$.environments.dev.variables.a",
                                                           "expected a string, number or boolean"]),
     ("suites/smoke/tests/0/assertions/0", {"status": "ok"}, ["assertions[0].status", "expected a status code"]),
-    ("performance/load1/load/pattern", "spike", ["$.performance.load1.load.pattern", "expected constant, linear"]),
+    ("performance/load1/load/pattern", "spike", ["$.performance.load1.load.pattern", "expected one of constant, linear, step, or an object"]),
     ("performance/load1/load/pattern", {"type": "step", "stepz": []},
      ["$.performance.load1.load.pattern", "unknown key 'stepz'", "did you mean 'steps'?"]),
     ("performance/load1/load/warmup", {"duration": "1s", "iterations": 5}, ["warmup", "either duration or iterations"]),

@@ -109,19 +109,26 @@ def _branch_applies(err: ValidationError) -> bool:
     return not (len(rest) == 1 and rest[0] in ("type", "enum") and not err.relative_path)
 
 
-def _pick(err: ValidationError, hint: str | None) -> tuple[ValidationError, str | None]:
+def _hint(schema, default: str | None) -> str | None:
+    """A schema's description when it reads as what was expected ("a duration such as ...")."""
+    text = schema.get("description", "") if isinstance(schema, dict) else ""
+    return text if text.startswith(("a ", "an ", "one of ", "either ")) else default
+
+
+def _pick(err: ValidationError) -> tuple[ValidationError, str | None]:
     """Descend anyOf/oneOf to the branch meant for the value's type, keeping the best hint."""
+    hint = None
     while err.validator in ("anyOf", "oneOf") and err.context:
-        hint = err.schema.get("description", hint)
+        hint = _hint(err.schema, hint)
         applicable = [e for e in err.context if _branch_applies(e)]
         if not applicable:
             break
         err = max(applicable, key=relevance)
-    return err, err.schema.get("description", hint) if isinstance(err.schema, dict) else hint
+    return err, _hint(err.schema, hint)
 
 
 def _schema_message(err: ValidationError) -> str:
-    err, hint = _pick(err, None)
+    err, hint = _pick(err)
     where, v, inst = err.json_path, err.validator, err.instance
     if v == "additionalProperties" and isinstance(inst, dict):
         allowed = list(err.schema.get("properties", {}))
@@ -335,11 +342,6 @@ class ResolvedRequest:
     insecure: bool = False
 
 
-def parse_jsonpath(expr: str, where: str):
-    """A compiled JSONPath (jsonpath-ng, with filters), or a ConfigError naming `where`."""
-    return _compile_jsonpath(expr, where)
-
-
 @functools.lru_cache(maxsize=512)
 def _compiled(expr: str):
     from jsonpath_ng.ext import parse
@@ -347,7 +349,8 @@ def _compiled(expr: str):
     return parse(expr)
 
 
-def _compile_jsonpath(expr: str, where: str):
+def parse_jsonpath(expr: str, where: str):
+    """A compiled JSONPath (jsonpath-ng, with filters), or a ConfigError naming `where`."""
     try:
         return _compiled(expr)
     except Exception as e:  # jsonpath-ng raises several unrelated types for bad syntax
@@ -409,7 +412,7 @@ class Config:
         for name, req in self.requests.items():
             for var, spec in (req.get("extract") or {}).items():
                 if spec.startswith("$"):
-                    _compile_jsonpath(spec, f"$.requests.{name}.extract.{var}")
+                    parse_jsonpath(spec, f"$.requests.{name}.extract.{var}")
             timeout = req.get("timeout")
             if timeout is not None:
                 parse_duration(timeout, f"$.requests.{name}.timeout")
@@ -444,7 +447,7 @@ class Config:
         if len(ops) > 1:
             raise ConfigError(f"{where}: one check per assertion, got {', '.join(ops)}")
         if subject == "jsonPath" and "{{" not in a["jsonPath"]:  # templated paths are checked when used
-            _compile_jsonpath(a["jsonPath"], f"{where}.jsonPath")
+            parse_jsonpath(a["jsonPath"], f"{where}.jsonPath")
         if subject == "schema":
             self._known("schema", a["schema"], self.schemas, f"{where}.schema")
         if "matches" in a and "{{" not in a["matches"]:

@@ -155,17 +155,6 @@ def render_text(value: Any, scope: Scope, where: str) -> str:
     return to_text(render(value, scope, where))
 
 
-def names_used(value: Any) -> set[str]:
-    """The plain variable names (not built-ins or OS variables) that `value` refers to."""
-    if isinstance(value, str):
-        return {m.group(1) for m in _PLACEHOLDER.finditer(value) if m.group(1) and not m.group(1).startswith("$")}
-    if isinstance(value, list):
-        return set().union(*(names_used(v) for v in value)) if value else set()
-    if isinstance(value, dict):
-        return set().union(*(names_used(k) | names_used(v) for k, v in value.items())) if value else set()
-    return set()
-
-
 def parse_assignments(pairs: list[str] | tuple[str, ...], flag: str = "--var") -> dict[str, str]:
     """{'k': 'v'} from ['k=v', ...]; a pair without '=' is a usage error naming it."""
     out: dict[str, str] = {}
