@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -33,7 +34,8 @@ def target():
     proc = subprocess.Popen([sys.executable, "-m", "lunge.target", "0"], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, env=env)
     try:
-        line = proc.stdout.readline()  # the port, once listening
+        ready, _, _ = select.select([proc.stdout], [], [], 30)  # bounded: never hang the suite
+        line = proc.stdout.readline() if ready else ""  # the port, once listening
         if not line.strip().isdigit():
             raise RuntimeError(f"target did not start: {line!r}")
         yield Target(proc, int(line))
