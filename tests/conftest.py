@@ -31,6 +31,14 @@ def fresh_target(target):
     return target
 
 
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch):
+    # libcurl honours *_proxy variables; the tests only ever talk to 127.0.0.1 directly.
+    for k in list(os.environ):
+        if k.lower().endswith("_proxy"):
+            monkeypatch.delenv(k)
+
+
 @pytest.fixture
 def closed_port():
     """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
@@ -62,3 +70,23 @@ def lunge(*args, timeout=120, **kw) -> Run:
 @pytest.fixture
 def result_schema():
     return json.loads(RESULT_SCHEMA.read_text())
+
+
+def run_lunge(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    """`lunge ARGS` in a subprocess, as a user runs it (real exit status, stdout, stderr)."""
+    full = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    full.update(env or {})
+    return subprocess.run([sys.executable, "-m", "lunge", *args], capture_output=True, text=True,
+                          timeout=timeout, env=full)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str, code: int = 2) -> str:
+    """Exit `code`, stderr exactly one line starting 'lunge:' containing every fragment, no traceback."""
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("lunge: "), lines[0]
+    for frag in fragments:
+        assert frag in lines[0], (frag, lines[0])
+    return lines[0]

@@ -174,3 +174,9 @@ def main(argv=None):
         click.echo("lunge: interrupted", err=True)
         rc = EXIT_INTERRUPTED
     sys.exit(rc if isinstance(rc, int) else EXIT_OK)
+
+
+# The request toolkit: get/post/put/delete/patch/head, run, test, validate.
+from lunge.client.commands import register as _register_toolkit  # noqa: E402
+
+_register_toolkit(cli)

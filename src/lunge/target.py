@@ -280,9 +280,12 @@ class Spawned:
         import subprocess
 
         self.host = host
+        import select
+
         self.proc = subprocess.Popen([sys.executable, "-m", "lunge.target", "0"], stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline()
+        ready, _, _ = select.select([self.proc.stdout], [], [], 30)  # bounded: never hang
+        line = self.proc.stdout.readline() if ready else ""
         if not line.strip().isdigit():
             self.stop()
             raise RuntimeError("the embedded target did not start")
