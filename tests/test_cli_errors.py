@@ -9,7 +9,7 @@ from conftest import lunge
     (["--duration", "5x"], "'5x'"),
     (["-n", "0"], "--iterations"),
     (["--timeout", "soon", "-n", "1"], "--timeout"),
-    (["--max-concurrency", "100", "-c", "1000", "-n", "1"], "--concurrency"),
+    (["--max-concurrency", "100", "--concurrency", "1000", "-n", "1"], "--concurrency"),
     (["-n", "1", "-H", "NoColonHere"], "NoColonHere"),
     (["-n", "1", "-X", "FETCH"], "FETCH"),
     (["-n", "1", "-d", "@/nonexistent/body.json"], "/nonexistent/body.json"),

@@ -34,7 +34,7 @@ def test_version_says_system_libcurl(system_libcurl):
 
 
 def test_perf_runs_on_system_libcurl(system_libcurl, fresh_target):
-    p = run("perf", "--url", f"{fresh_target.url}/", "-c", 4, "-n", 200, "--format", "json")
+    p = run("perf", "--url", f"{fresh_target.url}/", "--concurrency", 4, "-n", 200, "--format", "json")
     assert p.returncode == 0, p.stderr
     assert '"totalRequests": 200' in p.stdout
     assert fresh_target.stats()["requests"] == 200

@@ -107,7 +107,7 @@ def test_five_second_run_matches_nginx_log(nginx, tmp_path, result_schema):
 
 
 def test_iterations_against_nginx_exact(nginx):
-    r = lunge("perf", "--url", f"{nginx.url}/missing", "-c", 8, "-n", 2500, "--format", "json")
+    r = lunge("perf", "--url", f"{nginx.url}/missing", "--concurrency", 8, "-n", 2500, "--format", "json")
     assert r.code == 0, r.err
     count, by_status = nginx.logged()
     assert count == 2500 and by_status == {"404": 2500}
@@ -115,7 +115,7 @@ def test_iterations_against_nginx_exact(nginx):
 
 
 def test_http2_multiplexes_streams_on_one_connection(nginx):
-    r = lunge("perf", "--url", f"{nginx.h2c_url}/", "--http2", "-c", 20, "-n", 2000, "--format", "json")
+    r = lunge("perf", "--url", f"{nginx.h2c_url}/", "--http2", "--concurrency", 20, "-n", 2000, "--format", "json")
     assert r.code == 0, r.err
     m = r.json()["metrics"]
     count, by_status = nginx.logged()

@@ -37,7 +37,7 @@ def test_more_connections_than_iterations_never_sends_extra(fresh_target):
 
 
 def test_status_mix_is_reported_exactly(fresh_target):
-    doc = perf_json("--url", f"{fresh_target.url}/mix/200:7,404:2,503:1", "-c", 10, "-n", 1000)
+    doc = perf_json("--url", f"{fresh_target.url}/mix/200:7,404:2,503:1", "--concurrency", 10, "-n", 1000)
     m = doc["metrics"]
     assert m["statusCodes"] == {"200": 700, "404": 200, "503": 100}
     assert m["failedRequests"] == 300 and m["successfulRequests"] == 700
@@ -46,7 +46,7 @@ def test_status_mix_is_reported_exactly(fresh_target):
 
 
 def test_closed_port_is_connection_refused(closed_port):
-    doc = perf_json("--url", f"http://127.0.0.1:{closed_port}/", "-c", 5, "-n", 50)
+    doc = perf_json("--url", f"http://127.0.0.1:{closed_port}/", "--concurrency", 5, "-n", 50)
     m = doc["metrics"]
     assert m["totalRequests"] == 50 and m["failedRequests"] == 50
     assert m["errors"] == {"connection_refused": 50}
@@ -57,7 +57,7 @@ def test_closed_port_is_connection_refused(closed_port):
 
 def test_server_that_never_answers_times_out(fresh_target):
     t0 = time.monotonic()
-    doc = perf_json("--url", f"{fresh_target.url}/hang", "-c", 4, "-n", 8, "--timeout", "300ms")
+    doc = perf_json("--url", f"{fresh_target.url}/hang", "--concurrency", 4, "-n", 8, "--timeout", "300ms")
     elapsed = time.monotonic() - t0
     m = doc["metrics"]
     assert m["errors"] == {"timeout": 8} and m["failedRequests"] == 8
@@ -69,12 +69,12 @@ def test_server_that_never_answers_times_out(fresh_target):
 
 
 def test_unresolvable_host_is_dns():
-    doc = perf_json("--url", "http://lunge-test-host.invalid/", "-c", 2, "-n", 4, "--timeout", "5s")
+    doc = perf_json("--url", "http://lunge-test-host.invalid/", "--concurrency", 2, "-n", 4, "--timeout", "5s")
     assert doc["metrics"]["errors"] == {"dns": 4}
 
 
 def test_fixed_20ms_delay_gives_p50_between_20_and_25ms(fresh_target):
-    doc = perf_json("--url", f"{fresh_target.url}/delay/20", "-c", 10, "-n", 300)
+    doc = perf_json("--url", f"{fresh_target.url}/delay/20", "--concurrency", 10, "-n", 300)
     rt = doc["metrics"]["responseTimes"]
     assert 20.0 <= rt["p50Ms"] <= 25.0, rt
     assert rt["minMs"] >= 20.0
@@ -83,7 +83,7 @@ def test_fixed_20ms_delay_gives_p50_between_20_and_25ms(fresh_target):
 
 def test_duration_run_stops_issuing_and_reports_every_second(fresh_target, result_schema):
     t0 = time.monotonic()
-    doc = perf_json("--url", f"{fresh_target.url}/delay/5", "-c", 4, "--duration", "2s")
+    doc = perf_json("--url", f"{fresh_target.url}/delay/5", "--concurrency", 4, "--duration", "2s")
     assert time.monotonic() - t0 < 15
     m, rows = doc["metrics"], doc["timeSeries"]
     assert m["totalRequests"] == fresh_target.stats()["requests"]
@@ -97,19 +97,19 @@ def test_duration_run_stops_issuing_and_reports_every_second(fresh_target, resul
 
 def test_post_body_and_headers_reach_the_server(fresh_target):
     doc = perf_json("--url", f"{fresh_target.url}/items", "-d", '{"name": "x"}', "-H", "Content-Type: application/json",
-                    "-n", 5, "-c", 1)
+                    "-n", 5, "--concurrency", 1)
     assert doc["metrics"]["statusCodes"] == {"201": 5}
     assert fresh_target.stats()["byMethod"] == {"POST": 5}
 
 
 def test_head_and_custom_method(fresh_target):
-    perf_json("--url", f"{fresh_target.url}/", "-X", "HEAD", "-n", 3, "-c", 1)
-    perf_json("--url", f"{fresh_target.url}/", "-X", "DELETE", "-n", 2, "-c", 1)
+    perf_json("--url", f"{fresh_target.url}/", "-X", "HEAD", "-n", 3, "--concurrency", 1)
+    perf_json("--url", f"{fresh_target.url}/", "-X", "DELETE", "-n", 2, "--concurrency", 1)
     assert fresh_target.stats()["byMethod"] == {"HEAD": 3, "DELETE": 2}
 
 
 def test_text_report_has_the_essentials(fresh_target):
-    r = lunge("perf", "--url", f"{fresh_target.url}/mix/200:1,500:1", "-c", 2, "-n", 100)
+    r = lunge("perf", "--url", f"{fresh_target.url}/mix/200:1,500:1", "--concurrency", 2, "-n", 100)
     assert r.code == 0, r.err
     for needle in ("100 in", "req/s", "p50", "p99", "Distribution", "Breakdown", "200: 50", "500: 50", "50 failed"):
         assert needle in r.out, needle
@@ -126,7 +126,7 @@ def test_output_file_and_text_on_stdout(fresh_target, tmp_path):
 def test_interrupt_writes_what_was_measured(fresh_target, tmp_path):
     out = tmp_path / "r.json"
     proc = subprocess.Popen([sys.executable, "-m", "lunge", "perf", "--url", f"{fresh_target.url}/delay/2",
-                             "-c", "5", "--duration", "30s", "--format", "json", "--output", str(out)],
+                             "--concurrency", "5", "--duration", "30s", "--format", "json", "--output", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(2.0)
     proc.send_signal(signal.SIGINT)
@@ -141,7 +141,7 @@ def test_interrupt_writes_what_was_measured(fresh_target, tmp_path):
 def test_sigterm_also_stops_cleanly(fresh_target, tmp_path):
     out = tmp_path / "r.json"
     proc = subprocess.Popen([sys.executable, "-m", "lunge", "perf", "--url", f"{fresh_target.url}/",
-                             "-c", "2", "--duration", "30s", "--format", "json", "--output", str(out)],
+                             "--concurrency", "2", "--duration", "30s", "--format", "json", "--output", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)
     proc.terminate()

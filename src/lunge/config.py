@@ -168,6 +168,7 @@ class LoadPattern:
     duration: float | None = None
     steps: tuple[RateStep, ...] = ()
     module: str | None = None  # custom: "package.module:Class"
+    args: dict | None = None   # custom: keyword arguments for the class
 
 
 @dataclass(frozen=True)
@@ -295,7 +296,7 @@ def _performance_test(key: str, doc: dict, where: str) -> PerformanceTest:
         pattern = LoadPattern(type=t, rps=pdoc.get("rps", load.get("rps") if t == "constant" else None),
                               start_rps=pdoc.get("startRps", 0.0 if t == "linear" else None),
                               end_rps=pdoc.get("endRps"), duration=_dur(pdoc, "duration", pw),
-                              steps=steps, module=pdoc.get("module"))
+                              steps=steps, module=pdoc.get("module"), args=pdoc.get("args"))
     has_end = ("iterations" in load or "duration" in load
                or (pattern is not None and (pattern.duration or pattern.steps or pattern.type == "custom")))
     if not has_end:

@@ -279,6 +279,7 @@ cdef class Engine:
     cdef object keep           # Python bytes the easy handles point into
     cdef uint64_t iterations   # 0: unbounded
     cdef uint64_t duration_ns  # 0: unbounded
+    cdef uint64_t deadline     # no issuing from then on (UINT64_MAX: none yet)
     cdef uint64_t grace_ns
     cdef uint64_t t0
     cdef int64_t wall0
@@ -319,6 +320,7 @@ cdef class Engine:
     cdef uint64_t warmup_ns
     cdef uint64_t warmup_n
     cdef uint64_t warm_failures
+    cdef uint64_t warm_issued
     cdef curl_waitfd *wfds
     cdef unsigned int wfds_cap
     cdef uint64_t status_counts[600]
@@ -350,7 +352,8 @@ cdef class Engine:
         model's rate plan; the k-th request is due when the cumulative count reaches k.
         concurrency_steps: (seconds, connections) arrays: closed-model ramps.
         warmup / warmup_iterations: requests issued before that time or below that count are
-        warmup (counted apart).  iterations and duration include the warmup."""
+        warmup (counted apart).  iterations counts measured requests only; duration and the
+        schedule include the warmup."""
         if LC.dl == NULL:
             raise EngineError("libcurl is not loaded: call lunge.libcurl.load() first")
         if concurrency < 1:
@@ -535,9 +538,9 @@ cdef class Engine:
     cdef inline bint _may_issue(self, uint64_t now) noexcept nogil:
         if la_get_int(&self.stop_flag):
             return False
-        if self.iterations and la_get(&self.live.issued) >= self.iterations:
+        if self.iterations and la_get(&self.live.issued) - self.warm_issued >= self.iterations:
             return False
-        if self.duration_ns and now >= self.t0 + self.duration_ns:
+        if now >= self.deadline:
             return False
         if self.open_model and self.next_due == UINT64_MAX:
             return False
@@ -578,9 +581,13 @@ cdef class Engine:
             self.fatal = mc
             return -1
         s.active = 1
-        if not s.warm:
+        if s.warm:
+            self.warm_issued += 1
+        else:
             if self.first_send == 0:
                 self.first_send = sched
+                if self.warmup_n and self.duration_ns:  # a counted warmup: the duration starts now
+                    self.deadline = sched + self.duration_ns
             if self.open_model:
                 lag = now - sched
                 lh_record(self.h_lag, lag)
@@ -750,6 +757,9 @@ cdef class Engine:
         lunge_fine_timer_slack()
         self.t0 = now
         self.wall0 = lunge_wall_ns()
+        self.deadline = UINT64_MAX
+        if self.duration_ns and not self.warmup_n:
+            self.deadline = now + self.duration_ns
         self.next_boundary = now + 1000000000
         self.cur = 0
         self.ring[0].sec = 0
@@ -792,10 +802,8 @@ cdef class Engine:
             # deadline or grace end.
             wait_ns = self.next_boundary - now
             if self.issue_end == 0:
-                if self.duration_ns:
-                    limit = self.t0 + self.duration_ns
-                    if limit > now and limit - now < wait_ns:
-                        wait_ns = limit - now
+                if self.deadline != UINT64_MAX and self.deadline > now and self.deadline - now < wait_ns:
+                    wait_ns = self.deadline - now
                 if self.open_model and self.nfree > 0 and self.next_due != UINT64_MAX:
                     wait_ns = 0 if self.next_due <= now else min(wait_ns, self.next_due - now)
                 if self.cc_len and self.cc_seg + 1 < self.cc_len:
@@ -931,6 +939,7 @@ cdef class Engine:
             "openModel": bool(self.open_model),
             "lateSends": self.late_sends,
             "maxLagNs": self.max_lag,
+            "warmupIssued": self.warm_issued,
             "warmupCompleted": self.live.warm_completed,
             "warmupFailures": self.warm_failures,
             "histograms": dict(self.hists),
