@@ -114,6 +114,10 @@ def own_duration(p) -> float | None:
     return None
 
 
+def is_custom(p) -> bool:
+    return not isinstance(p, (ConstantRate, LinearRamp, StepPattern, Shaped))
+
+
 def load_custom(spec: str, kwargs: dict | None = None, field: str = "load.pattern.module"):
     """A pattern object from "package.module:Class" (or "package.module.Class")."""
     mod_name, sep, cls_name = spec.partition(":")
@@ -203,7 +207,8 @@ def from_config(pattern, rps: float | None, duration: float | None):
         return ConstantRate(rps) if rps is not None else None
     t = pattern.type
     if t == "constant":
-        return ConstantRate(pattern.rps if pattern.rps is not None else rps)
+        rate = pattern.rps if pattern.rps is not None else rps
+        return ConstantRate(rate) if rate is not None else None  # no rate: the closed model
     if t == "linear":
         if pattern.end_rps is None:  # the short form "linear": from 0 to load.rps over the run
             if duration is None:

@@ -237,7 +237,8 @@ def build_plan(*, url: str, method: str | None = None, headers=(), data: str | N
     if warmup_iterations is not None and warmup_iterations < 0:
         raise ConfigError(f"load.warmup.iterations: {warmup_iterations} must not be negative")
     own = patterns.own_duration(pattern) if pattern is not None else None
-    if iterations is None and not duration and own is None:
+    ends_itself = own is not None or (pattern is not None and patterns.is_custom(pattern))  # is_complete()
+    if iterations is None and not duration and not ends_itself:
         raise ConfigError("give --iterations N or --duration D (e.g. --duration 30s)")
     if pattern is None and (ramp_down or 0) > 0 and not duration:
         raise ConfigError("--ramp-down needs --duration (connections are removed over its last part)")
@@ -310,11 +311,12 @@ def plan_from_config(path: str, env: str | None, test: str | None = None, reques
         return v if v is not None else (config_value if config_value is not None else default)
 
     duration = pick("duration", ld.duration if ld else None)
-    rps = pick("rps", ld.rps if ld else None)
-    flag_pattern = flags.pop("pattern", None)
-    pattern = flag_pattern
-    if pattern is None and ld is not None and ld.pattern is not None:
-        pattern = patterns.from_config(ld.pattern, rps, duration)
+    flag_rps, flag_pattern = flags.pop("rps", None), flags.pop("pattern", None)
+    rps, pattern = flag_rps, flag_pattern
+    if rps is None and pattern is None and ld is not None:  # the config's rate, unless a flag set one
+        rps = ld.rps
+        if ld.pattern is not None:
+            pattern = patterns.from_config(ld.pattern, ld.rps, duration)
     warm = ld.warmup if ld else None
     iterations = pick("iterations", ld.iterations if ld else None)
     plan = build_plan(
