@@ -37,3 +37,22 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     p = subprocess.run([actionlint(), "-no-color", str(wf / "bad.yml")], capture_output=True, text=True,
                        cwd=tmp_path, timeout=60)
     assert p.returncode != 0
+
+
+def test_cibuildwheel_builds_cpython_3_10_to_3_13():
+    """The [tool.cibuildwheel] settings select exactly the wheels wheels.yml promises."""
+    exe = shutil.which("cibuildwheel") or str(Path(sys.executable).with_name("cibuildwheel"))
+    if not os.path.exists(exe):
+        if os.environ.get("CI"):
+            pytest.fail("cibuildwheel missing: scripts/test.sh installs the `lint` extra")
+        pytest.skip("cibuildwheel not installed (pip install '.[lint]')")
+    ids = {}
+    for platform, arch in (("linux", "x86_64"), ("linux", "aarch64"), ("macos", "x86_64"), ("macos", "arm64")):
+        p = subprocess.run([exe, "--print-build-identifiers", "--platform", platform, "--archs", arch, str(REPO)],
+                           capture_output=True, text=True, timeout=120, cwd=REPO)
+        assert p.returncode == 0, p.stderr
+        ids[(platform, arch)] = p.stdout.split()
+    assert ids[("linux", "x86_64")] == [f"cp3{v}-manylinux_x86_64" for v in (10, 11, 12, 13)]
+    assert ids[("linux", "aarch64")] == [f"cp3{v}-manylinux_aarch64" for v in (10, 11, 12, 13)]
+    assert ids[("macos", "x86_64")] == [f"cp3{v}-macosx_x86_64" for v in (10, 11, 12, 13)]
+    assert ids[("macos", "arm64")] == [f"cp3{v}-macosx_arm64" for v in (10, 11, 12, 13)]
