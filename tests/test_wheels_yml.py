@@ -10,13 +10,18 @@ import pytest
 from conftest import REPO
 
 
-def actionlint():
-    exe = shutil.which("actionlint") or str(Path(sys.executable).with_name("actionlint"))
+def lint_tool(name):
+    """A tool from the `lint` extra: required on CI, skipped without it elsewhere."""
+    exe = shutil.which(name) or str(Path(sys.executable).with_name(name))
     if not os.path.exists(exe):
         if os.environ.get("CI"):
-            pytest.fail("actionlint missing: scripts/test.sh installs the `lint` extra")
-        pytest.skip("actionlint not installed (pip install '.[lint]')")
+            pytest.fail(f"{name} missing: scripts/test.sh installs the `lint` extra")
+        pytest.skip(f"{name} not installed (pip install '.[lint]')")
     return exe
+
+
+def actionlint():
+    return lint_tool("actionlint")
 
 
 def test_wheels_workflow_passes_actionlint(tmp_path):
@@ -41,11 +46,7 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
 
 def test_cibuildwheel_builds_cpython_3_10_to_3_13():
     """The [tool.cibuildwheel] settings select exactly the wheels wheels.yml promises."""
-    exe = shutil.which("cibuildwheel") or str(Path(sys.executable).with_name("cibuildwheel"))
-    if not os.path.exists(exe):
-        if os.environ.get("CI"):
-            pytest.fail("cibuildwheel missing: scripts/test.sh installs the `lint` extra")
-        pytest.skip("cibuildwheel not installed (pip install '.[lint]')")
+    exe = lint_tool("cibuildwheel")
     ids = {}
     for platform, arch in (("linux", "x86_64"), ("linux", "aarch64"), ("macos", "x86_64"), ("macos", "arm64")):
         p = subprocess.run([exe, "--print-build-identifiers", "--platform", platform, "--archs", arch, str(REPO)],
