@@ -18,6 +18,7 @@ import numpy as np
 
 from lunge import __version__, patterns
 from lunge.errors import CONCURRENCY_LIMIT, ConfigError
+from lunge.urls import check_url
 
 # A typo guard (`--concurrency 1000000`), not a capacity claim; --max-concurrency raises it.
 MAX_CONCURRENCY = 20000
@@ -181,21 +182,6 @@ class Plan:
         elif ld.ramp_up or ld.ramp_down:
             kw["concurrency_steps"] = ld.concurrency_steps()
         return kw
-
-
-def check_url(url: str, field_name: str = "--url") -> str:
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018  (raises on a bad port)
-    except ValueError as e:
-        raise ConfigError(f"{field_name}: {url!r} is not a valid URL ({e})") from None
-    if parts.scheme not in ("http", "https"):
-        raise ConfigError(f"{field_name}: {url!r} is not an http:// or https:// URL")
-    if not parts.hostname:
-        raise ConfigError(f"{field_name}: {url!r} has no host")
-    if any(c.isspace() for c in url):
-        raise ConfigError(f"{field_name}: {url!r} contains whitespace")
-    return url
 
 
 def parse_header(text: str, field_name: str = "-H") -> str:
