@@ -99,6 +99,8 @@ class RunResult:
     warmup_issued: int = 0
     warmup_completed: int = 0
     warmup_failures: int = 0
+    resources: list = field(default_factory=list)  # one dict per second from lunge.monitor
+    stop_reason: str | None = None  # error type of a protection that stopped the run early
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -181,6 +183,8 @@ class RunResult:
             "histogram": encode_hist(self.response),
             "phaseHistograms": {k: encode_hist(h) for k, h in self.histograms.items() if k != "response"},
             "warnings": list(self.warnings),
+            "stopReason": self.stop_reason,
+            "resources": list(self.resources),
         }
 
     @classmethod
@@ -215,7 +219,8 @@ class RunResult:
                 open_model=bool(c.get("openModel", False)), scheduled=int(c.get("scheduled", 0)),
                 late_sends=int(c.get("lateSends", 0)), max_lag_ns=int(c.get("maxLagNs", 0)),
                 warmup_issued=int(c.get("warmupIssued", 0)), warmup_completed=int(c.get("warmupCompleted", 0)),
-                warmup_failures=int(c.get("warmupFailures", 0)))
+                warmup_failures=int(c.get("warmupFailures", 0)),
+                resources=list(doc.get("resources", [])), stop_reason=doc.get("stopReason"))
         except ConfigError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError, HistogramFormatError) as e:

@@ -98,28 +98,52 @@ class LoadTest:
                                      interrupted=self.stops > 0)
 
 
-def run(plan: Plan, on_tick: Callable[[dict], None] | None = None) -> RunResult:
-    """Run to the end in the foreground; Ctrl-C / SIGTERM stop it (twice: abort)."""
+def run(plan: Plan, on_tick: Callable[[dict], None] | None = None, monitor=None) -> RunResult:
+    """Run to the end in the foreground; Ctrl-C / SIGTERM stop it (twice: abort).
+
+    `monitor` (lunge.live.Live) sees every snapshot through `tick()`, which may return
+    (error type, message) to stop the run early, as a protection does; `finish()` then
+    gets the result and that reason."""
     test = LoadTest(plan)
+    if monitor is not None:
+        monitor.start(test)  # may refuse (say, a busy --metrics-port) before anything is sent
     previous = _install_sigterm()
+    stop = None
     test.start()
     try:
         while True:
             try:
                 if test.poll():
                     break
+                snap = test.snapshot()
                 if on_tick:
-                    on_tick(test.snapshot())
+                    on_tick(snap)
+                if monitor is not None and stop is None:
+                    stop = monitor.tick(snap)
+                    if stop is not None and test.stops == 0:
+                        test.stop()
             except (KeyboardInterrupt, _Stop):
                 if test.stops == 0:
                     test.stop()
                 else:
                     test.abort()
+    except BaseException:
+        if monitor is not None:
+            monitor.close()
+        raise
     finally:
         _restore_sigterm(previous)
         if not test.done:  # an exception escaped the loop above: do not leave the engine running
             test.abort()
-    return test.wait()
+    try:
+        result = test.wait()
+    except BaseException:
+        if monitor is not None:
+            monitor.close()
+        raise
+    if monitor is not None:
+        monitor.finish(result, stop)
+    return result
 
 
 def _install_sigterm():
