@@ -111,6 +111,18 @@ def test_config_monitoring_sets_the_interval(fresh_target, tmp_path):
     assert "CPU" not in r.err  # resources: false
 
 
+def test_config_real_time_shows_the_panel(fresh_target, tmp_path):
+    cfg = {"environments": {"local": {"baseUrl": fresh_target.url}}, "requests": {"home": {"url": "/delay/5"}},
+           "performance": {"t": {"request": "home", "load": {"concurrency": 2, "duration": "3s"},
+                                 "monitoring": {"realTime": True}}}}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(cfg))
+    code, out = spawn_perf("-c", path, "-e", "local", "-p", "t")
+    assert code == 0, out
+    assert re.search(r"lunge perf +1s / 3s", out) and "cumulative  p50" in out, out[:2000]
+    assert "lunge [" not in out  # the panel replaces the bar
+
+
 # ---------------------------------------------------------------------- resources
 def test_resources_series_is_plausible(fresh_target, result_schema):
     plan = build_plan(url=f"{fresh_target.url}/delay/20", concurrency=8, duration=3.0)
