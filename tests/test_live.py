@@ -139,7 +139,7 @@ def test_resources_series_is_plausible(fresh_target, result_schema):
         assert r["tcpTimeWait"] is not None and r["tcpTimeWait"] >= 0
     # while the run is on, lunge holds exactly its 8 keep-alive connections to the target
     during = [r for r in rows if r["t"] < 3]
-    assert during and all(r["tcpEstablished"] == 8 for r in during), during
+    assert during and all(r["tcpEstablished"] == 8 for r in during), [r["tcpEstablished"] for r in during]
     # 8 connections x ~45 req/s of loopback traffic: both directions counted on lo
     assert all(r["netPacketsRecvPerSec"] > 100 and r["netBytesSentPerSec"] > 10_000 for r in during), during
     # saved and loaded exactly, and valid against the result schema
