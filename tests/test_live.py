@@ -209,7 +209,8 @@ def test_hook_gets_every_second_and_the_result(fresh_target, tmp_path):
     assert got["config"]["concurrency"] == 3
     assert [s["t"] for s in got["seconds"]][:2] == [1, 2]
     s = got["seconds"][1]
-    assert s["inFlight"] == 3 and s["connections"] == 3 and 200 < s["rps"] < 700
+    # a snapshot can fall between a completion and the next send on that connection
+    assert 1 <= s["inFlight"] <= 3 and s["connections"] == 3 and 0 < s["rps"] < 700
     assert s["lastSecond"]["p50Ms"] >= 5 and s["cumulative"]["p99Ms"] >= s["cumulative"]["p50Ms"]
     assert s["resources"]["rssBytes"] > 0
     assert got["completed"] == json.loads(r.stdout)["metrics"]["totalRequests"] == fresh_target.stats()["requests"]
@@ -251,7 +252,8 @@ def test_prometheus_metrics_are_scraped_during_the_run(fresh_target):
     assert f"metrics at http://127.0.0.1:{port}/metrics" in err
     assert len(scrapes) == 2 and 0 < scrapes[0][0] < scrapes[1][0], scrapes
     body = scrapes[1][1]
-    for needle in ('lunge_responses_total{class="2xx"}', "lunge_in_flight_requests 4.0", "lunge_connections 4.0",
+    assert 1 <= float(re.search(r"^lunge_in_flight_requests (\S+)$", body, re.M).group(1)) <= 4
+    for needle in ('lunge_responses_total{class="2xx"}', "lunge_connections 4.0",
                    'lunge_latency_seconds{quantile="0.99",window="cumulative"}', "lunge_process_resident_memory_bytes",
                    "lunge_requests_per_second"):
         assert needle in body, (needle, body)

@@ -157,8 +157,8 @@ def perf(url, config_path, env, test, request, variables, method, headers, data,
         if url or method or headers or data:
             raise ConfigError("--url/-X/-H/-d describe a request: with -c the request comes from the config")
         plan, perf_test = plan_from_config(config_path, env, test, request, parse_assignments(variables),
-                                       concurrency=concurrency, timeout=timeout, insecure=insecure, follow=follow,
-                                       name=name, **common)
+                                           concurrency=concurrency, timeout=timeout, insecure=insecure,
+                                           follow=follow, name=name, **common)
     else:
         perf_test = None
         if test or request or env or variables:
