@@ -37,14 +37,6 @@ def spawn_perf(*args, timeout=30):
     return child.exitstatus, child.before
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 # ---------------------------------------------------------------------- console
 def test_progress_bar_on_a_terminal_advances(fresh_target):
     code, out = spawn_perf("--url", f"{fresh_target.url}/delay/5", "--concurrency", 4, "--duration", "3s")
@@ -224,8 +216,8 @@ def test_bad_hook_is_refused_in_one_line(spec, needle, target):
     assert_one_line_error(r, "--hook", needle)
 
 
-def test_prometheus_metrics_are_scraped_during_the_run(fresh_target):
-    port = free_port()
+def test_prometheus_metrics_are_scraped_during_the_run(fresh_target, closed_port):
+    port = closed_port  # free: nothing listens on it
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     proc = subprocess.Popen([sys.executable, "-m", "lunge", "perf", "--url", f"{fresh_target.url}/delay/5",
                              "--concurrency", "4", "--duration", "5s", "--metrics-port", str(port)],

@@ -21,17 +21,22 @@ from lunge.errors import ConfigError
 METHODS = ("on_start", "on_second", "on_result")
 
 
-def load(spec: str, field: str = "--hook"):
-    """A hook object from 'package.module:Class' (or 'package.module.Class')."""
+def import_class(spec: str, field: str):
+    """The class named by 'package.module:Class' (or 'package.module.Class')."""
     mod_name, sep, cls_name = spec.partition(":")
     if not sep:
         mod_name, _, cls_name = spec.rpartition(".")
     if not mod_name or not cls_name:
         raise ConfigError(f"{field}: {spec!r} is not 'package.module:Class'")
     try:
-        cls = getattr(importlib.import_module(mod_name), cls_name)
+        return getattr(importlib.import_module(mod_name), cls_name)
     except (ImportError, AttributeError) as e:
         raise ConfigError(f"{field}: cannot load {spec!r} ({e})") from None
+
+
+def load(spec: str, field: str = "--hook"):
+    """A hook object from 'package.module:Class'."""
+    cls = import_class(spec, field)
     try:
         obj = cls()
     except Exception as e:  # user code: any failure is a configuration error

@@ -18,7 +18,7 @@ from lunge import console, hooks
 from lunge._native.hist import BUCKET_MID
 from lunge.errors import ERROR_RATE_ABORT, RESOURCE_LIMIT, ConfigError
 from lunge.result import STATUS_CLASSES, SparseHist
-from lunge.units import format_bytes, parse_duration
+from lunge.units import format_bytes, parse_duration, parse_size
 
 PERCENTILES = (50, 95, 99)
 DEFAULT_INTERVAL = 5.0        # seconds between progress lines when stderr is not a terminal
@@ -54,8 +54,6 @@ def parse_error_abort(text: str, field: str = "--max-error-rate-abort") -> tuple
 
 def options(flags: dict, monitoring=None) -> Options:
     """Options from the perf command's flags, over the config's `monitoring` section."""
-    from lunge.units import parse_size
-
     def pick(flag, config_value, default):
         v = flags.get(flag)
         return v if v is not None else (config_value if config_value is not None else default)
@@ -78,7 +76,8 @@ class Live:
         stream = stream or sys.stderr
         tty = stream.isatty() if tty is None else tty
         self.console = console.for_stream(stream, tty, opts.real_time, opts.interval)
-        self.hooks = hooks.Hooks((hooks.load(spec) for spec in opts.hooks), warn=self.console.warn)  # bad specs fail here, before the run
+        # a bad --hook fails here, before anything is sent
+        self.hooks = hooks.Hooks((hooks.load(spec) for spec in opts.hooks), warn=self.console.warn)
         self.monitor = None
         self.test = None
         ld = plan.load

@@ -78,7 +78,7 @@ def established_linux(pid: int) -> int:
                 off = 0
                 while off + 16 <= len(buf):
                     length, kind = struct.unpack_from("=IH", buf, off)
-                    if kind == 3:  # NLMSG_DONE
+                    if kind == 3 or length < 16:  # NLMSG_DONE (or a malformed message: stop)
                         done = True
                         break
                     if kind == 2:  # NLMSG_ERROR
