@@ -300,6 +300,7 @@ def test_error_rate_abort_stops_early_with_a_valid_report(closed_port, tmp_path,
     assert doc["interrupted"] is True and doc["metrics"]["errors"]["connection_refused"] > 0
     assert any(w.startswith("error_rate_abort: 100% of requests failed") for w in doc["warnings"]), doc["warnings"]
     assert "error_rate_abort" in r.out  # the text report on stdout says why too
+    assert "lunge: stopping: error_rate_abort: 100% of requests failed" in r.err  # and the console, at once
 
 
 def test_error_rate_abort_leaves_a_healthy_run_alone(fresh_target):

@@ -120,6 +120,8 @@ class Live:
             self._second = int(snap["elapsed"])
             self.view = self._view(snap)
             stop = self._protect(self.view)
+            if stop is not None:  # say it now: in-flight requests may take up to --grace to finish
+                self.console.warn(f"{stop[0]}: {stop[1]}", prefix="lunge: stopping: ")
             self.hooks.call("on_second", self.view)
             self.console.second(self.view)
         self.console.tick(snap, self.view, self)
