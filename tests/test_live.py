@@ -128,7 +128,8 @@ def test_resources_series_is_plausible(fresh_target, result_schema):
         assert len(r["systemCpuPercent"]) == cores and all(0 <= c <= 100 for c in r["systemCpuPercent"])
         assert 0 <= r["cpuPercent"] <= 100 * cores
         assert r["openFds"] >= 8
-        assert r["tcpTimeWait"] is not None and r["tcpTimeWait"] >= 0
+        if sys.platform.startswith("linux"):  # elsewhere the host's table may need root (then null)
+            assert r["tcpTimeWait"] is not None and r["tcpTimeWait"] >= 0
     # while the run is on, lunge holds exactly its 8 keep-alive connections to the target
     during = [r for r in rows if r["t"] < 3]
     assert during and all(r["tcpEstablished"] == 8 for r in during), [r["tcpEstablished"] for r in during]
