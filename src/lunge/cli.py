@@ -10,7 +10,7 @@ import sys
 import click
 
 from lunge import __version__
-from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigError, LungeError
+from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, STOP_EXIT, ConfigError, LungeError
 from lunge.units import parse_duration
 
 
@@ -128,11 +128,20 @@ def serve(host, port):
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Report format.")
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE (the text summary still prints).")
+# Live console, resource monitor, hooks and protections (docs/monitoring.md); lunge.live reads them.
+@click.option("--real-time", is_flag=True, default=None, help="On a terminal: the full live panel, every second.")
+@click.option("--progress-interval", type=DURATION, help="Off a terminal: a progress line this often [default: 5s; 0: none].")
+@click.option("--resources/--no-resources", default=None, help="Sample lunge's CPU, memory, fds, TCP states [default: on].")
+@click.option("--max-memory", metavar="SIZE", help="Stop the run (exit 4, resource_limit) if lunge's memory passes SIZE.")
+@click.option("--max-error-rate-abort", metavar="RATE[:SECONDS]",
+              help="Stop the run (exit 3) if more than RATE of requests fail for SECONDS in a row [default: 5s].")
+@click.option("--hook", "hooks", multiple=True, metavar="package.module:Class", help="Hook fed every second (repeatable).")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), help="Serve live Prometheus metrics on this port.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address for --metrics-port.")
 def perf(url, config_path, env, test, request, variables, method, headers, data, concurrency, iterations, duration,
          rps, pattern, ramp_up, ramp_down, warmup, warmup_iterations, data_file, variants, backoff, workers, shard,
-         timeout,
-         connect_timeout, grace, insecure,
-         http2, follow, max_redirects, cacert, cert, key, max_concurrency, name, fmt, output):
+         timeout, connect_timeout, grace, insecure, http2, follow, max_redirects, cacert, cert, key, max_concurrency,
+         name, fmt, output, **monitoring):
     """Load-test a URL, or a request or performance test of a config file, with the native engine.
 
     \b
@@ -145,7 +154,7 @@ def perf(url, config_path, env, test, request, variables, method, headers, data,
       lunge perf -c config.json -e dev -p loadTest
       lunge perf -c config.json -e dev -r getUsers --rps 500 --duration 5m
     """
-    from lunge import patterns, report, runner
+    from lunge import live, patterns, report, runner
     from lunge.plan import build_plan, plan_from_config
     from lunge.variables import parse_assignments
 
@@ -159,10 +168,12 @@ def perf(url, config_path, env, test, request, variables, method, headers, data,
     if config_path:
         if url or method or headers or data:
             raise ConfigError("--url/-X/-H/-d describe a request: with -c the request comes from the config")
-        plan, _test = plan_from_config(config_path, env, test, request, parse_assignments(variables),
-                                       concurrency=concurrency, timeout=timeout, insecure=insecure, follow=follow,
-                                       name=name, data_file=data_file, variants=variants, **common)
+        plan, perf_test = plan_from_config(config_path, env, test, request, parse_assignments(variables),
+                                           concurrency=concurrency, timeout=timeout, insecure=insecure,
+                                           follow=follow, name=name, data_file=data_file, variants=variants,
+                                           **common)
     else:
+        perf_test = None
         if test or request or env or variables or data_file or variants:
             raise ConfigError("-p/-r/-e/--var/--data-file/--variants need a config file: add -c FILE")
         if not url:
@@ -175,14 +186,15 @@ def perf(url, config_path, env, test, request, variables, method, headers, data,
         plan = _shard(plan, shard)
     if plan.transport.insecure:
         click.echo("lunge: warning: --insecure: TLS certificates are not verified", err=True)
-    result = runner.run(plan, workers=workers)
+    result = runner.run(plan, monitor=live.Live(plan, live.options(monitoring, perf_test and perf_test.monitoring)),
+                        workers=workers)
     if output:
         report.write(result, fmt, output)
     if fmt == "json" and not output:
         click.echo(report.render(result, "json"), nl=False)
     else:
         click.echo(report.render(result, "text"), nl=False)
-    return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
+    return STOP_EXIT.get(result.stop_reason, EXIT_INTERRUPTED if result.interrupted else EXIT_OK)
 
 
 @cli.command()

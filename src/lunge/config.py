@@ -24,8 +24,8 @@ from jsonschema.exceptions import ValidationError, relevance
 
 from lunge import variables as V
 from lunge.errors import ConfigError
+from lunge.units import parse_duration, parse_size
 from lunge.urls import check_url
-from lunge.units import parse_duration
 
 SUBJECTS = ("status", "responseTime", "header", "jsonPath", "schema")
 OPERATORS = {
@@ -198,7 +198,8 @@ class LoadConfig:
 class MonitoringConfig:
     real_time: bool = False
     interval: float | None = None  # seconds
-    resources: bool = False
+    resources: bool = True
+    max_memory: int | None = None  # bytes
 
 
 @dataclass(frozen=True)
@@ -321,7 +322,9 @@ def _performance_test(key: str, doc: dict, where: str) -> PerformanceTest:
                     backoff=_backoff(load.get("backoff"), f"{lw}.backoff"))
     mon = doc.get("monitoring", {})
     mc = MonitoringConfig(real_time=mon.get("realTime", False), interval=_dur(mon, "interval", f"{where}.monitoring"),
-                          resources=mon.get("resources", False))
+                          resources=mon.get("resources", True),
+                          max_memory=None if mon.get("maxMemory") is None
+                          else parse_size(mon["maxMemory"], f"{where}.monitoring.maxMemory"))
     th = doc.get("thresholds", {})
     tw = f"{where}.thresholds"
     mrt = _dur(th, "maxResponseTime", tw)

@@ -1,7 +1,10 @@
 """The error types of perf-design.md, and the exit status each maps to.
 
 Exit status: 0 done; 1 a threshold failed (`threshold_exceeded`); 2 usage or configuration
-error (one line on stderr, no traceback); 130 interrupted.
+error (one line on stderr, no traceback), or a concurrency refused (`concurrency_limit`);
+3 stopped early because the target kept failing (`error_rate_abort`, --max-error-rate-abort);
+4 stopped early because lunge passed --max-memory (`resource_limit`); 130 interrupted.
+The runs stopped early (3, 4, 130) still write their report, marked `interrupted`.
 """
 from __future__ import annotations
 
@@ -10,11 +13,16 @@ RATE_LIMIT = "rate_limit"
 RESOURCE_LIMIT = "resource_limit"
 THRESHOLD = "threshold_exceeded"
 CONFIGURATION = "configuration_error"
+ERROR_RATE_ABORT = "error_rate_abort"
 
 EXIT_OK = 0
 EXIT_THRESHOLD = 1
 EXIT_USAGE = 2
+EXIT_ERROR_RATE_ABORT = 3
+EXIT_RESOURCE_LIMIT = 4
 EXIT_INTERRUPTED = 130
+# A run a protection stopped early: its error type -> exit status.
+STOP_EXIT = {ERROR_RATE_ABORT: EXIT_ERROR_RATE_ABORT, RESOURCE_LIMIT: EXIT_RESOURCE_LIMIT}
 
 
 class LungeError(Exception):

@@ -210,9 +210,9 @@ def check_concurrency(concurrency: int, max_concurrency: int = MAX_CONCURRENCY) 
     if concurrency < 1:
         raise ConfigError(f"--concurrency: {concurrency} must be at least 1")
     if concurrency > max_concurrency:
-        raise ConfigError(f"--concurrency: {concurrency} is above the limit of {max_concurrency} "
-                          f"(a guard against typos; raise it with --max-concurrency)",
-                          type=CONCURRENCY_LIMIT)
+        raise ConfigError(f"--concurrency: {concurrency} is above the limit of {max_concurrency} (a guard "
+                          f"against typos): use at most {max_concurrency}, or raise the limit with "
+                          f"--max-concurrency {concurrency}", type=CONCURRENCY_LIMIT)
     # One socket per connection, plus libcurl's and Python's own descriptors.
     need = concurrency + 64
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -221,8 +221,9 @@ def check_concurrency(concurrency: int, max_concurrency: int = MAX_CONCURRENCY) 
             resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
         else:
             raise ConfigError(
-                f"--concurrency: {concurrency} needs {need} file descriptors but the limit is {hard}; "
-                f"use --concurrency {max(1, hard - 64)} or raise the limit (ulimit -n)",
+                f"--concurrency: {concurrency} needs {need} file descriptors but the limit is {hard}: "
+                f"use --concurrency {max(1, hard - 64)}, or raise the hard limit (as root: ulimit -Hn {need}; "
+                f"for good: nofile in /etc/security/limits.conf, or LimitNOFILE= for a service)",
                 type=CONCURRENCY_LIMIT)
 
 

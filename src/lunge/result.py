@@ -111,6 +111,8 @@ class RunResult:
     warmup_completed: int = 0
     warmup_failures: int = 0
     parts: dict = field(default_factory=dict)  # {"workers": [...]} or {"shards": [...]}, when merged
+    resources: list = field(default_factory=list)  # one dict per second from lunge.monitor
+    stop_reason: str | None = None  # error type of a protection that stopped the run early
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -224,7 +226,8 @@ class RunResult:
             open_model=any(r.open_model for r in results), scheduled=total("scheduled"),
             late_sends=total("late_sends"), max_lag_ns=max(r.max_lag_ns for r in results),
             warmup_issued=total("warmup_issued"), warmup_completed=total("warmup_completed"),
-            warmup_failures=total("warmup_failures"), parts={f"{kind}s": parts})
+            warmup_failures=total("warmup_failures"), parts={f"{kind}s": parts},
+            stop_reason=next((r.stop_reason for r in results if r.stop_reason), None))
 
     @property
     def response(self) -> Histogram:
@@ -264,6 +267,8 @@ class RunResult:
             "phaseHistograms": {k: encode_hist(h) for k, h in self.histograms.items() if k != "response"},
             "warnings": list(self.warnings),
             **self.parts,
+            "stopReason": self.stop_reason,
+            "resources": list(self.resources),
         }
 
     @classmethod
@@ -299,7 +304,8 @@ class RunResult:
                 late_sends=int(c.get("lateSends", 0)), max_lag_ns=int(c.get("maxLagNs", 0)),
                 warmup_issued=int(c.get("warmupIssued", 0)), warmup_completed=int(c.get("warmupCompleted", 0)),
                 warmup_failures=int(c.get("warmupFailures", 0)),
-                parts={k: list(doc[k]) for k in ("workers", "shards") if k in doc})
+                parts={k: list(doc[k]) for k in ("workers", "shards") if k in doc},
+                resources=list(doc.get("resources", [])), stop_reason=doc.get("stopReason"))
         except ConfigError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError, HistogramFormatError) as e:

@@ -19,10 +19,12 @@ import signal
 import threading
 from typing import Callable
 
+import numpy as np
+
 from lunge import libcurl
 from lunge.errors import ConfigError, LungeError
 from lunge.plan import Plan
-from lunge.result import RunResult
+from lunge.result import RunResult, SparseHist
 
 TICK = 0.25  # seconds between snapshots
 
@@ -50,7 +52,10 @@ class LoadTest:
             raise ConfigError(str(e)) from None
         except EngineError as e:
             raise LungeError(str(e)) from None
-        self.seconds: list[list[dict]] = [[] for _ in self.engines]
+        self.seconds: list[list[dict]] = [[] for _ in self.engines]  # per engine, as harvested
+        self.closed: list[dict] = []  # seconds every engine has closed, merged (for live views)
+        self._pending: dict[int, list[dict]] = {}
+        self._last_sec = [-1] * len(self.engines)
         self.stops = 0
         self._failure: list[BaseException] = []
         self._left = len(self.engines)
@@ -88,9 +93,16 @@ class LoadTest:
         out["statusClasses"] = [sum(s["statusClasses"][i] for s in snaps) for i in range(6)]
         return out
 
-    def _harvest(self):
-        for store, engine in zip(self.seconds, self.engines):
-            store.extend(engine.harvest())
+    def _harvest(self, final: bool = False):
+        for i, (store, engine) in enumerate(zip(self.seconds, self.engines)):
+            new = engine.harvest()
+            store.extend(new)
+            for sec in new:
+                self._pending.setdefault(sec["sec"], []).append(sec)
+                self._last_sec[i] = sec["sec"]
+        ready = max(self._pending, default=-1) if final else min(self._last_sec)
+        for t in sorted(k for k in self._pending if k <= ready):
+            self.closed.append(_merge_second(self._pending.pop(t)))
 
     def poll(self, timeout: float = TICK) -> bool:
         """Wait up to `timeout` for the end, collecting closed seconds. True once done."""
@@ -115,7 +127,7 @@ class LoadTest:
             pass
         for t in self._threads:
             t.join()
-        self._harvest()
+        self._harvest(final=True)
         if self._failure:
             raise LungeError(f"engine failed: {self._failure[0]}")
         parts = [RunResult.from_engine(p, e.results(), secs, self.curl, interrupted=self.stops > 0)
@@ -127,6 +139,18 @@ class LoadTest:
         return merged
 
 
+def _merge_second(parts: list[dict]) -> dict:
+    """One engine-harvest-shaped second from the same second of several engines."""
+    if len(parts) == 1:
+        return parts[0]
+    h = SparseHist.merge([SparseHist(*p["hist"]) for p in parts])
+    hist = (h.idx, h.counts, h.total, h.min_ns, h.max_ns, h.sum_ns, h.sum_sq) if h else \
+        (np.zeros(0, np.int32), np.zeros(0, np.uint64), 0, 0, 0, 0, 0.0)
+    return {"sec": parts[0]["sec"], "lastSec": max(p["lastSec"] for p in parts),
+            **{k: sum(p[k] for p in parts) for k in ("requests", "failures", "errors", "bytes")},
+            "status": [sum(p["status"][i] for p in parts) for i in range(6)], "hist": hist}
+
+
 def usable_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -134,29 +158,54 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def run(plan: Plan, on_tick: Callable[[dict], None] | None = None, workers: int | None = None) -> RunResult:
+def run(plan: Plan, on_tick: Callable[[dict], None] | None = None, monitor=None,
+        workers: int | None = None) -> RunResult:
     """Run to the end in the foreground; Ctrl-C / SIGTERM stop it (twice: abort).
-    workers: engine threads (default: the usable cores, capped by the connections)."""
+    workers: engine threads (default: the usable cores, capped by the connections).
+
+    `monitor` (lunge.live.Live) sees every snapshot through `tick()`, which may return
+    (error type, message) to stop the run early, as a protection does; `finish()` then
+    gets the result and that reason."""
     test = LoadTest(plan, workers if workers is not None else usable_cores())
+    if monitor is not None:
+        monitor.start(test)  # may refuse (say, a busy --metrics-port) before anything is sent
     previous = _install_sigterm()
+    stop = None
     test.start()
     try:
         while True:
             try:
                 if test.poll():
                     break
+                snap = test.snapshot()
                 if on_tick:
-                    on_tick(test.snapshot())
+                    on_tick(snap)
+                if monitor is not None and stop is None:
+                    stop = monitor.tick(snap)
+                    if stop is not None and test.stops == 0:
+                        test.stop()
             except (KeyboardInterrupt, _Stop):
                 if test.stops == 0:
                     test.stop()
                 else:
                     test.abort()
+    except BaseException:
+        if monitor is not None:
+            monitor.close()
+        raise
     finally:
         _restore_sigterm(previous)
         if not test.done:  # an exception escaped the loop above: do not leave the engine running
             test.abort()
-    return test.wait()
+    try:
+        result = test.wait()
+    except BaseException:
+        if monitor is not None:
+            monitor.close()
+        raise
+    if monitor is not None:
+        monitor.finish(result, stop)
+    return result
 
 
 def _install_sigterm():

@@ -27,6 +27,24 @@ def parse_duration(text: str | float | int, field: str = "duration") -> float:
     return value
 
 
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)?")
+
+
+def parse_size(text: str | int | float, field: str = "size") -> int:
+    """Bytes from '512MB', '1.5GiB', '800M' or a bare number of bytes.  K, M, G and T are
+    powers of 1024 with or without B / iB (512MB = 512 MiB), as memory is counted."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        m = _SIZE.fullmatch(str(text).strip().lower())
+        if not m:
+            raise ConfigError(f"{field}: {text!r} is not a size (use e.g. 512MB, 2GB, or a number of bytes)")
+        value = float(m.group(1)) * 1024 ** "bkmgt".index((m.group(2) or "b")[0])
+    if not value >= 1:
+        raise ConfigError(f"{field}: {text!r} must be at least 1 byte")
+    return int(value)
+
+
 def format_duration(seconds: float) -> str:
     if seconds >= 3600 and seconds % 3600 == 0:
         return f"{seconds / 3600:g}h"

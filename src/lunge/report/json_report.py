@@ -12,7 +12,7 @@ def document(result) -> dict:
                                "configuration", "lunge")}
     doc["metrics"] = analysis.metrics(result)
     doc["timeSeries"] = analysis.time_series(result)
-    for k in ("histogram", "phaseHistograms", "counters", "warnings", "workers", "shards"):
+    for k in ("histogram", "phaseHistograms", "counters", "warnings", "stopReason", "resources", "workers", "shards"):
         if k in raw:
             doc[k] = raw[k]
     return doc

@@ -1,0 +1,217 @@
+"""The live side of a run: one view of it per second, and what reacts to that view.
+
+`runner.run(plan, monitor=Live(plan, options))` calls `tick(snapshot)` a few times a
+second.  At each new second of the run Live builds a *view* (the engine's counters, the
+last second's rates and percentiles, the cumulative percentiles, a resource sample) and
+hands it to the console, the hooks (lunge.hooks, the Prometheus exporter) and the
+protections (--max-memory, --max-error-rate-abort).  All of this runs on snapshots and
+closed seconds, never per request.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from lunge import console, hooks
+from lunge._native.hist import BUCKET_MID
+from lunge.errors import ERROR_RATE_ABORT, RESOURCE_LIMIT, ConfigError
+from lunge.result import STATUS_CLASSES, SparseHist
+from lunge.units import format_bytes, parse_duration, parse_size
+
+PERCENTILES = (50, 95, 99)
+DEFAULT_INTERVAL = 5.0        # seconds between progress lines when stderr is not a terminal
+DEFAULT_ABORT_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class Options:
+    real_time: bool = False
+    interval: float = DEFAULT_INTERVAL  # 0: no progress lines off a terminal
+    resources: bool = True
+    max_memory: int | None = None       # bytes
+    error_abort: tuple[float, int] | None = None  # (failed share, seconds in a row)
+    hooks: tuple = ()                   # "package.module:Class" specs
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+
+
+def parse_error_abort(text: str, field: str = "--max-error-rate-abort") -> tuple[float, int]:
+    """'0.5', '50%', '50%:10s' or '0.9:3' -> (share of failed requests, seconds in a row)."""
+    rate_s, _, secs_s = str(text).partition(":")
+    try:
+        rate = float(rate_s.strip().rstrip("%")) / (100 if rate_s.strip().endswith("%") else 1)
+    except ValueError:
+        raise ConfigError(f"{field}: {text!r} is not RATE[:SECONDS] (e.g. 0.5:5s or 50%)") from None
+    if not 0 <= rate < 1:
+        raise ConfigError(f"{field}: {text!r}: the rate must be from 0 to below 1 (or 100%)")
+    secs = parse_duration(secs_s, field) if secs_s else DEFAULT_ABORT_SECONDS
+    if secs < 1:
+        raise ConfigError(f"{field}: {text!r}: the time must be at least 1s")
+    return rate, int(round(secs))
+
+
+def options(flags: dict, monitoring=None) -> Options:
+    """Options from the perf command's flags, over the config's `monitoring` section."""
+    def pick(flag, config_value, default):
+        v = flags.get(flag)
+        return v if v is not None else (config_value if config_value is not None else default)
+
+    m = monitoring
+    max_memory = flags.get("max_memory")
+    return Options(
+        real_time=bool(pick("real_time", m.real_time if m else None, False)),
+        interval=pick("progress_interval", m.interval if m else None, DEFAULT_INTERVAL),
+        resources=bool(pick("resources", m.resources if m else None, True)),
+        max_memory=parse_size(max_memory, "--max-memory") if max_memory is not None else (m.max_memory if m else None),
+        error_abort=parse_error_abort(flags["max_error_rate_abort"]) if flags.get("max_error_rate_abort") else None,
+        hooks=tuple(flags.get("hooks") or ()), metrics_port=flags.get("metrics_port"),
+        metrics_host=flags.get("metrics_host") or "127.0.0.1")
+
+
+class Live:
+    def __init__(self, plan, opts: Options = Options(), stream=None, tty: bool | None = None):
+        self.plan, self.opts = plan, opts
+        stream = stream or sys.stderr
+        tty = stream.isatty() if tty is None else tty
+        self.console = console.for_stream(stream, tty, opts.real_time, opts.interval)
+        # a bad --hook fails here, before anything is sent
+        self.hooks = hooks.Hooks((hooks.load(spec) for spec in opts.hooks), warn=self.console.warn)
+        self.monitor = None
+        self.test = None
+        ld = plan.load
+        self.iterations = ld.iterations
+        self.schedule = ld.schedule() if ld.open_model else None
+        if ld.duration:
+            self.planned = ld.duration + ld.warmup_span()
+        elif self.schedule is not None and np.isfinite(self.schedule[0][-1]):
+            self.planned = float(self.schedule[0][-1])
+        else:
+            self.planned = None
+        self._second = 0            # the second of the run the last view was built for
+        self._prev = None           # (elapsed, completed, failures) at the previous view
+        self._seen = 0              # harvested seconds already merged into _cum
+        self._cum = np.zeros(len(BUCKET_MID), dtype=np.uint64)
+        self._cum_n, self._cum_min, self._cum_max = 0, 0, 0
+        self._bad = 0               # seconds in a row above the error-rate limit
+        self._warned = 0
+        self.view: dict | None = None
+
+    # ------------------------------------------------------------------ runner interface
+    def start(self, test) -> None:
+        from lunge.monitor import ResourceMonitor
+
+        self.test = test
+        if self.opts.resources or self.opts.max_memory:
+            self.monitor = ResourceMonitor()
+        if self.opts.metrics_port is not None:
+            from lunge.prometheus import Exporter
+
+            exporter = Exporter(self.opts.metrics_port, self.opts.metrics_host)
+            self.hooks.add(exporter)
+            self.console.note(f"metrics at {exporter.url}")
+        self.hooks.call("on_start", self.plan.configuration())
+
+    def tick(self, snap: dict):
+        """Called a few times a second; returns (error type, message) to stop the run."""
+        stop = None
+        if int(snap["elapsed"]) > self._second:
+            self._second = int(snap["elapsed"])
+            self.view = self._view(snap)
+            stop = self._protect(self.view)
+            if stop is not None:  # say it now: in-flight requests may take up to --grace to finish
+                self.console.warn(f"{stop[0]}: {stop[1]}", prefix="lunge: stopping: ")
+            self.hooks.call("on_second", self.view)
+            self.console.second(self.view)
+        self.console.tick(snap, self.view, self)
+        return stop
+
+    def finish(self, result, stop) -> None:
+        if self.test is not None:  # the console's last drawing shows the final counts
+            snap = self.test.snapshot()
+            self.view = self._view(snap)
+            self.console.final(snap, self.view, self)
+        if self.monitor is not None:
+            if self.opts.resources:
+                result.resources = list(self.monitor.series)
+            result.warnings.extend(self.monitor.warnings)
+        if stop is not None:
+            result.stop_reason = stop[0]
+            result.warnings.append(f"{stop[0]}: {stop[1]}")
+        self.console.close(result)
+        self.hooks.call("on_result", result)
+        self.hooks.close()
+
+    def close(self) -> None:
+        """After an error: leave the terminal tidy and release the hooks."""
+        self.console.close(None)
+        self.hooks.close()
+
+    # ------------------------------------------------------------------ the view
+    def target_rps(self, elapsed: float) -> float | None:
+        if self.schedule is None:
+            return None
+        ts, cum = self.schedule
+        return float(np.interp(elapsed, ts, cum) - np.interp(max(0.0, elapsed - 1.0), ts, cum))
+
+    def _merge_seconds(self):
+        """Fold newly harvested seconds into the cumulative histogram; the newest one."""
+        new = self.test.closed[self._seen:]
+        self._seen += len(new)
+        for s in new:
+            idx, counts, total, lo, hi = s["hist"][:5]
+            if not total:
+                continue
+            np.add.at(self._cum, idx, counts)
+            self._cum_min = lo if not self._cum_n else min(self._cum_min, lo)
+            self._cum_max = max(self._cum_max, hi)
+            self._cum_n += total
+        return self.test.closed[-1] if self.test.closed else None
+
+    def _view(self, snap: dict) -> dict:
+        last = self._merge_seconds()
+        elapsed = snap["elapsed"]
+        p_elapsed, p_done, p_failed = self._prev or (0.0, 0, 0)
+        dt = max(elapsed - p_elapsed, 1e-3)
+        done, failed = snap["completed"] - p_done, snap["failures"] - p_failed
+        self._prev = (elapsed, snap["completed"], snap["failures"])
+        nz = np.flatnonzero(self._cum)
+        cum = SparseHist(nz, self._cum[nz], self._cum_n, self._cum_min, self._cum_max)
+        view = {
+            "t": int(elapsed), "elapsed": round(elapsed, 3), "planned": self.planned, "iterations": self.iterations,
+            **{k: snap[k] for k in ("issued", "completed", "failures", "errors", "bytes", "inFlight", "connections",
+                                    "warmupCompleted")},
+            "statusClasses": dict(zip(STATUS_CLASSES, snap["statusClasses"])),
+            "rps": round(done / dt, 1), "failedShare": failed / done if done else None,
+            "targetRps": self.target_rps(elapsed),
+            "lastSecond": None, "cumulative": _ms(cum) if self._cum_n else None,
+            "resources": self.monitor.sample(elapsed) if self.monitor is not None else None,
+        }
+        if last is not None:
+            h = SparseHist(*last["hist"])
+            view["lastSecond"] = {"t": last["sec"], "requests": last["requests"], **(_ms(h) if h.total else {})}
+        if self.monitor is not None:
+            for w in self.monitor.warnings[self._warned:]:
+                self.console.warn(w)
+            self._warned = len(self.monitor.warnings)
+        return view
+
+    # ------------------------------------------------------------------ protections
+    def _protect(self, view: dict):
+        res, limit = view["resources"], self.opts.max_memory
+        if limit and res and res["rssBytes"] > limit:
+            return (RESOURCE_LIMIT, f"lunge's memory reached {format_bytes(res['rssBytes'])}, above --max-memory "
+                                    f"{format_bytes(limit)}; the run was stopped at t={view['elapsed']:.0f}s")
+        if self.opts.error_abort and view["failedShare"] is not None:  # a second with no completion is neutral
+            rate, secs = self.opts.error_abort
+            self._bad = self._bad + 1 if view["failedShare"] > rate else 0
+            if self._bad >= secs:
+                return (ERROR_RATE_ABORT, f"{view['failedShare']:.0%} of requests failed in the last second and more "
+                                          f"than {rate:.0%} for {self._bad}s in a row: the target looks down; the run "
+                                          f"was stopped at t={view['elapsed']:.0f}s (--max-error-rate-abort)")
+        return None
+
+
+def _ms(h: SparseHist) -> dict:
+    return {f"p{p}Ms": round(float(v) / 1e6, 3) for p, v in zip(PERCENTILES, h.percentiles(PERCENTILES))}
