@@ -238,7 +238,7 @@ class PerformanceTest:
 
 _THRESHOLD = re.compile(
     r"\s*(?P<metric>p\(\s*\d+(?:\.\d+)?\s*\)|p\d+(?:\.\d+)?|avg|mean|min|max|med|median|"
-    r"errorRate|error_rate|rps|throughput)\s*(?P<op><=|>=|<|>|==)\s*"
+    r"errorRate|error_rate|rate\(\s*errors\s*\)|rps|throughput)\s*(?P<op><=|>=|<|>|==)\s*"
     r"(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>us|ms|s|%)?\s*")
 _METRIC_ALIASES = {"avg": "mean", "med": "median", "error_rate": "errorRate", "throughput": "rps"}
 
@@ -247,8 +247,10 @@ def parse_threshold(text: str, where: str) -> ThresholdExpr:
     m = _THRESHOLD.fullmatch(text)
     if not m:
         raise ConfigError(f"{where}: {text!r} is not a threshold expression "
-                          "(e.g. p(95)<500ms, avg<200, max<2s, errorRate<1%, rps>100)")
+                          "(e.g. p(95)<500ms, avg<200, max<2s, errorRate<1%, rate(errors)<0.01, rps>100)")
     metric = m["metric"].replace(" ", "")
+    if metric == "rate(errors)":  # k6's spelling
+        metric = "errorRate"
     if metric.startswith("p("):
         metric = "p" + metric[2:-1]
     metric = _METRIC_ALIASES.get(metric, metric)
