@@ -14,7 +14,7 @@ STORE = os.path.join(".lunge", "baselines")
 
 
 def path_for(test: str, environment: str | None, root: str = ".") -> str:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{test}@{environment or 'default'}").strip("_")
+    slug = re.sub(r"[^A-Za-z0-9._@-]+", "_", f"{test}@{environment or 'default'}").strip("_")
     return os.path.join(root, STORE, slug + ".json")
 
 

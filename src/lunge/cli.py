@@ -114,12 +114,23 @@ def serve(host, port):
 @click.option("--max-concurrency", default=20000, show_default=True, type=click.IntRange(min=1),
               help="Refuse a higher --concurrency (a guard against typos).")
 @click.option("--name", help="Test name recorded in the result (default: the test's name, or METHOD URL).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Report format.")
-@click.option("--output", "-o", metavar="FILE", help="Write the report to FILE (the text summary still prints).")
+# Reports, thresholds and baselines (lunge.finish); flags win over the config's sections.
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "csv"]), multiple=True,
+              help="Report format, repeatable [default: text, or the config's reporting.formats].")
+@click.option("--output", "-o", metavar="FILE", help="Write the report to FILE; with several formats FILE is a "
+                                                     "base name (FILE.json, FILE.html ...). The text summary still prints.")
+@click.option("--template", metavar="DIR", help="Jinja2 templates overriding the HTML report's (report.html.j2).")
+@click.option("--threshold", "threshold_exprs", multiple=True, metavar="EXPR",
+              help="Fail (exit 1) unless EXPR holds, e.g. 'p99 < 300ms', 'rate(errors) < 0.01', 'rps > 900' (repeatable).")
+@click.option("--baseline", "save_baseline", is_flag=True, help="Save this run as the baseline for (test, environment) "
+                                                               "in .lunge/baselines/.")
+@click.option("--compare", "compare_baseline", is_flag=True, help="Compare this run with the saved baseline.")
+@click.option("--tolerance", metavar="PCT", help="Changes smaller than this are 'unchanged' [default: 10%].")
+@click.option("--fail-on-regression", is_flag=True, help="Exit 1 if --compare finds a regression.")
 def perf(url, config_path, env, test, request, variables, method, headers, data, concurrency, iterations, duration,
          rps, pattern, ramp_up, ramp_down, warmup, warmup_iterations, timeout, connect_timeout, grace, insecure,
-         http2, follow, max_redirects, cacert, cert, key, max_concurrency, name, fmt, output):
+         http2, follow, max_redirects, cacert, cert, key, max_concurrency, name, fmt, output, template,
+         threshold_exprs, save_baseline, compare_baseline, tolerance, fail_on_regression):
     """Load-test a URL, or a request or performance test of a config file, with the native engine.
 
     \b
@@ -132,7 +143,7 @@ def perf(url, config_path, env, test, request, variables, method, headers, data,
       lunge perf -c config.json -e dev -p loadTest
       lunge perf -c config.json -e dev -r getUsers --rps 500 --duration 5m
     """
-    from lunge import patterns, report, runner
+    from lunge import finish, patterns, runner
     from lunge.plan import build_plan, plan_from_config
     from lunge.variables import parse_assignments
 
@@ -146,12 +157,13 @@ def perf(url, config_path, env, test, request, variables, method, headers, data,
     if config_path:
         if url or method or headers or data:
             raise ConfigError("--url/-X/-H/-d describe a request: with -c the request comes from the config")
-        plan, _test = plan_from_config(config_path, env, test, request, parse_assignments(variables),
+        plan, perf_test = plan_from_config(config_path, env, test, request, parse_assignments(variables),
                                        concurrency=concurrency, timeout=timeout, insecure=insecure, follow=follow,
                                        name=name, **common)
     else:
         if test or request or env or variables:
             raise ConfigError("-p/-r/-e/--var need a config file: add -c FILE")
+        perf_test = None
         if not url:
             raise ConfigError("give --url URL (e.g. --url http://127.0.0.1:8080/), or -c FILE with -p TEST or -r REQUEST")
         plan = build_plan(url=url, method=method, headers=headers, data=data,
@@ -160,14 +172,33 @@ def perf(url, config_path, env, test, request, variables, method, headers, data,
                           name=name, **common)
     if plan.transport.insecure:
         click.echo("lunge: warning: --insecure: TLS certificates are not verified", err=True)
+    opts = finish.Options(formats=fmt, output=output, template=template, thresholds=threshold_exprs,
+                          baseline=save_baseline, compare=compare_baseline,
+                          tolerance=finish.parse_tolerance(tolerance), fail_on_regression=fail_on_regression)
+    finish.validate(opts, perf_test, config_path)  # bad thresholds or outputs fail before the run, not after
     result = runner.run(plan)
-    if output:
-        report.write(result, fmt, output)
-    if fmt == "json" and not output:
-        click.echo(report.render(result, "json"), nl=False)
-    else:
-        click.echo(report.render(result, "text"), nl=False)
-    return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
+    return finish.finish(result, opts, perf_test, env, config_path)
+
+
+@cli.command("compare")
+@click.argument("baseline", metavar="BASELINE.json")
+@click.argument("current", metavar="CURRENT.json")
+@click.option("--tolerance", metavar="PCT", help="Changes smaller than this are 'unchanged' [default: 10%].")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--fail-on-regression", is_flag=True, help="Exit 1 if CURRENT regressed against BASELINE.")
+def compare_cmd(baseline, current, tolerance, fmt, fail_on_regression):
+    """Compare two results (lunge perf --format json): per-metric deltas and a verdict,
+    improved / regressed / unchanged, that accounts for run-to-run noise."""
+    import json
+
+    from lunge import compare, finish
+    from lunge.errors import EXIT_THRESHOLD
+    from lunge.result import load
+
+    tol = finish.parse_tolerance(tolerance)
+    c = compare.compare(load(baseline), load(current), tol)
+    click.echo(json.dumps(c, indent=1) if fmt == "json" else compare.render_text(c), nl=fmt == "json")
+    return EXIT_THRESHOLD if fail_on_regression and c["verdict"] == "regressed" else EXIT_OK
 
 
 @cli.command()

@@ -17,7 +17,7 @@ import numpy as np
 from lunge.analysis import full_second_rps, throughput
 
 DEFAULT_TOLERANCE = 0.10
-ALPHA = 0.05
+ALPHA = 0.01
 MIN_SECONDS = 5          # per-second test needs this many seconds on each side
 MIN_RESPONSES = 5        # a second's percentiles need this many responses
 ERROR_RATE_FLOOR = 0.001  # error-rate changes under 0.1 percentage point are noise whatever the test says
