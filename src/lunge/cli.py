@@ -122,6 +122,7 @@ def serve(host, port):
 @click.option("--template", metavar="DIR", help="Jinja2 templates overriding the HTML report's (report.html.j2).")
 @click.option("--threshold", "threshold_exprs", multiple=True, metavar="EXPR",
               help="Fail (exit 1) unless EXPR holds, e.g. 'p99 < 300ms', 'rate(errors) < 0.01', 'rps > 900' (repeatable).")
+@click.option("--no-thresholds", is_flag=True, help="Ignore the config's thresholds (and --threshold).")
 @click.option("--baseline", "save_baseline", is_flag=True, help="Save this run as the baseline for (test, environment) "
                                                                "in .lunge/baselines/.")
 @click.option("--compare", "compare_baseline", is_flag=True, help="Compare this run with the saved baseline.")
@@ -130,7 +131,7 @@ def serve(host, port):
 def perf(url, config_path, env, test, request, variables, method, headers, data, concurrency, iterations, duration,
          rps, pattern, ramp_up, ramp_down, warmup, warmup_iterations, timeout, connect_timeout, grace, insecure,
          http2, follow, max_redirects, cacert, cert, key, max_concurrency, name, fmt, output, template,
-         threshold_exprs, save_baseline, compare_baseline, tolerance, fail_on_regression):
+         threshold_exprs, no_thresholds, save_baseline, compare_baseline, tolerance, fail_on_regression):
     """Load-test a URL, or a request or performance test of a config file, with the native engine.
 
     \b
@@ -173,6 +174,7 @@ def perf(url, config_path, env, test, request, variables, method, headers, data,
     if plan.transport.insecure:
         click.echo("lunge: warning: --insecure: TLS certificates are not verified", err=True)
     opts = finish.Options(formats=fmt, output=output, template=template, thresholds=threshold_exprs,
+                          no_thresholds=no_thresholds,
                           baseline=save_baseline, compare=compare_baseline,
                           tolerance=finish.parse_tolerance(tolerance), fail_on_regression=fail_on_regression)
     finish.validate(opts, perf_test, config_path)  # bad thresholds or outputs fail before the run, not after

@@ -23,6 +23,7 @@ class Options:
     output: str | None = None    # --output
     template: str | None = None  # --template
     thresholds: tuple = ()       # --threshold (repeatable)
+    no_thresholds: bool = False  # --no-thresholds: evaluate none
     baseline: bool = False       # --baseline: save this run as the baseline
     compare: bool = False        # --compare: compare with the saved baseline
     tolerance: float = comparing.DEFAULT_TOLERANCE
@@ -46,13 +47,19 @@ def parse_tolerance(text: str | None) -> float:
 def resolve(opts: Options, test, config_path: str | None):
     """(formats, output map, template, threshold exprs) from the flags and the config."""
     rep = test.reporting if test is not None else None
-    formats = tuple(opts.formats) or (rep.formats if rep else ("text",))
-    output = {"*": opts.output} if opts.output else (dict(rep.output) if rep else {})
+    if opts.formats or opts.output:
+        # --format / --output replace the config's formats and paths together: a config path
+        # for a format the flags did not ask for, or a flag format sent to a config path, surprises.
+        formats, output = tuple(opts.formats) or ("text",), {"*": opts.output} if opts.output else {}
+    else:
+        formats, output = (rep.formats, dict(rep.output)) if rep else (("text",), {})
     template = opts.template or (rep.template if rep else None)
     if template and not opts.template and config_path and not os.path.isabs(template):
         template = os.path.join(os.path.dirname(os.path.abspath(config_path)), template)
     exprs = thresholds.from_config(test.thresholds if test is not None else None)
     exprs += thresholds.parse_flags(opts.thresholds)
+    if opts.no_thresholds:
+        exprs = []
     return formats, output, template, exprs
 
 
