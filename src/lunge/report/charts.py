@@ -176,11 +176,11 @@ class Chart:
         if self.xr is None:
             self.set_range(0, 1, 0, 1)
         return (f'<svg class="chart" data-chart="{self.name}" viewBox="0 0 {self.w} {self.h}" '
-                f'width="{self.w}" height="{self.h}" role="img" aria-label="{escape(self.title)}" '
-                f'xmlns="http://www.w3.org/2000/svg">{self._axes()}{"".join(self.parts)}{self._legend()}</svg>')
+                f'width="{self.w}" height="{self.h}" role="img" aria-label="{escape(self.title)}">'
+                f'{self._axes()}{"".join(self.parts)}{self._legend()}</svg>')
 
 
 def empty(name: str, title: str, message: str, width=920, height=120) -> str:
     return (f'<svg class="chart empty" data-chart="{name}" viewBox="0 0 {width} {height}" width="{width}" '
-            f'height="{height}" role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
+            f'height="{height}" role="img" aria-label="{escape(title)}">'
             f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle">{escape(message)}</text></svg>')
