@@ -54,7 +54,7 @@ def test_config_thresholds_apply(fresh_target, tmp_path):
             "tight": {"request": "slow", "load": {"concurrency": 2, "iterations": 40},
                       "thresholds": {"maxResponseTime": "10ms", "minThroughput": 1}},
             "loose": {"request": "slow", "load": {"concurrency": 2, "iterations": 40},
-                      "thresholds": {"maxResponseTime": "1s", "maxErrorRate": "1%",
+                      "thresholds": {"maxResponseTime": {"p99.9": "1s"}, "maxErrorRate": "1%",
                                      "expressions": ["p(99) < 2s"]}},
         },
     }
@@ -68,7 +68,10 @@ def test_config_thresholds_apply(fresh_target, tmp_path):
     assert checks["minThroughput: rps >= 1"]["passed"]
     loose = lunge("perf", "-c", path, "-e", "local", "-p", "loose", "--format", "json")
     assert loose.code == 0, loose.err
-    assert len(loose.json()["thresholds"]["checks"]) == 3
+    checks = loose.json()["thresholds"]["checks"]
+    assert [c["threshold"] for c in checks] == ["maxResponseTime: p99.9 <= 1000ms", "maxErrorRate: errorRate <= 0.01",
+                                                "p(99) < 2s"]
+    assert checks[0]["metric"] == "p99.9" and checks[0]["passed"]
     # --threshold adds to the config's; --no-thresholds drops them all
     more = lunge("perf", "-c", path, "-e", "local", "-p", "loose", "--threshold", "max < 1ms")
     assert more.code == 1 and "max < 1ms" in more.err
@@ -95,3 +98,13 @@ def test_evaluate_on_a_synthetic_result():
 def test_latency_threshold_on_a_run_without_responses_fails(closed_port):
     r = lunge("perf", "--url", f"http://127.0.0.1:{closed_port}/", "-n", 5, "--threshold", "p99 < 1s")
     assert r.code == 1
+
+
+@pytest.mark.parametrize("mrt,needle", [({"p99": "soon"}, "maxResponseTime"), ({"q99": "1s"}, "maxResponseTime"),
+                                        ({"p150": "1s"}, "percentile")])
+def test_bad_max_response_time_is_a_config_error(tmp_path, mrt, needle):
+    cfg = {"requests": {"r": {"url": "http://127.0.0.1:1/"}},
+           "performance": {"t": {"request": "r", "load": {"iterations": 1}, "thresholds": {"maxResponseTime": mrt}}}}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(cfg))
+    assert_one_line_error(run_lunge("perf", "-c", str(path), "-p", "t"), needle)

@@ -1,7 +1,7 @@
 """Thresholds: pass/fail limits on a run's figures, from the config's `thresholds` section
 and `--threshold EXPR` flags (k6-style expressions, parsed by config.parse_threshold).
 
-`maxResponseTime` limits p95, `maxErrorRate` the failed fraction, `minThroughput` the
+`maxResponseTime` limits p95 (or the percentile it names: {"p99": "300ms"}), `maxErrorRate` the failed fraction, `minThroughput` the
 rps over the issuing window.  Each check reports the measured value beside its limit, so
 a failed one says by how much.
 """
@@ -13,7 +13,6 @@ from lunge.analysis import throughput
 from lunge.config import ThresholdExpr, Thresholds, parse_threshold
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
-MAX_RESPONSE_PERCENTILE = 95.0
 
 
 def from_config(th: Thresholds | None) -> list[ThresholdExpr]:
@@ -22,7 +21,8 @@ def from_config(th: Thresholds | None) -> list[ThresholdExpr]:
         return []
     out = []
     if th.max_response_time_ms is not None:
-        out.append(ThresholdExpr("p95", "<=", th.max_response_time_ms, f"maxResponseTime: p95 <= {th.max_response_time_ms:g}ms"))
+        p = f"p{th.max_response_percentile:g}"
+        out.append(ThresholdExpr(p, "<=", th.max_response_time_ms, f"maxResponseTime: {p} <= {th.max_response_time_ms:g}ms"))
     if th.max_error_rate is not None:
         out.append(ThresholdExpr("errorRate", "<=", th.max_error_rate, f"maxErrorRate: errorRate <= {th.max_error_rate:g}"))
     if th.min_throughput is not None:
