@@ -88,23 +88,12 @@ def pacing(r: RunResult) -> dict | None:
 def time_series(r: RunResult) -> list:
     """One row per second: counts, rate and latency percentiles of the responses in it."""
     rows = []
-    end_s = r.elapsed_ns / 1e9
-    for s in r.series:
-        covered = max(min(s.span, end_s - s.t), 1e-3)  # the last second is usually partial
-        if s.hist is not None and s.hist.total:
-            p50, p90, p99 = (s.hist.percentiles([50, 90, 99]) / 1e6).tolist()
-            mean, mx = s.hist.sum_ns / s.hist.total / 1e6, s.hist.max_ns / 1e6
-            hist = encode_hist(s.hist.histogram())
-        else:
-            p50 = p90 = p99 = mean = mx = 0.0
-            hist = None
-        rows.append({
-            "t": s.t, "span": s.span, "requests": s.requests, "failures": s.failures, "errors": s.errors,
-            "rps": s.requests / covered, "bytes": s.bytes,
-            "p50Ms": p50, "p90Ms": p90, "p99Ms": p99, "meanMs": mean, "maxMs": mx,
-            "statusClasses": {k: v for k, v in zip(STATUS_CLASSES, s.status) if v},
-            "histogram": hist,
-        })
+    for light, s in zip(time_series_light(r), r.series):
+        row = {k: light[k] for k in ("t", "span", "requests", "failures", "errors", "rps", "bytes",
+                                     "p50Ms", "p90Ms", "p99Ms", "meanMs", "maxMs")}
+        row["statusClasses"] = {k: v for k, v in zip(STATUS_CLASSES, s.status) if v}
+        row["histogram"] = encode_hist(s.hist.histogram()) if s.hist is not None and s.hist.total else None
+        rows.append(row)
     return rows
 
 
@@ -215,7 +204,8 @@ def analyze(r: RunResult, resources: list | None = None) -> dict:
 
 
 def time_series_light(r: RunResult) -> list:
-    """time_series without the per-second histograms: what anomaly detection and charts read."""
+    """The per-second rows without histograms (what anomaly detection, charts and CSV read),
+    plus `covered` (seconds of the run the row covers) and `responses` (latencies in it)."""
     rows = []
     end_s = r.elapsed_ns / 1e9
     for s in r.series:
@@ -226,6 +216,6 @@ def time_series_light(r: RunResult) -> list:
         else:
             p50 = p90 = p99 = mean = mx = 0.0
         rows.append({"t": s.t, "span": s.span, "requests": s.requests, "failures": s.failures, "errors": s.errors,
-                     "rps": s.requests / covered, "covered": covered, "responses": s.hist.total if s.hist else 0,
+                     "rps": s.requests / covered, "bytes": s.bytes, "covered": covered, "responses": s.hist.total if s.hist else 0,
                      "p50Ms": p50, "p90Ms": p90, "p99Ms": p99, "meanMs": mean, "maxMs": mx})
     return rows

@@ -9,6 +9,8 @@ seconds of one kind become one anomaly with its time range and size.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 MIN_SECONDS = 5        # fewer seconds than this: no yardstick, no anomalies
@@ -22,14 +24,12 @@ MIN_RESPONSES = 5      # a second's latency percentiles need this many responses
 
 def rolling_median(x: np.ndarray, window: int = WINDOW) -> np.ndarray:
     """Centred rolling median ignoring NaNs; the window shrinks at the edges."""
-    n = len(x)
     half = window // 2
-    out = np.empty(n)
-    for i in range(n):
-        w = x[max(0, i - half):i + half + 1]
-        w = w[~np.isnan(w)]
-        out[i] = np.median(w) if w.size else np.nan
-    return out
+    padded = np.concatenate([np.full(half, np.nan), np.asarray(x, dtype=np.float64), np.full(half, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN window has no median: NaN
+        return np.nanmedian(windows, axis=1)
 
 
 def robust_sigma(residuals: np.ndarray) -> float:

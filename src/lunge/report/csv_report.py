@@ -20,7 +20,7 @@ def series(result) -> str:
     w.writerow(SERIES_COLUMNS)
     for row, s in zip(analysis.time_series_light(result), result.series):
         w.writerow([row["t"], row["span"], row["requests"], row["failures"], row["errors"], f"{row['rps']:.3f}",
-                    row["bytes"] if "bytes" in row else s.bytes, *(f"{row[k]:.3f}" for k in SERIES_COLUMNS[7:12]),
+                    row["bytes"], *(f"{row[k]:.3f}" for k in SERIES_COLUMNS[7:12]),
                     *s.status])
     return buf.getvalue()
 
