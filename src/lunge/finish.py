@@ -101,7 +101,9 @@ def finish(result, opts: Options, test=None, environment: str | None = None, con
 
     regressed = comparison is not None and comparison["verdict"] == "regressed"
     if opts.baseline:
-        if regressed and opts.fail_on_regression:
+        if result.interrupted:
+            click.echo("lunge: --baseline: not saved: the run was interrupted", err=True)
+        elif regressed and opts.fail_on_regression:
             click.echo("lunge: --baseline: not saved: the run regressed (--fail-on-regression)", err=True)
         else:
             from lunge.report import json_report
