@@ -11,8 +11,8 @@ from conftest import assert_one_line_error, lunge, run_lunge
 
 
 def run_to(target, path, out, *extra, cwd=None):
-    # 6 s: seven per-second samples each side, enough for the Mann-Whitney test at 1%
-    r = lunge("perf", "--url", f"{target.url}{path}", "--concurrency", 10, "--duration", "6s",
+    # 10 s: nine whole seconds each side, enough for the Mann-Whitney test at 1%
+    r = lunge("perf", "--url", f"{target.url}{path}", "--concurrency", 10, "--duration", "10s",
               "--format", "json", "-o", out, *extra, cwd=cwd)
     assert r.code == 0, r.err
     return r
@@ -81,7 +81,7 @@ def test_baseline_store_save_then_compare(fresh_target, tmp_path, result_schema)
     # same test name (--name), slower server: regressed, exit 1 with --fail-on-regression, baseline kept
     name = f"GET {fresh_target.url}/delay/10"
     r = lunge("perf", "--url", f"{fresh_target.url}{slow_url}", "--name", name, "--concurrency", 10,
-              "--duration", "6s", "--compare", "--baseline", "--fail-on-regression", "--format", "json", cwd=tmp_path)
+              "--duration", "10s", "--compare", "--baseline", "--fail-on-regression", "--format", "json", cwd=tmp_path)
     assert r.code == 1, r.err
     doc = r.json()
     assert doc["comparison"]["verdict"] == "regressed"
