@@ -99,3 +99,9 @@ def test_environment_names_the_baseline(tmp_path):
     assert baselines.find("Fetch the home page", "staging", root=str(tmp_path)) is None
     baselines.save("{}", "Fetch the home page", "staging", root=str(tmp_path))
     assert baselines.find("Fetch the home page", "staging", root=str(tmp_path)) == p
+
+
+def test_fail_on_regression_needs_compare(fresh_target):
+    proc = run_lunge("perf", "--url", f"{fresh_target.url}/", "-n", "5", "--fail-on-regression")
+    assert_one_line_error(proc, "--fail-on-regression", "--compare")
+    assert fresh_target.stats()["requests"] == 0

@@ -66,6 +66,8 @@ def resolve(opts: Options, test, config_path: str | None):
 def validate(opts: Options, test, config_path: str | None) -> None:
     """Everything about the reports that can be wrong, checked before the run rather than after it."""
     formats, output, template, _exprs = resolve(opts, test, config_path)
+    if opts.fail_on_regression and not opts.compare:
+        raise ConfigError("--fail-on-regression: add --compare (there is nothing to regress against)")
     report.output_paths(formats, output)
     if template and "html" in formats and not os.path.exists(template):
         raise ConfigError(f"--template: {template!r} is neither a directory nor a file")
