@@ -13,7 +13,8 @@ def run(fresh_target, monkeypatch):
     monkeypatch.setenv("LUNGE_TARGET_PORT", str(fresh_target.port))
 
     def go(*args):
-        r = lunge("perf", "-c", EXAMPLE, "-e", "local", *args, "--format", "json")
+        # these tests shape the load; the example's thresholds (minThroughput 100) are not theirs
+        r = lunge("perf", "-c", EXAMPLE, "-e", "local", *args, "--format", "json", "--no-thresholds")
         assert r.code == 0, r.err
         return r.json()
     return go

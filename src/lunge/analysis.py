@@ -88,23 +88,12 @@ def pacing(r: RunResult) -> dict | None:
 def time_series(r: RunResult) -> list:
     """One row per second: counts, rate and latency percentiles of the responses in it."""
     rows = []
-    end_s = r.elapsed_ns / 1e9
-    for s in r.series:
-        covered = max(min(s.span, end_s - s.t), 1e-3)  # the last second is usually partial
-        if s.hist is not None and s.hist.total:
-            p50, p90, p99 = (s.hist.percentiles([50, 90, 99]) / 1e6).tolist()
-            mean, mx = s.hist.sum_ns / s.hist.total / 1e6, s.hist.max_ns / 1e6
-            hist = encode_hist(s.hist.histogram())
-        else:
-            p50 = p90 = p99 = mean = mx = 0.0
-            hist = None
-        rows.append({
-            "t": s.t, "span": s.span, "requests": s.requests, "failures": s.failures, "errors": s.errors,
-            "rps": s.requests / covered, "bytes": s.bytes,
-            "p50Ms": p50, "p90Ms": p90, "p99Ms": p99, "meanMs": mean, "maxMs": mx,
-            "statusClasses": {k: v for k, v in zip(STATUS_CLASSES, s.status) if v},
-            "histogram": hist,
-        })
+    for light, s in zip(time_series_light(r), r.series):
+        row = {k: light[k] for k in ("t", "span", "requests", "failures", "errors", "rps", "bytes",
+                                     "p50Ms", "p90Ms", "p99Ms", "meanMs", "maxMs")}
+        row["statusClasses"] = {k: v for k, v in zip(STATUS_CLASSES, s.status) if v}
+        row["histogram"] = encode_hist(s.hist.histogram()) if s.hist is not None and s.hist.total else None
+        rows.append(row)
     return rows
 
 
@@ -123,3 +112,110 @@ def distribution(h, buckets: int = 10) -> list:
     which = np.clip(np.searchsorted(edges, np.clip(BUCKET_MID[nz], lo, hi), side="right") - 1, 0, buckets - 1)
     per = np.bincount(which, weights=counts[nz].astype(np.float64), minlength=buckets)
     return [(edges[i] / 1e6, edges[i + 1] / 1e6, int(per[i])) for i in range(buckets)]
+
+
+# ---------------------------------------------------------------- the analysis block
+# Histograms analysed beside the response time: libcurl's phases, then the open model's extras.
+ANALYSED_PHASES = ("dns", "connect", "tls", "ttfb", "transfer", "curlTotal", "sendLag", "error")
+DISTRIBUTION_BUCKETS = 20
+
+
+def full_stats(h, buckets: int = DISTRIBUTION_BUCKETS) -> dict:
+    """latency_stats plus a log-bucketed distribution, ready for a histogram plot."""
+    out = latency_stats(h)
+    out["distribution"] = [{"lowMs": lo, "highMs": hi, "count": c} for lo, hi, c in distribution(h, buckets)]
+    return out
+
+
+def percentile_curve(h, ticks_per_half: int = 5) -> list:
+    """HdrHistogram's percentile distribution: [(percentile, value_ms, count_at_or_below)] at
+    percentiles 100 * (1 - 0.5 ** (k / ticks_per_half)), i.e. each halving of the remaining
+    tail in ticks_per_half steps, down to the last single request, then 100 (the max)."""
+    if not h.total:
+        return []
+    ks = np.arange(0, ticks_per_half * 64)
+    tails = 0.5 ** (ks / ticks_per_half)
+    ps = 100.0 * (1.0 - tails[tails * h.total >= 1.0])
+    ps = np.append(ps, 100.0)
+    vals = h.percentiles(ps) / 1e6
+    vals[-1] = h.max_ns / 1e6
+    return [(float(q), float(v), min(h.total, int(np.ceil(q / 100.0 * h.total)))) for q, v in zip(ps, vals)]
+
+
+def throughput_stats(r: RunResult) -> dict:
+    """Overall rates plus the spread of the per-second rate over full seconds."""
+    out = dict(throughput(r))
+    rps = full_second_rps(r)
+    if rps.size:
+        out.update(perSecondMean=float(rps.mean()), perSecondMin=float(rps.min()), perSecondMax=float(rps.max()),
+                   perSecondStdDev=float(rps.std()))
+    return out
+
+
+def full_second_rps(r: RunResult) -> np.ndarray:
+    """Completions per second, over the seconds the run covered whole: the first (start-up)
+    and the last (partial, drain) are left out when there are more than two."""
+    secs = [s for s in r.series if s.span == 1]
+    if len(secs) > 2:
+        secs = secs[1:-1]
+    return np.array([s.requests for s in secs], dtype=np.float64)
+
+
+def error_analysis(r: RunResult) -> dict:
+    """Failures by kind: transport error classes and HTTP statuses >= 400, and the worst second."""
+    http = {str(k): v for k, v in sorted(r.status_codes.items()) if k >= 400}
+    worst = max(r.series, key=lambda s: s.failures, default=None)
+    return {
+        "rate": r.failures / r.completed if r.completed else 0.0,
+        "failed": r.failures,
+        "transport": dict(sorted(r.error_classes.items(), key=lambda kv: -kv[1])),
+        "http": http,
+        "worstSecond": {"t": worst.t, "failures": worst.failures, "requests": worst.requests}
+        if worst is not None and worst.failures else None,
+    }
+
+
+def analyze(r: RunResult, resources: list | None = None) -> dict:
+    """perf-design.md's AnalysisResult: summary, response/service/phase statistics,
+    throughput, errors, anomalies in the per-second series and insights."""
+    from lunge import anomalies, insights
+
+    resp = full_stats(r.response)
+    phases = {name: full_stats(r.histograms[name]) for name in ANALYSED_PHASES
+              if name in r.histograms and (name != "sendLag" or r.open_model)}
+    tp = throughput_stats(r)
+    err = error_analysis(r)
+    found = anomalies.detect(time_series_light(r))
+    out = {
+        "summary": {
+            "requests": r.completed, "durationS": r.elapsed_ns / 1e9, "rps": tp["rps"],
+            "errorRate": err["rate"], "p50Ms": resp["p50Ms"], "p95Ms": resp["p95Ms"], "p99Ms": resp["p99Ms"],
+            "anomalies": len(found),
+        },
+        "responseTime": resp,
+        "serviceTime": full_stats(r.histograms["service"]) if r.open_model and "service" in r.histograms else resp,
+        "phases": phases,
+        "throughput": tp,
+        "errors": err,
+        "anomalies": found,
+    }
+    out["insights"] = insights.derive(r, out, resources)
+    return out
+
+
+def time_series_light(r: RunResult) -> list:
+    """The per-second rows without histograms (what anomaly detection, charts and CSV read),
+    plus `covered` (seconds of the run the row covers) and `responses` (latencies in it)."""
+    rows = []
+    end_s = r.elapsed_ns / 1e9
+    for s in r.series:
+        covered = max(min(s.span, end_s - s.t), 1e-3)
+        if s.hist is not None and s.hist.total:
+            p50, p90, p99 = (s.hist.percentiles([50, 90, 99]) / 1e6).tolist()
+            mean, mx = s.hist.sum_ns / s.hist.total / 1e6, s.hist.max_ns / 1e6
+        else:
+            p50 = p90 = p99 = mean = mx = 0.0
+        rows.append({"t": s.t, "span": s.span, "requests": s.requests, "failures": s.failures, "errors": s.errors,
+                     "rps": s.requests / covered, "bytes": s.bytes, "covered": covered, "responses": s.hist.total if s.hist else 0,
+                     "p50Ms": p50, "p90Ms": p90, "p99Ms": p99, "meanMs": mean, "maxMs": mx})
+    return rows

@@ -125,9 +125,20 @@ def serve(host, port):
 @click.option("--max-concurrency", default=20000, show_default=True, type=click.IntRange(min=1),
               help="Refuse a higher --concurrency (a guard against typos).")
 @click.option("--name", help="Test name recorded in the result (default: the test's name, or METHOD URL).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Report format.")
-@click.option("--output", "-o", metavar="FILE", help="Write the report to FILE (the text summary still prints).")
+# Reports, thresholds and baselines (lunge.finish); flags win over the config's sections.
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "csv"]), multiple=True,
+              help="Report format, repeatable [default: text, or the config's reporting.formats].")
+@click.option("--output", "-o", metavar="FILE", help="Write the report to FILE; with several formats FILE is a "
+                                                     "base name (FILE.json, FILE.html ...). The text summary still prints.")
+@click.option("--template", metavar="DIR", help="Jinja2 templates overriding the HTML report's (report.html.j2).")
+@click.option("--threshold", "threshold_exprs", multiple=True, metavar="EXPR",
+              help="Fail (exit 1) unless EXPR holds, e.g. 'p99 < 300ms', 'rate(errors) < 0.01', 'rps > 900' (repeatable).")
+@click.option("--no-thresholds", is_flag=True, help="Ignore the config's thresholds (and --threshold).")
+@click.option("--baseline", "save_baseline", is_flag=True, help="Save this run as the baseline for (test, environment) "
+                                                               "in .lunge/baselines/.")
+@click.option("--compare", "compare_baseline", is_flag=True, help="Compare this run with the saved baseline.")
+@click.option("--tolerance", metavar="PCT", help="Changes smaller than this are 'unchanged' [default: 10%].")
+@click.option("--fail-on-regression", is_flag=True, help="Exit 1 if --compare finds a regression.")
 # Live console, resource monitor, hooks and protections (docs/monitoring.md); lunge.live reads them.
 @click.option("--real-time", is_flag=True, default=None, help="On a terminal: the full live panel, every second.")
 @click.option("--progress-interval", type=DURATION, help="Off a terminal: a progress line this often [default: 5s; 0: none].")
@@ -141,7 +152,8 @@ def serve(host, port):
 def perf(url, config_path, env, test, request, variables, method, headers, data, concurrency, iterations, duration,
          rps, pattern, ramp_up, ramp_down, warmup, warmup_iterations, data_file, variants, backoff, workers, shard,
          timeout, connect_timeout, grace, insecure, http2, follow, max_redirects, cacert, cert, key, max_concurrency,
-         name, fmt, output, **monitoring):
+         name, fmt, output, template, threshold_exprs, no_thresholds, save_baseline, compare_baseline, tolerance,
+         fail_on_regression, **monitoring):
     """Load-test a URL, or a request or performance test of a config file, with the native engine.
 
     \b
@@ -154,7 +166,7 @@ def perf(url, config_path, env, test, request, variables, method, headers, data,
       lunge perf -c config.json -e dev -p loadTest
       lunge perf -c config.json -e dev -r getUsers --rps 500 --duration 5m
     """
-    from lunge import live, patterns, report, runner
+    from lunge import finish, live, patterns, runner
     from lunge.plan import build_plan, plan_from_config
     from lunge.variables import parse_assignments
 
@@ -186,15 +198,36 @@ def perf(url, config_path, env, test, request, variables, method, headers, data,
         plan = _shard(plan, shard)
     if plan.transport.insecure:
         click.echo("lunge: warning: --insecure: TLS certificates are not verified", err=True)
+    opts = finish.Options(formats=fmt, output=output, template=template, thresholds=threshold_exprs,
+                          no_thresholds=no_thresholds,
+                          baseline=save_baseline, compare=compare_baseline,
+                          tolerance=finish.parse_tolerance(tolerance), fail_on_regression=fail_on_regression)
+    finish.validate(opts, perf_test, config_path)  # bad thresholds or outputs fail before the run, not after
     result = runner.run(plan, monitor=live.Live(plan, live.options(monitoring, perf_test and perf_test.monitoring)),
                         workers=workers)
-    if output:
-        report.write(result, fmt, output)
-    if fmt == "json" and not output:
-        click.echo(report.render(result, "json"), nl=False)
-    else:
-        click.echo(report.render(result, "text"), nl=False)
-    return STOP_EXIT.get(result.stop_reason, EXIT_INTERRUPTED if result.interrupted else EXIT_OK)
+    rc = finish.finish(result, opts, perf_test, env, config_path)
+    return STOP_EXIT.get(result.stop_reason, rc)  # a protection's stop outranks the report's verdict
+
+
+@cli.command("compare")
+@click.argument("baseline", metavar="BASELINE.json")
+@click.argument("current", metavar="CURRENT.json")
+@click.option("--tolerance", metavar="PCT", help="Changes smaller than this are 'unchanged' [default: 10%].")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--fail-on-regression", is_flag=True, help="Exit 1 if CURRENT regressed against BASELINE.")
+def compare_cmd(baseline, current, tolerance, fmt, fail_on_regression):
+    """Compare two results (lunge perf --format json): per-metric deltas and a verdict,
+    improved / regressed / unchanged, that accounts for run-to-run noise."""
+    import json
+
+    from lunge import compare, finish
+    from lunge.errors import EXIT_THRESHOLD
+    from lunge.result import load
+
+    tol = finish.parse_tolerance(tolerance)
+    c = compare.compare(load(baseline), load(current), tol)
+    click.echo(json.dumps(c, indent=1) if fmt == "json" else compare.render_text(c), nl=fmt == "json")
+    return EXIT_THRESHOLD if fail_on_regression and c["verdict"] == "regressed" else EXIT_OK
 
 
 @cli.command()
@@ -232,26 +265,26 @@ def _shard(plan, text: str):
 
 @cli.command()
 @click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--output", "-o", metavar="FILE", help="Write the merged report to FILE (the text summary still prints).")
-def merge(results, fmt, output):
-    """Merge results of shards (or any runs) exactly: histograms add, series align on wall-clock seconds.
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "csv"]), multiple=True,
+              help="Report format, repeatable [default: text].")
+@click.option("--output", "-o", metavar="FILE", help="Write the merged report to FILE (a base name with several "
+                                                     "formats). The text summary still prints.")
+@click.option("--threshold", "threshold_exprs", multiple=True, metavar="EXPR", help="Fail (exit 1) unless EXPR holds.")
+def merge(results, fmt, output, threshold_exprs):
+    """Merge results of shards (or any runs) exactly: histograms add, series align on wall-clock
+    seconds; every report a single run has.
 
     \b
     Example:
       lunge merge shard-0.json shard-1.json --format json --output merged.json
     """
-    from lunge import report
+    from lunge import finish
     from lunge.result import RunResult, load
 
     merged = RunResult.merge([load(p) for p in results], kind="shard")
-    if output:
-        report.write(merged, fmt, output)
-    if fmt == "json" and not output:
-        click.echo(report.render(merged, "json"), nl=False)
-    else:
-        click.echo(report.render(merged, "text"), nl=False)
-    return EXIT_OK
+    opts = finish.Options(formats=fmt, output=output, thresholds=threshold_exprs)
+    finish.validate(opts, None, None)
+    return finish.finish(merged, opts)
 
 
 def _backoff(text: str) -> tuple[float, float]:

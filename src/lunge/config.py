@@ -218,6 +218,7 @@ class ThresholdExpr:
 @dataclass(frozen=True)
 class Thresholds:
     max_response_time_ms: float | None = None
+    max_response_percentile: float = 95.0  # maxResponseTime limits p95 unless it names a percentile
     max_error_rate: float | None = None  # fraction, 0.01 = 1%
     min_throughput: float | None = None  # req/s
     expressions: tuple[ThresholdExpr, ...] = ()
@@ -243,7 +244,7 @@ class PerformanceTest:
 
 _THRESHOLD = re.compile(
     r"\s*(?P<metric>p\(\s*\d+(?:\.\d+)?\s*\)|p\d+(?:\.\d+)?|avg|mean|min|max|med|median|"
-    r"errorRate|error_rate|rps|throughput)\s*(?P<op><=|>=|<|>|==)\s*"
+    r"errorRate|error_rate|rate\(\s*errors\s*\)|rps|throughput)\s*(?P<op><=|>=|<|>|==)\s*"
     r"(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>us|ms|s|%)?\s*")
 _METRIC_ALIASES = {"avg": "mean", "med": "median", "error_rate": "errorRate", "throughput": "rps"}
 
@@ -252,8 +253,10 @@ def parse_threshold(text: str, where: str) -> ThresholdExpr:
     m = _THRESHOLD.fullmatch(text)
     if not m:
         raise ConfigError(f"{where}: {text!r} is not a threshold expression "
-                          "(e.g. p(95)<500ms, avg<200, max<2s, errorRate<1%, rps>100)")
+                          "(e.g. p(95)<500ms, avg<200, max<2s, errorRate<1%, rate(errors)<0.01, rps>100)")
     metric = m["metric"].replace(" ", "")
+    if metric == "rate(errors)":  # k6's spelling
+        metric = "errorRate"
     if metric.startswith("p("):
         metric = "p" + metric[2:-1]
     metric = _METRIC_ALIASES.get(metric, metric)
@@ -327,14 +330,23 @@ def _performance_test(key: str, doc: dict, where: str) -> PerformanceTest:
                           else parse_size(mon["maxMemory"], f"{where}.monitoring.maxMemory"))
     th = doc.get("thresholds", {})
     tw = f"{where}.thresholds"
-    mrt = _dur(th, "maxResponseTime", tw)
+    mrt_pct = 95.0
+    if isinstance(th.get("maxResponseTime"), dict):  # {"p99": "300ms"}
+        (pkey, pval), = th["maxResponseTime"].items()
+        mrt_pct = float(pkey[1:])
+        if not 0 < mrt_pct <= 100:
+            raise ConfigError(f"{tw}.maxResponseTime: {pkey!r}: percentile must be in (0, 100]")
+        mrt = parse_duration(pval, f"{tw}.maxResponseTime.{pkey}")
+    else:
+        mrt = _dur(th, "maxResponseTime", tw)
     rate = th.get("maxErrorRate")
     if isinstance(rate, str):
         rate = float(rate.strip().rstrip("%")) / 100
         if rate > 1:
             raise ConfigError(f"{tw}.maxErrorRate: {th['maxErrorRate']!r} is more than 100%")
     exprs = tuple(parse_threshold(e, f"{tw}.expressions[{i}]") for i, e in enumerate(th.get("expressions", ())))
-    thresholds = Thresholds(max_response_time_ms=None if mrt is None else mrt * 1000, max_error_rate=rate,
+    thresholds = Thresholds(max_response_time_ms=None if mrt is None else mrt * 1000, max_response_percentile=mrt_pct,
+                            max_error_rate=rate,
                             min_throughput=th.get("minThroughput"), expressions=exprs)
     rep = doc.get("reporting", {})
     out = rep.get("output", {})

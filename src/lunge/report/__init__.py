@@ -1,27 +1,102 @@
-"""Reporters: a RunResult (plus its analysis) rendered as text or JSON."""
+"""Reporters: a RunResult (plus its analysis, thresholds and comparison) rendered as text,
+JSON, HTML or CSV.  `Report` carries what every format shows, computed once."""
 from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import dataclass, field
 
 from lunge.errors import ConfigError
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "html", "csv")
+EXTENSIONS = {"text": ".txt", "json": ".json", "html": ".html", "csv": ".csv"}
 
 
-def render(result, fmt: str) -> str:
+@dataclass
+class Report:
+    result: object
+    thresholds: dict | None = None   # thresholds.evaluate()
+    comparison: dict | None = None   # compare.compare()
+    template: str | None = None      # --template DIR or FILE (HTML)
+    color: bool = False              # ANSI colours in the text report
+    _analysis: dict | None = field(default=None, repr=False)
+
+    @property
+    def analysis(self) -> dict:
+        if self._analysis is None:
+            from lunge import analysis
+
+            self._analysis = analysis.analyze(self.result, getattr(self.result, "resources", None))
+        return self._analysis
+
+
+def render(result, fmt: str, **kw) -> str:
+    rep = result if isinstance(result, Report) else Report(result, **kw)
     if fmt == "json":
         from lunge.report import json_report
 
-        return json_report.render(result)
+        return json_report.render(rep.result, thresholds=rep.thresholds, comparison=rep.comparison,
+                                  analysis_block=rep.analysis)
     if fmt == "text":
         from lunge.report import text
 
-        return text.render(result)
+        return text.render(rep.result, analysis_block=rep.analysis, thresholds=rep.thresholds,
+                           comparison=rep.comparison, color=rep.color)
+    if fmt == "html":
+        from lunge.report import html
+
+        now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        return html.render(rep.result, rep.analysis, rep.thresholds, rep.comparison, rep.template, generated=now)
+    if fmt == "csv":
+        from lunge.report import csv_report
+
+        return csv_report.series(rep.result)
     raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
 
 
-def write(result, fmt: str, path: str) -> None:
-    body = render(result, fmt)
-    try:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(body)
-    except OSError as e:
-        raise ConfigError(f"--output: cannot write {path!r} ({e.strerror})") from None
+def write(result, fmt: str, path: str, **kw) -> list[str]:
+    """Write one format to path (CSV: the series there, the percentiles beside it); returns the paths."""
+    rep = result if isinstance(result, Report) else Report(result, **kw)
+    files = {path: render(rep, fmt)}
+    if fmt == "csv":
+        from lunge.report import csv_report
+
+        files[csv_report.percentiles_path(path)] = csv_report.percentiles(rep.result)
+    for p, body in files.items():
+        try:
+            d = os.path.dirname(p)
+            if d:
+                os.makedirs(d, exist_ok=True)
+            with open(p, "w", encoding="utf-8") as f:
+                f.write(body)
+        except OSError as e:
+            raise ConfigError(f"--output: cannot write {p!r} ({e.strerror})") from None
+    return list(files)
+
+
+def output_paths(formats, output: dict) -> dict:
+    """{format: path or None (stdout)} from the formats and an output map {format: path, "*": base}.
+
+    "*" (the --output flag, or a single config path) names the file of a single format; with
+    several formats it is a base name, each format getting its own extension.  Text without a
+    path goes to stdout; so does the only format when no path is given."""
+    formats = list(dict.fromkeys(formats))
+    base = output.get("*")
+    files = [f for f in formats if f != "text"]
+    out = {}
+    for f in formats:
+        if f in output:
+            out[f] = output[f]
+        elif not base or (f == "text" and len(formats) > 1):
+            out[f] = None  # stdout
+        elif len(formats) == 1 or len(files) == 1:
+            out[f] = base
+        else:
+            out[f] = os.path.splitext(base)[0] + EXTENSIONS[f]
+    to_stdout = [f for f, p in out.items() if p is None]
+    if len(to_stdout) > 1:
+        # text is the terminal summary; a second format on stdout would garble both
+        rest = [f for f in to_stdout if f != "text"]
+        raise ConfigError(f"--format {' --format '.join(rest)}: give --output FILE (only one format can go to stdout)")
+    return out
+

@@ -6,11 +6,17 @@ import json
 from lunge import analysis
 
 
-def document(result) -> dict:
+def document(result, thresholds: dict | None = None, comparison: dict | None = None,
+             analysis_block: dict | None = None) -> dict:
     raw = result.raw_parts()
     doc = {k: raw[k] for k in ("format", "testName", "startTime", "endTime", "durationMs", "interrupted",
                                "configuration", "lunge")}
     doc["metrics"] = analysis.metrics(result)
+    doc["analysis"] = analysis_block if analysis_block is not None else analysis.analyze(result)
+    if thresholds is not None:
+        doc["thresholds"] = thresholds
+    if comparison is not None:
+        doc["comparison"] = comparison
     doc["timeSeries"] = analysis.time_series(result)
     for k in ("histogram", "phaseHistograms", "counters", "warnings", "stopReason", "resources", "workers", "shards"):
         if k in raw:
@@ -18,5 +24,5 @@ def document(result) -> dict:
     return doc
 
 
-def render(result) -> str:
-    return json.dumps(document(result), indent=1) + "\n"
+def render(result, **kw) -> str:
+    return json.dumps(document(result, **kw), indent=1) + "\n"

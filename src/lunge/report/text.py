@@ -1,12 +1,23 @@
-"""The terminal summary: at least what wrk prints, plus status codes, error classes and
-libcurl's timing breakdown."""
+"""The terminal summary: at least what wrk prints, plus status codes, error classes,
+libcurl's timing breakdown, thresholds, the baseline comparison, anomalies and insights.
+Colour (ANSI, via click.style) only when the caller says stdout is a terminal."""
 from __future__ import annotations
+
+import click
 
 from lunge import analysis
 from lunge.units import format_bytes, format_ms
 
+_COLOURS = {"passed": "green", "improved": "green", "FAILED": "red", "regressed": "red", "unchanged": None,
+            "critical": "red", "warning": "yellow", "info": "cyan"}
 
-def render(result) -> str:
+
+def render(result, analysis_block=None, thresholds=None, comparison=None, color=False) -> str:
+    def paint(word: str, key: str | None = None) -> str:
+        fg = _COLOURS.get(key or word)
+        return click.style(word, fg=fg, bold=True) if color and fg else word
+
+    a = analysis_block if analysis_block is not None else analysis.analyze(result)
     m = analysis.metrics(result)
     rt, tp, cfg = m["responseTimes"], m["throughput"], result.configuration
     lines = []
@@ -58,4 +69,40 @@ def render(result) -> str:
         lines.append("  Errors       none")
     for w in result.warnings:
         lines.append(f"  Warning      {w}")
+    if thresholds and thresholds["checks"]:
+        lines.append("")
+        lines.append("  Thresholds")
+        width = max(len(c["threshold"]) for c in thresholds["checks"])
+        for c in thresholds["checks"]:
+            measured, limit = _value(c["measured"], c["unit"]), _value(c["limit"], c["unit"])
+            verdict = "passed" if c["passed"] else "FAILED"
+            lines.append(f"    {c['threshold']:<{width}}  {measured:>12}  limit {c['op']:<2} {limit:<12} {paint(verdict)}")
+    if comparison:
+        lines.append("")
+        lines.append(f"  Baseline     {paint(comparison['verdict'])} (tolerance {comparison['tolerance'] * 100:g}%, "
+                     f"baseline of {comparison['baseline']['startTime']})")
+        for r in comparison["metrics"]:
+            pct = "n/a" if r["deltaPct"] is None else f"{r['deltaPct']:+.1f}%"
+            unit = "" if r["metric"] == "errorRate" else "req/s" if r["metric"] == "rps" else "ms"
+            lines.append(f"    {r['label']:<11}{_value(r['baseline'], unit):>12} -> {_value(r['current'], unit):>12}"
+                         f"  {pct:>8}  {paint(r['verdict'])}")
+    if a["anomalies"]:
+        lines.append("")
+        lines.append("  Anomalies")
+        for x in a["anomalies"]:
+            lines.append(f"    {x['message']}")
+    if a["insights"]:
+        lines.append("")
+        lines.append("  Insights")
+        for i in a["insights"]:
+            sev = i["severity"]
+            lines.append(f"    {paint(f'{sev:<8}', sev)} {i['message']}")
     return "\n".join(lines) + "\n"
+
+
+def _value(v: float, unit: str) -> str:
+    if unit == "":
+        return f"{v * 100:.2f}%"
+    if unit == "ms":
+        return format_ms(v)
+    return f"{v:.1f} {unit}"

@@ -1,0 +1,41 @@
+"""CSV: the per-second series (one row per second, header row) and, in a second file, the
+percentile distribution of the response time (HdrHistogram's percentile table)."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+
+from lunge import analysis
+from lunge.result import STATUS_CLASSES
+
+SERIES_COLUMNS = ("t", "span", "requests", "failures", "errors", "rps", "bytes", "p50Ms", "p90Ms", "p99Ms",
+                  "meanMs", "maxMs") + tuple(f"status{c}" for c in STATUS_CLASSES)
+PERCENTILE_COLUMNS = ("percentile", "valueMs", "totalCount", "oneOverOneMinusPercentile")
+
+
+def series(result) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(SERIES_COLUMNS)
+    for row, s in zip(analysis.time_series_light(result), result.series):
+        w.writerow([row["t"], row["span"], row["requests"], row["failures"], row["errors"], f"{row['rps']:.3f}",
+                    row["bytes"], *(f"{row[k]:.3f}" for k in SERIES_COLUMNS[7:12]),
+                    *s.status])
+    return buf.getvalue()
+
+
+def percentiles(result) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(PERCENTILE_COLUMNS)
+    for q, v, n in analysis.percentile_curve(result.response):
+        inv = "" if q >= 100.0 else f"{1.0 / (1.0 - q / 100.0):.2f}"
+        w.writerow([f"{q:.6f}", f"{v:.3f}", n, inv])
+    return buf.getvalue()
+
+
+def percentiles_path(path: str) -> str:
+    """Where the percentile table goes beside the series file: run.csv -> run.percentiles.csv."""
+    stem, ext = os.path.splitext(path)
+    return f"{stem}.percentiles{ext or '.csv'}"

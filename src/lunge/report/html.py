@@ -1,0 +1,184 @@
+"""The HTML report: one self-contained file (inline CSS and SVG, no network), rendered
+with jinja2 from `templates/report.html.j2`.  `--template DIR` puts DIR first on the
+template path, so a user can override the whole page (report.html.j2) or one of its
+blocks by extending "base/report.html.j2"; a template FILE is used as the page itself.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import jinja2
+import numpy as np
+
+from lunge import analysis
+from lunge.errors import ConfigError
+from lunge.report import charts
+from lunge.units import format_bytes, format_ms
+
+PAGE = "report.html.j2"
+PHASE_ORDER = (("dns", "DNS"), ("connect", "connect"), ("tls", "TLS"), ("ttfb", "waiting (TTFB)"),
+               ("transfer", "transfer"))
+
+
+def _environment(template: str | None) -> tuple[jinja2.Environment, str]:
+    builtin = jinja2.PackageLoader("lunge.report", "templates")
+    page = PAGE
+    loaders = []
+    if template:
+        if os.path.isfile(template):
+            loaders.append(jinja2.FileSystemLoader(os.path.dirname(os.path.abspath(template))))
+            page = os.path.basename(template)
+        elif os.path.isdir(template):
+            loaders.append(jinja2.FileSystemLoader(template))
+        else:
+            raise ConfigError(f"--template: {template!r} is neither a directory nor a file")
+    # "base/..." always names the built-in templates, for overrides that extend them.
+    loaders.append(jinja2.PrefixLoader({"base": builtin}))
+    loaders.append(builtin)
+    env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=jinja2.select_autoescape(["html", "j2"]),
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["ms"] = format_ms
+    env.filters["bytes"] = format_bytes
+    env.filters["pct"] = lambda v: "n/a" if v is None else f"{v * 100:.2f}%"
+    return env, page
+
+
+def render(result, analysis_block: dict, thresholds: dict | None = None, comparison: dict | None = None,
+           template: str | None = None, generated: str = "") -> str:
+    env, page = _environment(template)
+    rows = analysis.time_series_light(result)
+    resources = getattr(result, "resources", None) or None
+    ctx = {
+        "result": result,
+        "cfg": result.configuration,
+        "a": analysis_block,
+        "m": analysis.metrics(result),
+        "thresholds": thresholds,
+        "comparison": comparison,
+        "resources": resources,
+        "warnings": result.warnings,
+        "generated": generated,
+        "charts": build_charts(result, analysis_block, rows, resources),
+        "phase_names": PHASE_ORDER,
+    }
+    try:
+        return env.get_template(page).render(**ctx)
+    except jinja2.TemplateNotFound as e:
+        raise ConfigError(f"--template: template {e.name!r} not found") from None
+    except jinja2.TemplateError as e:
+        raise ConfigError(f"--template: {type(e).__name__}: {e}") from None
+
+
+def _anomaly_bands(a: dict) -> list:
+    return [(x["fromS"], x["toS"], x["message"]) for x in a["anomalies"]]
+
+
+def build_charts(result, a: dict, rows: list, resources) -> dict:
+    out = {}
+    t = np.array([r["t"] + 0.5 * r["span"] for r in rows], dtype=float)
+    end = max(result.elapsed_ns / 1e9, 1.0)
+    bands = _anomaly_bands(a)
+
+    # latency percentiles over time
+    have = [r for r in rows if r["responses"]]
+    if have:
+        c = charts.Chart("latency-over-time", "Latency percentiles over time", "time (s)", "latency (ms)")
+        top = max(r["p99Ms"] for r in have)
+        c.set_range(0, end, 0, top * 1.08)
+        ht = np.array([r["t"] + 0.5 * r["span"] for r in have])
+        c.bands(bands)
+        for key, label, color in (("p50Ms", "p50", charts.PALETTE[0]), ("p90Ms", "p90", charts.PALETTE[1]),
+                                  ("p99Ms", "p99", charts.PALETTE[2])):
+            c.line(ht, [r[key] for r in have], label, color)
+        out["latency"] = c.svg()
+    else:
+        out["latency"] = charts.empty("latency-over-time", "Latency percentiles over time", "no responses")
+
+    # throughput and errors over time
+    c = charts.Chart("throughput-over-time", "Throughput and errors over time", "time (s)", "requests / s")
+    peak = max((r["rps"] for r in rows), default=1.0)
+    c.set_range(0, end, 0, max(peak, 1.0) * 1.08)
+    c.bands(bands)
+    c.line(t, [r["rps"] for r in rows], "completed / s", charts.PALETTE[0])
+    fails = [r["failures"] / r["covered"] for r in rows]
+    if any(fails):
+        c.bars(t, fails, "failed / s", charts.PALETTE[2],
+               titles=[f"t={r['t']}s: {r['failures']} failed of {r['requests']}" for r in rows])
+    out["throughput"] = c.svg()
+
+    # distribution
+    dist = a["responseTime"]["distribution"]
+    if dist:
+        c = charts.Chart("distribution", "Latency distribution", "latency (ms, log scale)", "responses", xlog=True)
+        c.set_range(dist[0]["lowMs"], dist[-1]["highMs"], 0, max(d["count"] for d in dist) * 1.08)
+        c.xticks = [(v, format_ms(v)) for v in _log_ticks(dist[0]["lowMs"], dist[-1]["highMs"])]
+        c.span_bars([(d["lowMs"], d["highMs"], d["count"]) for d in dist], "responses", charts.PALETTE[0],
+                    titles=[f"{format_ms(d['lowMs'])} - {format_ms(d['highMs'])}: {d['count']}" for d in dist])
+        out["distribution"] = c.svg()
+    else:
+        out["distribution"] = charts.empty("distribution", "Latency distribution", "no responses")
+
+    # percentile plot, x = 1 / (1 - p) on a log scale, as HdrHistogram plots it
+    curve = analysis.percentile_curve(result.response)
+    if curve:
+        pts = [(1.0 / (1.0 - q / 100.0), v) for q, v, _ in curve if q < 100.0]
+        xmax = max(10 ** math.ceil(math.log10(max(x for x, _ in pts) * 1.0001)), 10)
+        pts.append((xmax, curve[-1][1]))  # the max, drawn at the right edge
+        c = charts.Chart("percentiles", "Latency by percentile", "percentile", "latency (ms)", xlog=True)
+        c.set_range(1, xmax, 0, curve[-1][1] * 1.08)
+        c.xticks = [(10 ** k, _pct_label(k)) for k in range(0, int(math.log10(xmax)) + 1)]
+        c.line([x for x, _ in pts], [v for _, v in pts], "response time", charts.PALETTE[4], width=2)
+        out["percentiles"] = c.svg()
+    else:
+        out["percentiles"] = charts.empty("percentiles", "Latency by percentile", "no responses")
+
+    # timing breakdown: mean of each phase as one stacked bar
+    ph = a["phases"]
+    parts = [(label, ph[k]["meanMs"]) for k, label in PHASE_ORDER if k in ph and ph[k]["count"]]
+    total = sum(v for _, v in parts)
+    if total > 0:
+        c = charts.Chart("breakdown", "Timing breakdown", "mean time (ms)", "", height=120)
+        c.mb, c.mt, c.yaxis = 36, 30, False
+        c.set_range(0, total * 1.02, 0, 1)
+        x0 = 0.0
+        for i, (label, v) in enumerate(parts):
+            c.parts.append(f'<rect class="bar" x="{c.px(x0):.1f}" y="{c.py(0.85):.1f}" '
+                           f'width="{max(c.px(x0 + v) - c.px(x0), 0.5):.1f}" height="{c.py(0.15) - c.py(0.85):.1f}" '
+                           f'fill="{charts.PALETTE[i]}"><title>{label}: {format_ms(v)}</title></rect>')
+            c.legend.append((f"{label} {format_ms(v)}", charts.PALETTE[i]))
+            x0 += v
+        c.yr = (0, 1)
+        out["breakdown"] = c.svg()
+    else:
+        out["breakdown"] = charts.empty("breakdown", "Timing breakdown", "no timing data")
+
+    # resources (when the result carries them): one line per numeric field
+    if resources:
+        keys = [k for k in resources[0] if k != "t" and isinstance(resources[0][k], (int, float))]
+        rt = [row.get("t", i) for i, row in enumerate(resources)]
+        out["resources"] = []
+        for k in keys:
+            vals = [row.get(k, 0) or 0 for row in resources]
+            c = charts.Chart(f"resources-{k}", k, "time (s)", k, height=200)
+            c.set_range(0, max(end, max(rt) + 1), 0, max(max(vals), 1e-9) * 1.08)
+            c.bands(bands)
+            c.line(rt, vals, k, charts.PALETTE[5])
+            out["resources"].append(c.svg())
+    return out
+
+
+def _log_ticks(lo: float, hi: float) -> list[float]:
+    ticks = []
+    for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1):
+        for m in (1, 2, 5):
+            v = m * 10 ** e
+            if lo <= v <= hi:
+                ticks.append(v)
+    return ticks
+
+
+def _pct_label(k: int) -> str:
+    if k == 0:
+        return "0%"
+    return f"{100 - 100 / 10 ** k:.{max(k - 2, 0)}f}%"
