@@ -272,6 +272,10 @@ class RunResult:
             if doc.get("format") != FORMAT:
                 raise ConfigError(f"{source}: not a lunge result (format {doc.get('format')!r}, expected {FORMAT!r})")
             c = doc["counters"]
+            config = doc["configuration"]
+            missing = [k for k in ("url", "method", "concurrency", "model") if k not in config]
+            if missing:  # the reports read these
+                raise KeyError(f"configuration.{missing[0]}")
             start = _dt.datetime.fromisoformat(doc["startTime"].replace("Z", "+00:00"))
             hists = {"response": decode_hist(doc["histogram"])}
             hists.update({k: decode_hist(v) for k, v in doc.get("phaseHistograms", {}).items()})
@@ -284,17 +288,18 @@ class RunResult:
                     status=[int(row["statusClasses"].get(k, 0)) for k in STATUS_CLASSES],
                     hist=SparseHist.of(hist), span=int(row.get("span", 1))))
             return cls(
-                name=doc["testName"], configuration=doc["configuration"],
+                name=str(doc["testName"]), configuration=config,
                 start_wall_ns=int(start.timestamp() * 1e9), elapsed_ns=int(doc["durationMs"] * 1e6),
                 first_send_ns=int(c["firstSendMs"] * 1e6), issue_end_ns=int(c["issueEndMs"] * 1e6),
                 completed_at_issue_end=int(c["completedAtIssueEnd"]), issued=int(c["issued"]),
                 completed=int(c["completed"]), failures=int(c["failures"]), errors=int(c["transportErrors"]),
                 bytes=int(c["bytes"]), connections=int(c["connectionsOpened"]),
                 status_codes={int(k): int(v) for k, v in c["statusCodes"].items()},
-                error_classes=dict(c["errors"]), error_samples=dict(c.get("errorSamples", {})),
+                error_classes={str(k): int(v) for k, v in c["errors"].items()},
+                error_samples={str(k): str(v) for k, v in c.get("errorSamples", {}).items()},
                 curl_codes={int(k): int(v) for k, v in c.get("curlCodes", {}).items()},
                 histograms=hists, series=series, versions=doc.get("lunge", {}),
-                interrupted=bool(doc.get("interrupted")), warnings=list(doc.get("warnings", [])),
+                interrupted=bool(doc.get("interrupted")), warnings=[str(w) for w in doc.get("warnings", [])],
                 open_model=bool(c.get("openModel", False)), scheduled=int(c.get("scheduled", 0)),
                 late_sends=int(c.get("lateSends", 0)), max_lag_ns=int(c.get("maxLagNs", 0)),
                 warmup_issued=int(c.get("warmupIssued", 0)), warmup_completed=int(c.get("warmupCompleted", 0)),
@@ -302,7 +307,7 @@ class RunResult:
                 parts={k: list(doc[k]) for k in ("workers", "shards") if k in doc})
         except ConfigError:
             raise
-        except (KeyError, TypeError, ValueError, AttributeError, HistogramFormatError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, HistogramFormatError) as e:
             raise ConfigError(f"{source}: malformed lunge result ({type(e).__name__}: {e})") from None
 
 
