@@ -159,6 +159,7 @@ class FaultServer:
                     self._count("(not HTTP/2)")
                     # GOAWAY: last stream 0, error PROTOCOL_ERROR (1)
                     conn.sendall(struct.pack(">I", 8)[1:] + b"\x07\x00" + struct.pack(">II", 0, 1))
+                    self._linger(conn)
                     return
             end = buf.find(b"\r\n\r\n")
             if end < 0:
@@ -186,6 +187,18 @@ class FaultServer:
             if not self._answer(conn, path, parts[0] if parts else ""):
                 return
 
+    @staticmethod
+    def _linger(conn):
+        """Close as nginx does (lingering close): closing with the client's unread frames in
+        the buffer would send an RST that can overtake the response."""
+        conn.shutdown(socket.SHUT_WR)
+        conn.settimeout(1.0)
+        try:
+            while conn.recv(65536):
+                pass
+        except OSError:
+            pass
+
     def _answer(self, conn, path, method) -> bool:
         """Write the response for `path`; False when the connection is over."""
         def head(status, length=None, extra=()):
@@ -198,6 +211,7 @@ class FaultServer:
         name = segs[0] if segs else ""
         if path.startswith("PRI ") or method == "PRI":  # HTTP/2 preface to an HTTP/1.1-only server
             conn.sendall(head("400 Bad Request", 0, ["Connection: close"]))
+            self._linger(conn)
             return False
         if name == "ok":
             conn.sendall(head("200 OK", 3) + b"ok\n")
