@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lunge import cli, runner
@@ -140,6 +140,8 @@ def test_perf_from_mutated_config(path, value, delete, test):
 
 @FUZZ
 @given(st.binary(max_size=200), st.sampled_from(["c.json", "c.yaml"]))
+@example(b"\x00", "c.yaml")  # found: a YAML reader error spanning two lines
+@example(b"?", "c.yaml")  # found: a null YAML key crashed the did-you-mean hint
 def test_validate_random_bytes(data, name):
     path = TMP / name
     path.write_bytes(data)
@@ -254,3 +256,22 @@ def test_merge_mutated_results(seed_result, data):
 def test_merge_random_json(doc):
     code, _, err = invoke("merge", write(doc, "r.json"))
     assert_clean(code, err, allowed=(0,))
+
+
+@pytest.mark.parametrize("path, value", [
+    (("counters", "completed"), 10**400),   # found: merge overflowed converting it to float
+    (("counters", "errors"), {"timeout": [1]}),  # found: merge added a list to an int
+    (("configuration",), {}),               # found: the text report needs configuration.url
+    (("histogram", "minNs"), -1),           # found: decoding overflowed uint64
+])
+def test_merge_found_bugs(seed_result, path, value):
+    code, _, err = invoke("merge", write(mutate(seed_result, path, value), "a.json"), write(seed_result, "b.json"))
+    assert_clean(code, err, allowed=())
+
+
+@pytest.mark.parametrize("key", ["\r", "\n", "\u2028", "\x85"])
+def test_config_key_with_a_line_break_is_one_line(key):
+    # found: jsonschema's path of the bad value quoted the key as is
+    doc = mutate(EXAMPLE, ("environments",), {key: None})
+    code, _, err = invoke("validate", "-c", write(doc))
+    assert_clean(code, err, allowed=())
