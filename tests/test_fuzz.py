@@ -263,6 +263,7 @@ def test_merge_random_json(doc):
     (("counters", "errors"), {"timeout": [1]}),  # found: merge added a list to an int
     (("configuration",), {}),               # found: the text report needs configuration.url
     (("histogram", "minNs"), -1),           # found: decoding overflowed uint64
+    (("configuration", "durationMs"), [None]),  # found: the text report divided a list
 ])
 def test_merge_found_bugs(seed_result, path, value):
     code, _, err = invoke("merge", write(mutate(seed_result, path, value), "a.json"), write(seed_result, "b.json"))

@@ -273,9 +273,11 @@ class RunResult:
                 raise ConfigError(f"{source}: not a lunge result (format {doc.get('format')!r}, expected {FORMAT!r})")
             c = doc["counters"]
             config = doc["configuration"]
-            missing = [k for k in ("url", "method", "concurrency", "model") if k not in config]
-            if missing:  # the reports read these
-                raise KeyError(f"configuration.{missing[0]}")
+            for key, types in _CONFIG_TYPES.items():  # what the reports read
+                if key not in config and type(None) not in types:
+                    raise KeyError(f"configuration.{key}")
+                if not isinstance(config.get(key), types):
+                    raise TypeError(f"configuration.{key} is {type(config[key]).__name__}")
             start = _dt.datetime.fromisoformat(doc["startTime"].replace("Z", "+00:00"))
             hists = {"response": decode_hist(doc["histogram"])}
             hists.update({k: decode_hist(v) for k, v in doc.get("phaseHistograms", {}).items()})
@@ -309,6 +311,10 @@ class RunResult:
             raise
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError, HistogramFormatError) as e:
             raise ConfigError(f"{source}: malformed lunge result ({type(e).__name__}: {e})") from None
+
+
+_CONFIG_TYPES = {"url": (str,), "method": (str,), "concurrency": (int,), "model": (str,),
+                 "iterations": (int, type(None)), "durationMs": (int, float, type(None))}
 
 
 def _count(value) -> int:
