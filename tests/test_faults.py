@@ -396,13 +396,16 @@ def test_target_dies_mid_run_and_comes_back():
         proc = subprocess.Popen([sys.executable, "-m", "lunge", "perf", "--url", f"{s.url}/ok", "--rps", "200",
                                  "--duration", "6s", "--concurrency", "4", "--timeout", "2s", "--format", "json"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        t0 = time.monotonic()
         t = threading.Thread(target=outage)
         t.start()
         out, err = proc.communicate(timeout=6 + 5 + 2 + 60)
+        elapsed = time.monotonic() - t0
         t.join()
     finally:
         s.stop()
     assert proc.returncode == 0, err
+    assert elapsed < 6 + 5 + 2 + STARTUP  # duration + grace + timeout
     doc = json.loads(out)
     m, rows = doc["metrics"], doc["timeSeries"]
     assert set(m["errors"]) <= {"connection_refused", "connection_reset"} and m["errors"], m["errors"]
