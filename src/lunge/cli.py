@@ -284,7 +284,7 @@ def merge(results, fmt, output, threshold_exprs):
     merged = RunResult.merge([load(p) for p in results], kind="shard")
     opts = finish.Options(formats=fmt, output=output, thresholds=threshold_exprs)
     finish.validate(opts, None, None)
-    return finish.finish(merged, opts)
+    return finish.finish(merged, opts, ran=False)
 
 
 def _backoff(text: str) -> tuple[float, float]:

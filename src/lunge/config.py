@@ -51,8 +51,8 @@ def _parse(text: str, path: str) -> Any:
             mark = e.problem_mark or e.context_mark
             where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
             raise ConfigError(f"{where}: invalid YAML: {e.problem or e.context}") from None
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{path}: invalid YAML: {e}") from None
+        except yaml.YAMLError as e:  # e.g. a ReaderError (a control character): its text spans lines
+            raise ConfigError(f"{path}: invalid YAML: {str(e).splitlines()[0]}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
@@ -100,6 +100,8 @@ def _a(types) -> str:
 
 
 def did_you_mean(word: str, choices) -> str:
+    if not isinstance(word, str):  # YAML keys can be null, numbers, booleans
+        return ""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

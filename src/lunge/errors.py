@@ -25,12 +25,18 @@ EXIT_INTERRUPTED = 130
 STOP_EXIT = {ERROR_RATE_ABORT: EXIT_ERROR_RATE_ABORT, RESOURCE_LIMIT: EXIT_RESOURCE_LIMIT}
 
 
+_LINE_BREAKS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines() splits on
+
+
 class LungeError(Exception):
     """A failure the user can act on: printed as one line, never as a traceback."""
 
     exit_code = EXIT_USAGE
 
     def __init__(self, message: str, type: str = CONFIGURATION, cause: BaseException | None = None):
+        # One line whatever the message quotes (a config key or value with a line break).
+        for ch in _LINE_BREAKS:
+            message = message.replace(ch, repr(ch)[1:-1])
         super().__init__(message)
         self.type = type
         self.message = message

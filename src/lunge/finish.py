@@ -73,7 +73,10 @@ def validate(opts: Options, test, config_path: str | None) -> None:
         raise ConfigError(f"--template: {template!r} is neither a directory nor a file")
 
 
-def finish(result, opts: Options, test=None, environment: str | None = None, config_path: str | None = None) -> int:
+def finish(result, opts: Options, test=None, environment: str | None = None, config_path: str | None = None,
+           ran: bool = True) -> int:
+    """Reports, thresholds and baselines for a result; the exit status.  ran=False for a
+    result that was loaded, not run here (lunge merge): its parts' interruptions are history."""
     formats, output, template, exprs = resolve(opts, test, config_path)
     paths = report.output_paths(formats, output)
     th = thresholds.evaluate(result, exprs) if exprs else None
@@ -113,7 +116,7 @@ def finish(result, opts: Options, test=None, environment: str | None = None, con
             doc = json_report.render(result, thresholds=th, analysis_block=rep.analysis)
             click.echo(f"lunge: baseline saved to {baselines.save(doc, result.name, environment)}", err=True)
 
-    if result.interrupted:
+    if result.interrupted and ran:
         return EXIT_INTERRUPTED
     failed = [c for c in th["checks"] if not c["passed"]] if th else []
     for c in failed:

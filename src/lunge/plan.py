@@ -11,6 +11,7 @@ import math
 import os
 import resource
 import socket
+import ssl
 import urllib.parse
 from dataclasses import dataclass, field
 
@@ -170,7 +171,7 @@ class Plan:
             duration=ld.duration + ld.warmup_span() if ld.duration else 0.0,
             grace=ld.grace, timeout=t.timeout or 0.0, connect_timeout=t.connect_timeout or 0.0,
             insecure=t.insecure, http2=t.http2, follow=t.follow, max_redirects=t.max_redirects,
-            cacert=t.cacert, cert=t.cert, key=t.key, user_agent=f"lunge/{__version__}",
+            cacert=t.cacert or system_ca_bundle(), cert=t.cert, key=t.key, user_agent=f"lunge/{__version__}",
             resolve=pinned_resolve(r.url), warmup=ld.warmup, warmup_iterations=ld.warmup_iterations,
             variants=list(r.variants) if len(r.variants) > 1 else None,
             variant_stride=math.prod(n for _, n in ld.share),
@@ -297,6 +298,17 @@ def build_plan(*, url: str, method: str | None = None, headers=(), data: str | N
 
 def with_load(plan: Plan, **changes) -> Plan:
     return dataclasses.replace(plan, load=dataclasses.replace(plan.load, **changes))
+
+
+def system_ca_bundle() -> str | None:
+    """The OS's CA bundle (or $SSL_CERT_FILE).  pycurl's manylinux wheel builds libcurl with
+    Red Hat's default path (/etc/pki/tls/certs/ca-bundle.crt): elsewhere (Debian, Ubuntu) it
+    is missing and every certificate, valid or not, would fail to verify."""
+    paths = ssl.get_default_verify_paths()
+    for path in (paths.cafile, paths.openssl_cafile):
+        if path and os.path.isfile(path):
+            return path
+    return None
 
 
 def pinned_resolve(url: str) -> tuple[str, ...]:

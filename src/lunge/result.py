@@ -277,6 +277,12 @@ class RunResult:
             if doc.get("format") != FORMAT:
                 raise ConfigError(f"{source}: not a lunge result (format {doc.get('format')!r}, expected {FORMAT!r})")
             c = doc["counters"]
+            config = doc["configuration"]
+            for key, types in _CONFIG_TYPES.items():  # what the reports read
+                if key not in config and type(None) not in types:
+                    raise KeyError(f"configuration.{key}")
+                if not isinstance(config.get(key), types):
+                    raise TypeError(f"configuration.{key} is {type(config[key]).__name__}")
             start = _dt.datetime.fromisoformat(doc["startTime"].replace("Z", "+00:00"))
             hists = {"response": decode_hist(doc["histogram"])}
             hists.update({k: decode_hist(v) for k, v in doc.get("phaseHistograms", {}).items()})
@@ -284,32 +290,45 @@ class RunResult:
             for row in doc.get("timeSeries", []):
                 hist = decode_hist(row["histogram"]) if row.get("histogram") else Histogram()
                 series.append(Second(
-                    t=int(row["t"]), requests=int(row["requests"]), failures=int(row["failures"]),
-                    errors=int(row["errors"]), bytes=int(row["bytes"]),
-                    status=[int(row["statusClasses"].get(k, 0)) for k in STATUS_CLASSES],
+                    t=int(row["t"]), requests=_count(row["requests"]), failures=_count(row["failures"]),
+                    errors=_count(row["errors"]), bytes=_count(row["bytes"]),
+                    status=[_count(row["statusClasses"].get(k, 0)) for k in STATUS_CLASSES],
                     hist=SparseHist.of(hist), span=int(row.get("span", 1))))
             return cls(
-                name=doc["testName"], configuration=doc["configuration"],
+                name=str(doc["testName"]), configuration=config,
                 start_wall_ns=int(start.timestamp() * 1e9), elapsed_ns=int(doc["durationMs"] * 1e6),
                 first_send_ns=int(c["firstSendMs"] * 1e6), issue_end_ns=int(c["issueEndMs"] * 1e6),
-                completed_at_issue_end=int(c["completedAtIssueEnd"]), issued=int(c["issued"]),
-                completed=int(c["completed"]), failures=int(c["failures"]), errors=int(c["transportErrors"]),
-                bytes=int(c["bytes"]), connections=int(c["connectionsOpened"]),
-                status_codes={int(k): int(v) for k, v in c["statusCodes"].items()},
-                error_classes=dict(c["errors"]), error_samples=dict(c.get("errorSamples", {})),
-                curl_codes={int(k): int(v) for k, v in c.get("curlCodes", {}).items()},
+                completed_at_issue_end=_count(c["completedAtIssueEnd"]), issued=_count(c["issued"]),
+                completed=_count(c["completed"]), failures=_count(c["failures"]), errors=_count(c["transportErrors"]),
+                bytes=_count(c["bytes"]), connections=_count(c["connectionsOpened"]),
+                status_codes={int(k): _count(v) for k, v in c["statusCodes"].items()},
+                error_classes={str(k): _count(v) for k, v in c["errors"].items()},
+                error_samples={str(k): str(v) for k, v in c.get("errorSamples", {}).items()},
+                curl_codes={int(k): _count(v) for k, v in c.get("curlCodes", {}).items()},
                 histograms=hists, series=series, versions=doc.get("lunge", {}),
-                interrupted=bool(doc.get("interrupted")), warnings=list(doc.get("warnings", [])),
-                open_model=bool(c.get("openModel", False)), scheduled=int(c.get("scheduled", 0)),
-                late_sends=int(c.get("lateSends", 0)), max_lag_ns=int(c.get("maxLagNs", 0)),
-                warmup_issued=int(c.get("warmupIssued", 0)), warmup_completed=int(c.get("warmupCompleted", 0)),
-                warmup_failures=int(c.get("warmupFailures", 0)),
+                interrupted=bool(doc.get("interrupted")), warnings=[str(w) for w in doc.get("warnings", [])],
+                open_model=bool(c.get("openModel", False)), scheduled=_count(c.get("scheduled", 0)),
+                late_sends=_count(c.get("lateSends", 0)), max_lag_ns=_count(c.get("maxLagNs", 0)),
+                warmup_issued=_count(c.get("warmupIssued", 0)), warmup_completed=_count(c.get("warmupCompleted", 0)),
+                warmup_failures=_count(c.get("warmupFailures", 0)),
                 parts={k: list(doc[k]) for k in ("workers", "shards") if k in doc},
                 resources=list(doc.get("resources", [])), stop_reason=doc.get("stopReason"))
         except ConfigError:
             raise
-        except (KeyError, TypeError, ValueError, AttributeError, HistogramFormatError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, HistogramFormatError) as e:
             raise ConfigError(f"{source}: malformed lunge result ({type(e).__name__}: {e})") from None
+
+
+_CONFIG_TYPES = {"url": (str,), "method": (str,), "concurrency": (int,), "model": (str,),
+                 "iterations": (int, type(None)), "durationMs": (int, float, type(None))}
+
+
+def _count(value) -> int:
+    """A counter read back from a result: the engine's are unsigned 64-bit."""
+    n = int(value)
+    if not 0 <= n < 1 << 64:
+        raise ValueError(f"counter {n} is out of range")
+    return n
 
 
 def load(path: str) -> RunResult:
