@@ -94,9 +94,6 @@ def test_trickling_response_hits_the_per_request_timeout(fs):
     assert "out of 100 bytes" in doc["metrics"]["errorSamples"]["timeout"]
 
 
-@pytest.mark.xfail(strict=True, reason="engine: no low-speed limit; needs --low-speed-limit BYTES/s and "
-                                       "--low-speed-time D passed to CURLOPT_LOW_SPEED_LIMIT/_TIME, "
-                                       "failing as `timeout` (CURLE_OPERATION_TIMEDOUT)")
 def test_trickling_response_hits_a_low_speed_limit(fs):
     doc = perf("--url", f"{fs.url}/trickle", "-n", 2, "--concurrency", 2, "--timeout", "30s",
                "--low-speed-limit", "1000", "--low-speed-time", "1s", bound=3)
@@ -119,11 +116,6 @@ def test_unresolvable_host_is_dns():
 
 # ---------------------------------------------------------------- HTTP-level faults
 
-@pytest.mark.xfail(strict=True, reason="engine: error_class() maps CURLE_UNSUPPORTED_PROTOCOL (1) to `other`; "
-                                       "libcurl returns it for a response it cannot parse as HTTP "
-                                       "('Unsupported HTTP/1 subversion', 'Received HTTP/0.9 when not allowed'). "
-                                       "The URL scheme is checked before the run, so code 1 must map to "
-                                       "`invalid_response`")
 def test_malformed_status_line_is_invalid_response(fs):
     doc = perf("--url", f"{fs.url}/malformed", "-n", 6, "--concurrency", 2, bound=5)
     check_errors(doc, 6, "invalid_response")
@@ -150,10 +142,6 @@ def test_chunked_body(fs):
     assert m["bytesReceived"] >= 50 * sum(len(c) for c in CHUNKS)
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a broken chunked encoding comes back as CURLE_RECV_ERROR (56) "
-                                       "with 'chunk hex-length char not a hex digit' in the error buffer, which "
-                                       "error_class() counts as `connection_reset`; it must be `invalid_response` "
-                                       "(classify 56 by the error buffer, or by a chunk-parse error flag)")
 def test_broken_chunked_encoding_is_invalid_response(fs):
     doc = perf("--url", f"{fs.url}/chunked-bad", "-n", 6, "--concurrency", 2, bound=5)
     check_errors(doc, 6, "invalid_response")
@@ -212,10 +200,6 @@ def h2only():
     s.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="engine: an HTTP/2-only server's binary GOAWAY reply to HTTP/1.1 comes "
-                                       "back as CURLE_UNSUPPORTED_PROTOCOL (1, 'Received HTTP/0.9 when not "
-                                       "allowed'), which error_class() counts as `other`; it must be "
-                                       "`invalid_response`")
 def test_http1_against_an_http2_only_server_is_invalid_response(h2only):
     h2only.reset()
     doc = perf("--url", f"{h2only.url}/ok", "-n", 6, "--concurrency", 2, bound=5)
@@ -423,9 +407,6 @@ def test_target_dies_mid_run_and_comes_back():
     assert failing[0] > 0 and failing[-1] < rows[-1]["t"]
 
 
-@pytest.mark.xfail(strict=True, reason="engine: no body cap; needs --max-body SIZE passed to "
-                                       "CURLOPT_MAXFILESIZE_LARGE, and CURLE_FILESIZE_EXCEEDED (63) mapped "
-                                       "to `invalid_response` in error_class() (today 63 would be `other`)")
 def test_max_body_caps_a_response(fs):
     doc = perf("--url", f"{fs.url}/big/{8 << 20}", "--max-body", "1MB", "-n", 4, "--concurrency", 2, bound=5)
     check_errors(doc, 4, "invalid_response")

@@ -113,6 +113,10 @@ def serve(host, port):
                                              "merge the results with `lunge merge`.")
 @click.option("--timeout", type=DURATION, help="Per-request timeout [default: 30s; 0: none].")
 @click.option("--connect-timeout", type=DURATION, help="Timeout for establishing a connection.")
+@click.option("--low-speed-limit", type=click.IntRange(min=1), metavar="BYTES",
+              help="A response slower than BYTES/s for --low-speed-time fails as a timeout.")
+@click.option("--low-speed-time", type=DURATION, help="How long a response may stay under --low-speed-limit [default: 30s].")
+@click.option("--max-body", metavar="SIZE", help="A response body larger than SIZE (e.g. 10MB) fails as invalid_response.")
 @click.option("--grace", type=DURATION, help="How long in-flight requests may finish after issuing stops "
                                              "[default: 5s]; the rest count as aborted.")
 @click.option("--insecure", "-k", is_flag=True, help="Do not verify TLS certificates.")
@@ -151,7 +155,7 @@ def serve(host, port):
 @click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address for --metrics-port.")
 def perf(url, config_path, env, test, request, variables, method, headers, data, concurrency, iterations, duration,
          rps, pattern, ramp_up, ramp_down, warmup, warmup_iterations, data_file, variants, backoff, workers, shard,
-         timeout, connect_timeout, grace, insecure, http2, follow, max_redirects, cacert, cert, key, max_concurrency,
+         timeout, connect_timeout, low_speed_limit, low_speed_time, max_body, grace, insecure, http2, follow, max_redirects, cacert, cert, key, max_concurrency,
          name, fmt, output, template, threshold_exprs, no_thresholds, save_baseline, compare_baseline, tolerance,
          fail_on_regression, **monitoring):
     """Load-test a URL, or a request or performance test of a config file, with the native engine.
@@ -176,7 +180,9 @@ def perf(url, config_path, env, test, request, variables, method, headers, data,
                   pattern=patterns.parse_flag(pattern) if pattern else None, ramp_up=ramp_up, ramp_down=ramp_down,
                   warmup=warmup, warmup_iterations=warmup_iterations, grace=grace, connect_timeout=connect_timeout,
                   http2=http2, max_redirects=max_redirects, cacert=cacert, cert=cert, key=key,
-                  max_concurrency=max_concurrency, backoff=_backoff(backoff) if backoff else None)
+                  max_concurrency=max_concurrency, backoff=_backoff(backoff) if backoff else None,
+                  max_body=_size(max_body, "--max-body") if max_body else 0, low_speed_limit=low_speed_limit or 0,
+                  low_speed_time=low_speed_time or 0.0)
     if config_path:
         if url or method or headers or data:
             raise ConfigError("--url/-X/-H/-d describe a request: with -c the request comes from the config")
@@ -285,6 +291,15 @@ def merge(results, fmt, output, threshold_exprs):
     opts = finish.Options(formats=fmt, output=output, thresholds=threshold_exprs)
     finish.validate(opts, None, None)
     return finish.finish(merged, opts, ran=False)
+
+
+def _size(text: str, flag: str) -> int:
+    from lunge.units import parse_size
+
+    try:
+        return int(parse_size(text))
+    except ConfigError:
+        raise ConfigError(f"{flag}: {text!r} is not a size (e.g. 512KB, 10MB)") from None
 
 
 def _backoff(text: str) -> tuple[float, float]:

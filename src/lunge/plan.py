@@ -110,6 +110,9 @@ class Transport:
     cacert: str | None = None
     cert: str | None = None
     key: str | None = None
+    max_body: int = 0               # bytes; a larger response fails (invalid_response)
+    low_speed_limit: int = 0        # bytes/s; slower for low_speed_time seconds: timeout
+    low_speed_time: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,7 @@ class Plan:
             grace=ld.grace, timeout=t.timeout or 0.0, connect_timeout=t.connect_timeout or 0.0,
             insecure=t.insecure, http2=t.http2, follow=t.follow, max_redirects=t.max_redirects,
             cacert=t.cacert or system_ca_bundle(), cert=t.cert, key=t.key, user_agent=f"lunge/{__version__}",
+            max_body=t.max_body, low_speed_limit=t.low_speed_limit, low_speed_time=int(math.ceil(t.low_speed_time)),
             resolve=pinned_resolve(r.url), warmup=ld.warmup, warmup_iterations=ld.warmup_iterations,
             variants=list(r.variants) if len(r.variants) > 1 else None,
             variant_stride=math.prod(n for _, n in ld.share),

@@ -10,7 +10,7 @@ curl_multi_info_read, re-add the finished easy handle untouched, curl_multi_poll
 """
 from libc.stdint cimport uint64_t, int64_t, UINT64_MAX
 from libc.stdlib cimport calloc, free
-from libc.string cimport strncpy, strlen
+from libc.string cimport strncpy, strlen, strstr
 
 import numpy as np
 
@@ -137,6 +137,9 @@ cdef extern from "lunge_curl.h" nogil:
         CURLOPT_PIPEWAIT
         CURLOPT_CURLU
         CURLOPT_POSTFIELDSIZE_LARGE
+        CURLOPT_MAXFILESIZE_LARGE
+        CURLOPT_LOW_SPEED_LIMIT
+        CURLOPT_LOW_SPEED_TIME
         CURLMOPT_PIPELINING
         CURLMOPT_MAXCONNECTS
         CURLPIPE_NOTHING
@@ -182,7 +185,13 @@ cdef enum:
     P_DNS, P_CONNECT, P_TLS, P_TTFB, P_TRANSFER, P_TOTAL, P_ERROR
 
 
-cdef inline int error_class(CURLcode code) noexcept nogil:
+cdef inline int error_class(CURLcode code, const char *msg) noexcept nogil:
+    # Mostly the CURLcode; libcurl's message settles the codes that several faults share.
+    if code == 56 and msg != NULL:      # RECV_ERROR: a broken chunk or a TLS alert is not a reset
+        if strstr(msg, "chunk") != NULL:
+            return C_INVALID
+        if strstr(msg, "SSL") != NULL or strstr(msg, "alert") != NULL:
+            return C_TLS
     if code == 7:                       # COULDNT_CONNECT
         return C_REFUSED
     if code == 28:                      # OPERATION_TIMEDOUT
@@ -193,7 +202,9 @@ cdef inline int error_class(CURLcode code) noexcept nogil:
         return C_TLS
     if code in (18, 52, 55, 56):        # PARTIAL_FILE, GOT_NOTHING, SEND_ERROR, RECV_ERROR
         return C_RESET
-    if code in (8, 16, 61, 92, 95, 100):  # WEIRD_SERVER_REPLY, HTTP2, BAD_CONTENT_ENCODING, ...
+    # UNSUPPORTED_PROTOCOL (1): only a response can cause it (URL schemes are checked before
+    # the run): "Received HTTP/0.9", an unknown HTTP version.  FILESIZE_EXCEEDED (63): --max-body.
+    if code in (1, 8, 16, 61, 63, 92, 95, 100):
         return C_INVALID
     if code == 47:                      # TOO_MANY_REDIRECTS
         return C_REDIRECTS
@@ -367,7 +378,8 @@ cdef class Engine:
                  resolve=(), str user_agent="lunge", str cacert=None, str cert=None,
                  str key=None, schedule=None, concurrency_steps=None, double warmup=0.0,
                  long long warmup_iterations=0, variants=None, double backoff=0.0,
-                 double backoff_max=0.0, variant_stride=1, variant_offset=0):
+                 double backoff_max=0.0, variant_stride=1, variant_offset=0, long long max_body=0,
+                 long low_speed_limit=0, long low_speed_time=0):
         """schedule: (seconds, cumulative requests) arrays, increasing, from (0, 0): the open
         model's rate plan; the k-th request is due when the cumulative count reaches k.
         concurrency_steps: (seconds, connections) arrays: closed-model ramps.
@@ -495,6 +507,11 @@ cdef class Engine:
                 lc_setopt_ptr(e, CURLOPT_RESOLVE, self.resolve)
             if timeout > 0:
                 lc_setopt_long(e, CURLOPT_TIMEOUT_MS, <long>(timeout * 1000))
+            if max_body > 0:  # larger responses fail as invalid_response (CURLE_FILESIZE_EXCEEDED)
+                lc_setopt_off(e, CURLOPT_MAXFILESIZE_LARGE, max_body)
+            if low_speed_limit > 0:  # slower than this for low_speed_time seconds: a timeout
+                lc_setopt_long(e, CURLOPT_LOW_SPEED_LIMIT, low_speed_limit)
+                lc_setopt_long(e, CURLOPT_LOW_SPEED_TIME, low_speed_time if low_speed_time > 0 else 30)
             if connect_timeout > 0:
                 lc_setopt_long(e, CURLOPT_CONNECTTIMEOUT_MS, <long>(connect_timeout * 1000))
             if insecure:
@@ -797,12 +814,12 @@ cdef class Engine:
                 sclass = 5
             failed = status >= 400
         else:
-            cls = error_class(res)
-            lh_record(self.phase[P_ERROR], now - s.sent_ns)
             if s.errbuf[0] != 0:
                 msg = &s.errbuf[0]
             else:
                 msg = LC.easy_strerror(res)
+            cls = error_class(res, msg)
+            lh_record(self.phase[P_ERROR], now - s.sent_ns)
             self._failure(cls, res, msg)
         la_bump(&self.live.connections, <uint64_t>new_conns)
         self._count(sec, sclass, failed, nbytes)
