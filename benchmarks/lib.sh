@@ -12,7 +12,7 @@ GEN_CPU="${GEN_CPU:-0}"        # every load generator runs here
 NGINX_CPU="${NGINX_CPU:-1}"    # nginx's single worker runs here
 NGINX_RUN="${NGINX_RUN:-/tmp/lunge-bench-nginx}"
 PY="$VENV/bin/python"
-LUNGE="$VENV/bin/lunge"
+LUNGE="${LUNGE_BIN:-$VENV/bin/lunge}"   # LUNGE_BIN: another lunge to benchmark
 
 log() { printf '[%s %s] %s\n' "$(basename "$0")" "$(date -u +%H:%M:%S)" "$*" >&2; }
 
