@@ -2,12 +2,13 @@
  * curl_loop.c - the raw C reference for lunge's engine: a closed-loop load over libcurl's multi
  * interface, written as cheaply as we know how (see benchmarks/RESULTS.md for why each choice).
  *
- *   curl_loop [-c CONNS] (-d SECONDS | -n REQUESTS) [-P] URL
+ *   curl_loop [-c CONNS] (-d SECONDS | -n REQUESTS) [-P] [-A AGENT] URL
  *
  * -c   connections = easy handles (default 50)
  * -d   issue new requests for this long, then let the in-flight ones finish (default 8)
  * -n   issue exactly this many requests in all (instead of -d)
  * -P   "plain": only URL + write callback + NOSIGNAL (to show what the tuned options buy)
+ * -A   send this User-Agent header (libcurl sends none by default; lunge sends one)
  *
  * Loop: one curl_multi_perform and one curl_multi_poll per wake-up, curl_multi_info_read drained
  * once per batch; each slot owns one easy handle that is removed and re-added untouched (no reset,
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #define HIST_US 10000000u /* 10 s at 1 us; larger latencies land in the last bucket */
+#define BLOCK 1024u       /* per-block sums, so a percentile costs the same whatever the latency */
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -51,11 +53,14 @@ typedef struct {
 } slot_t;
 
 static uint32_t *hist;  /* calloc'd: untouched pages cost nothing */
+static uint64_t blocks[HIST_US / BLOCK + 1];
 static uint64_t hist_n, lat_sum_ns, lat_max_ns;
 
 static void record(uint64_t ns) {
   uint64_t us = ns / 1000;
-  hist[us < HIST_US ? us : HIST_US - 1]++;
+  if (us >= HIST_US) us = HIST_US - 1;
+  hist[us]++;
+  blocks[us / BLOCK]++;
   hist_n++;
   lat_sum_ns += ns;
   if (ns > lat_max_ns) lat_max_ns = ns;
@@ -65,7 +70,9 @@ static double pct_ms(double p) {
   if (!hist_n) return 0.0;
   uint64_t rank = (uint64_t)(p / 100.0 * (double)hist_n + 0.5), seen = 0;
   if (rank < 1) rank = 1;
-  for (uint32_t i = 0; i < HIST_US; i++) {
+  uint32_t b = 0;
+  while (b < HIST_US / BLOCK && seen + blocks[b] < rank) seen += blocks[b++];
+  for (uint32_t i = b * BLOCK; i < HIST_US; i++) {
     seen += hist[i];
     if (seen >= rank) return (i + 0.5) / 1000.0; /* bucket middle */
   }
@@ -73,20 +80,22 @@ static double pct_ms(double p) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: curl_loop [-c CONNS] (-d SECONDS | -n REQUESTS) [-P] URL\n");
+  fprintf(stderr, "usage: curl_loop [-c CONNS] (-d SECONDS | -n REQUESTS) [-P] [-A AGENT] URL\n");
   exit(2);
 }
 
 int main(int argc, char **argv) {
   int conns = 50, opt, plain = 0;
+  const char *agent = NULL;
   double secs = 8.0;
   long long limit = 0; /* -n */
-  while ((opt = getopt(argc, argv, "c:d:n:P")) != -1) {
+  while ((opt = getopt(argc, argv, "c:d:n:PA:")) != -1) {
     switch (opt) {
       case 'c': conns = atoi(optarg); break;
       case 'd': secs = atof(optarg); break;
       case 'n': limit = atoll(optarg); break;
       case 'P': plain = 1; break;
+      case 'A': agent = optarg; break;
       default: usage();
     }
   }
@@ -126,6 +135,7 @@ int main(int argc, char **argv) {
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &body_bytes);
     curl_easy_setopt(e, CURLOPT_PRIVATE, &slots[i]);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    if (agent) curl_easy_setopt(e, CURLOPT_USERAGENT, agent);
     if (plain) {
       curl_easy_setopt(e, CURLOPT_URL, url);
     } else {
@@ -184,9 +194,9 @@ int main(int argc, char **argv) {
   }
   const double elapsed = (double)(now_ns() - t0) / 1e9;
 
-  printf("tool=curl_loop libcurl=%s conns=%d opts=%s duration_s=%.3f requests=%llu errors=%llu non200=%llu "
+  printf("tool=curl_loop libcurl=%s conns=%d opts=%s%s duration_s=%.3f requests=%llu errors=%llu non200=%llu "
          "rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f mean_ms=%.3f body_bytes=%llu\n",
-         curl_version_info(CURLVERSION_NOW)->version, conns, plain ? "plain" : "tuned", elapsed,
+         curl_version_info(CURLVERSION_NOW)->version, conns, plain ? "plain" : "tuned", agent ? "+agent" : "", elapsed,
          (unsigned long long)(hist_n + errors + non200), (unsigned long long)errors, (unsigned long long)non200,
          (double)(hist_n + errors + non200) / elapsed, pct_ms(50), pct_ms(90), pct_ms(99),
          (double)lat_max_ns / 1e6, hist_n ? (double)lat_sum_ns / (double)hist_n / 1e6 : 0.0,

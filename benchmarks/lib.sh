@@ -68,7 +68,8 @@ build_curl_loop() {
       || { log "building curl_loop failed"; exit 1; }
     rm -f "$BUILD"/.lib-*; touch "$BUILD/.lib-$(basename "$lib")"
   fi
-  ldd "$BUILD/curl_loop" | grep -q "$(basename "$lib")" || { log "curl_loop is not linked to $lib"; exit 1; }
+  local deps; deps="$(ldd "$BUILD/curl_loop")"   # (not piped into grep -q: SIGPIPE under pipefail)
+  [[ "$deps" == *"$(basename "$lib")"* ]] || { log "curl_loop is not linked to $lib"; exit 1; }
 }
 
 # nginx_start [log]   ("log" turns the access log on, for counting requests)

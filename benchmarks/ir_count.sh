@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# ir_count.sh - user-space instructions per request: lunge perf vs the raw C loop (goal <= 1.10x),
+# and the plain pycurl loop, counted by valgrind (deterministic, unlike wall-clock on this VM).
+#
+#   bash benchmarks/ir_count.sh                  # N1=4000 N2=20000 requests, C=50 (~5-10 min)
+#   N1=2000 N2=10000 TOOLS="curl_loop lunge" bash benchmarks/ir_count.sh
+#
+# Starts nginx like compare.sh (127.0.0.1, CPU 1; generator on CPU 0), runs each tool under
+# cachegrind for N1 and for N2 requests and prints (Ir(N2) - Ir(N1)) / (N2 - N1), the top
+# functions per request, and where lunge spends more than curl_loop, function by function.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+N1="${N1:-4000}"; N2="${N2:-20000}"; C="${C:-50}"; TOP="${TOP:-15}"
+TOOLS=(${TOOLS:-curl_loop lunge pycurl_loop})
+OUT="${OUT:-/tmp/lunge-bench/ir-$(date -u +%Y%m%d-%H%M%S)}"
+
+install_deps valgrind
+build_curl_loop
+mkdir -p "$OUT"
+{ machine_info; echo "N1=$N1 N2=$N2 C=$C tools=${TOOLS[*]} $(valgrind --version)"; } | tee "$OUT/env.txt" >&2
+nginx_start
+
+specs=()
+for t in "${TOOLS[@]}"; do
+  case "$t" in
+    curl_loop)       specs+=("curl_loop=$BUILD/curl_loop -c $C -n {N} $URL") ;;
+    curl_loop_plain) specs+=("curl_loop_plain=$BUILD/curl_loop -P -c $C -n {N} $URL") ;;
+    curl_loop_ua)    specs+=("curl_loop_ua=$BUILD/curl_loop -A lunge -c $C -n {N} $URL") ;;  # lunge sends User-Agent: lunge
+    pycurl_loop)     specs+=("pycurl_loop=$PY $BENCH_DIR/pycurl_loop.py -c $C -n {N} $URL") ;;
+    lunge)           specs+=("lunge=$LUNGE perf --url $URL --concurrency $C --iterations {N} --format json --output {OUT}") ;;
+    *) log "unknown tool $t" ;;
+  esac
+done
+"$PY" "$BENCH_DIR/ir_count.py" --n1 "$N1" --n2 "$N2" --top "$TOP" --out "$OUT" --gen-cpu "$GEN_CPU" \
+  --diff lunge curl_loop "${specs[@]}" | tee "$OUT/table.md"
+log "raw outputs: $OUT"
