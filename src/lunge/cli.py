@@ -10,7 +10,23 @@ import sys
 import click
 
 from lunge import __version__
-from lunge.errors import EXIT_USAGE, LungeError
+from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigError, LungeError
+from lunge.units import parse_duration
+
+
+class Duration(click.ParamType):
+    name = "duration"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_duration(value)
+        except ConfigError:
+            self.fail(f"{value!r} is not a duration (e.g. 250ms, 30s, 5m, 1h)", param, ctx)
+
+
+DURATION = Duration()
 
 
 class LungeGroup(click.Group):
@@ -61,9 +77,100 @@ def serve(host, port):
     target.main(host, port)
 
 
+@cli.command()
+@click.option("--url", "-u", metavar="URL", help="The URL to load (http:// or https://).")
+@click.option("-X", "--method", metavar="METHOD", help="HTTP method (default GET, or POST with -d).")
+@click.option("-H", "--header", "headers", multiple=True, metavar="'Name: value'", help="Request header (repeatable).")
+@click.option("-d", "--data", metavar="BODY", help="Request body, or @FILE to send a file's bytes.")
+@click.option("-c", "--concurrency", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Connections, each with one request in flight (closed model).")
+@click.option("-n", "--iterations", type=click.IntRange(min=1), help="Send exactly this many requests.")
+@click.option("--duration", "-D", type=DURATION, help="Stop issuing after this long (e.g. 30s, 5m).")
+@click.option("--timeout", type=DURATION, default="30s", show_default=True, help="Per-request timeout (0: none).")
+@click.option("--connect-timeout", type=DURATION, help="Timeout for establishing a connection.")
+@click.option("--grace", type=DURATION, default="5s", show_default=True,
+              help="How long in-flight requests may finish after issuing stops; the rest count as aborted.")
+@click.option("--insecure", "-k", is_flag=True, help="Do not verify TLS certificates.")
+@click.option("--http2", is_flag=True, help="HTTP/2 (h2c prior knowledge on http://, ALPN on https://), streams multiplexed.")
+@click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
+@click.option("--max-redirects", default=10, show_default=True, type=click.IntRange(min=0))
+@click.option("--cacert", metavar="FILE", help="CA bundle to verify the server with.")
+@click.option("--cert", metavar="FILE", help="Client certificate (PEM).")
+@click.option("--key", metavar="FILE", help="Client private key (PEM).")
+@click.option("--max-concurrency", default=20000, show_default=True, type=click.IntRange(min=1),
+              help="Refuse a higher --concurrency (a guard against typos).")
+@click.option("--name", help="Test name recorded in the result (default: METHOD URL).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Report format.")
+@click.option("--output", "-o", metavar="FILE", help="Write the report to FILE (the text summary still prints).")
+def perf(url, method, headers, data, concurrency, iterations, duration, timeout, connect_timeout, grace,
+         insecure, http2, follow, max_redirects, cacert, cert, key, max_concurrency, name, fmt, output):
+    """Load-test a URL with the native engine.
+
+    \b
+    Example:
+      lunge perf --url http://127.0.0.1:8080/ --concurrency 50 --duration 30s
+      lunge perf --url http://127.0.0.1:8080/ -n 10000 --format json --output r.json
+    """
+    from lunge import report, runner
+    from lunge.plan import build_plan
+
+    if not url:
+        raise ConfigError("give --url URL (e.g. --url http://127.0.0.1:8080/)")
+    plan = build_plan(url=url, method=method, headers=headers, data=data, concurrency=concurrency,
+                      iterations=iterations, duration=duration, grace=grace, timeout=timeout,
+                      connect_timeout=connect_timeout or None, http2=http2, insecure=insecure, follow=follow,
+                      max_redirects=max_redirects, cacert=cacert, cert=cert, key=key, name=name,
+                      max_concurrency=max_concurrency)
+    if insecure:
+        click.echo("lunge: warning: --insecure: TLS certificates are not verified", err=True)
+    result = runner.run(plan)
+    if output:
+        report.write(result, fmt, output)
+    if fmt == "json" and not output:
+        click.echo(report.render(result, "json"), nl=False)
+    else:
+        click.echo(report.render(result, "text"), nl=False)
+    return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
+
+
+@cli.command()
+@click.option("--duration", "-D", type=DURATION, default="5s", show_default=True, help="Length of the load test.")
+@click.option("-c", "--concurrency", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--output", "-o", default="lunge-result.json", show_default=True, help="Where to write the JSON result.")
+def demo(duration, concurrency, output):
+    """Load-test lunge's embedded target: start it, run, report, check the counts, stop it."""
+    from lunge import report, runner, target
+    from lunge.plan import build_plan
+
+    with target.Spawned() as server:
+        plan = build_plan(url=f"{server.url}/", concurrency=concurrency, duration=duration,
+                          name="demo: embedded target")
+        click.echo(f"lunge demo: {concurrency} connections for {duration:g}s against the embedded target "
+                   f"at {server.url}/ (pid {server.proc.pid})\n", err=True)
+        result = runner.run(plan)
+        seen = server.stats()["requests"]
+    report.write(result, "json", output)
+    click.echo(report.render(result, "text"), nl=False)
+    verdict = "match" if seen == result.completed else "MISMATCH"
+    click.echo(f"\n  Check        the target counted {seen} requests, lunge {result.completed}: {verdict}")
+    click.echo(f"  Result       {output}")
+    return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
+
+
 def main(argv=None):
+    """Entry point: every failure the user can act on is one line on stderr and an exit status."""
     try:
-        cli.main(args=argv, prog_name="lunge", standalone_mode=True)
-    except LungeError as e:  # raised outside a command (e.g. while parsing)
+        rc = cli.main(args=argv, prog_name="lunge", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        rc = e.exit_code
+    except click.ClickException as e:  # usage errors: bad flags and values
+        click.echo(f"lunge: {e.format_message()}", err=True)
+        rc = EXIT_USAGE
+    except LungeError as e:
         click.echo(f"lunge: {e.message}", err=True)
-        sys.exit(EXIT_USAGE)
+        rc = e.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("lunge: interrupted", err=True)
+        rc = EXIT_INTERRUPTED
+    sys.exit(rc if isinstance(rc, int) else EXIT_OK)

@@ -271,3 +271,46 @@ def main(host: str = "127.0.0.1", port: int = 0) -> None:
 
 if __name__ == "__main__":
     main(port=int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+
+
+class Spawned:
+    """A target in a child process (so it never competes with the engine for the GIL)."""
+
+    def __init__(self, host: str = "127.0.0.1"):
+        import subprocess
+
+        self.host = host
+        self.proc = subprocess.Popen([sys.executable, "-m", "lunge.target", "0"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline()
+        if not line.strip().isdigit():
+            self.stop()
+            raise RuntimeError("the embedded target did not start")
+        self.port = int(line)
+        self.url = f"http://{host}:{self.port}"
+
+    def stats(self) -> dict:
+        import urllib.request
+
+        with urllib.request.urlopen(f"{self.url}/__lunge/stats", timeout=5) as r:
+            return json.load(r)
+
+    def reset(self) -> None:
+        import urllib.request
+
+        urllib.request.urlopen(f"{self.url}/__lunge/reset", timeout=5).read()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -1,0 +1,234 @@
+"""RunResult: what a run measured, in mergeable form, and its exact save/load.
+
+Histograms travel as HdrHistogram V2 text with the exact count, min, max and sums beside
+them, so a result reloaded from JSON (for `lunge compare`, `lunge merge`) is the same
+result, to the nanosecond.  Derived figures (percentiles, rates) are analysis.py's job.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lunge import __version__
+from lunge._native.hist import BUCKET_MID, Histogram, HistogramFormatError
+from lunge.errors import ConfigError
+
+FORMAT = "lunge-result/1"
+ENCODING = "HdrHistogram-V2-deflate-base64"
+STATUS_CLASSES = ("error", "1xx", "2xx", "3xx", "4xx", "5xx")
+
+
+@dataclass
+class SparseHist:
+    """A histogram kept as its non-empty counters: how per-second data is held in memory."""
+    idx: np.ndarray
+    counts: np.ndarray
+    total: int = 0
+    min_ns: int = 0
+    max_ns: int = 0
+    sum_ns: int = 0
+    sum_sq: float = 0.0
+
+    @classmethod
+    def of(cls, h: Histogram) -> "SparseHist":
+        idx, cnt = h.nonzero()
+        return cls(idx, cnt, h.total, h.min_ns, h.max_ns, h.sum_ns, h.sum_sq)
+
+    def histogram(self) -> Histogram:
+        h = Histogram()
+        h.set_state(self.counts, self.total, 0, self.min_ns, self.max_ns, self.sum_ns, self.sum_sq, indices=self.idx)
+        return h
+
+    def percentiles(self, ps) -> np.ndarray:
+        ps = np.asarray(ps, dtype=np.float64)
+        if not self.total:
+            return np.zeros(len(ps))
+        cum = np.cumsum(self.counts)
+        ranks = np.clip(np.ceil(ps / 100.0 * self.total), 1, self.total)
+        vals = BUCKET_MID[self.idx[np.searchsorted(cum, ranks, side="left")]]
+        return np.clip(vals, self.min_ns, self.max_ns)
+
+
+@dataclass
+class Second:
+    """One second of the run (t = seconds since the start), by completion time."""
+    t: int
+    requests: int = 0
+    failures: int = 0
+    errors: int = 0
+    bytes: int = 0
+    status: list = field(default_factory=lambda: [0] * 6)
+    hist: SparseHist | None = None
+    span: int = 1  # > 1 only if the engine had to fold seconds together (Python fell behind)
+
+
+@dataclass
+class RunResult:
+    name: str
+    configuration: dict
+    start_wall_ns: int
+    elapsed_ns: int
+    first_send_ns: int
+    issue_end_ns: int
+    completed_at_issue_end: int
+    issued: int
+    completed: int
+    failures: int
+    errors: int
+    bytes: int
+    connections: int
+    status_codes: dict
+    error_classes: dict
+    error_samples: dict
+    curl_codes: dict
+    histograms: dict          # name -> Histogram: "response" plus libcurl's phases and "error"
+    series: list              # [Second]
+    versions: dict
+    interrupted: bool = False
+    warnings: list = field(default_factory=list)
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_engine(cls, plan, raw: dict, harvested: list, curl: dict, interrupted=False) -> "RunResult":
+        from lunge._native import engine
+
+        series = [Second(t=s["sec"], requests=s["requests"], failures=s["failures"], errors=s["errors"],
+                         bytes=s["bytes"], status=list(s["status"]), span=s["lastSec"] - s["sec"] + 1,
+                         hist=SparseHist(*s["hist"]))
+                  for s in harvested]
+        warnings = []
+        if raw["seriesOverruns"]:
+            warnings.append(f"the time series folded {raw['seriesOverruns']} seconds together "
+                            f"(the process was too busy to collect them)")
+        return cls(
+            name=plan.name, configuration=plan.configuration(),
+            start_wall_ns=raw["wallStartNs"], elapsed_ns=raw["elapsedNs"], first_send_ns=raw["firstSendNs"],
+            issue_end_ns=raw["issueEndNs"], completed_at_issue_end=raw["completedAtIssueEnd"],
+            issued=raw["issued"], completed=raw["completed"], failures=raw["failures"], errors=raw["errors"],
+            bytes=raw["bytes"], connections=raw["connections"],
+            status_codes=dict(raw["statusCodes"]), error_classes=dict(raw["errorClasses"]),
+            error_samples=dict(raw["errorSamples"]), curl_codes=dict(raw["curlCodes"]),
+            histograms=dict(raw["histograms"]), series=_fill_gaps(series),
+            versions={"lunge": __version__, "engine": engine.ENGINE_VERSION, "build": engine.BUILD,
+                      "libcurl": curl["version"], "libcurlFile": curl["path"], "libcurlOrigin": curl["origin"]},
+            interrupted=interrupted, warnings=warnings,
+        )
+
+    @property
+    def response(self) -> Histogram:
+        return self.histograms["response"]
+
+    def start_time(self) -> _dt.datetime:
+        return _dt.datetime.fromtimestamp(self.start_wall_ns / 1e9, tz=_dt.timezone.utc)
+
+    def end_time(self) -> _dt.datetime:
+        return _dt.datetime.fromtimestamp((self.start_wall_ns + self.elapsed_ns) / 1e9, tz=_dt.timezone.utc)
+
+    # ------------------------------------------------------------------ raw (de)serialisation
+    def raw_parts(self) -> dict:
+        """The parts of the JSON document that load() reads back (analysis adds the rest)."""
+        return {
+            "format": FORMAT,
+            "testName": self.name,
+            "startTime": iso(self.start_time()),
+            "endTime": iso(self.end_time()),
+            "durationMs": self.elapsed_ns / 1e6,
+            "interrupted": self.interrupted,
+            "configuration": self.configuration,
+            "lunge": self.versions,
+            "counters": {
+                "issued": self.issued, "completed": self.completed, "failures": self.failures,
+                "transportErrors": self.errors, "bytes": self.bytes, "connectionsOpened": self.connections,
+                "firstSendMs": self.first_send_ns / 1e6, "issueEndMs": self.issue_end_ns / 1e6,
+                "completedAtIssueEnd": self.completed_at_issue_end,
+                "statusCodes": {str(k): v for k, v in sorted(self.status_codes.items())},
+                "errors": dict(self.error_classes), "errorSamples": dict(self.error_samples),
+                "curlCodes": {str(k): v for k, v in sorted(self.curl_codes.items())},
+            },
+            "histogram": encode_hist(self.response),
+            "phaseHistograms": {k: encode_hist(h) for k, h in self.histograms.items() if k != "response"},
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_document(cls, doc: dict, source: str = "result") -> "RunResult":
+        try:
+            if doc.get("format") != FORMAT:
+                raise ConfigError(f"{source}: not a lunge result (format {doc.get('format')!r}, expected {FORMAT!r})")
+            c = doc["counters"]
+            start = _dt.datetime.fromisoformat(doc["startTime"].replace("Z", "+00:00"))
+            hists = {"response": decode_hist(doc["histogram"])}
+            hists.update({k: decode_hist(v) for k, v in doc.get("phaseHistograms", {}).items()})
+            series = []
+            for row in doc.get("timeSeries", []):
+                hist = decode_hist(row["histogram"]) if row.get("histogram") else Histogram()
+                series.append(Second(
+                    t=int(row["t"]), requests=int(row["requests"]), failures=int(row["failures"]),
+                    errors=int(row["errors"]), bytes=int(row["bytes"]),
+                    status=[int(row["statusClasses"].get(k, 0)) for k in STATUS_CLASSES],
+                    hist=SparseHist.of(hist), span=int(row.get("span", 1))))
+            return cls(
+                name=doc["testName"], configuration=doc["configuration"],
+                start_wall_ns=int(start.timestamp() * 1e9), elapsed_ns=int(doc["durationMs"] * 1e6),
+                first_send_ns=int(c["firstSendMs"] * 1e6), issue_end_ns=int(c["issueEndMs"] * 1e6),
+                completed_at_issue_end=int(c["completedAtIssueEnd"]), issued=int(c["issued"]),
+                completed=int(c["completed"]), failures=int(c["failures"]), errors=int(c["transportErrors"]),
+                bytes=int(c["bytes"]), connections=int(c["connectionsOpened"]),
+                status_codes={int(k): int(v) for k, v in c["statusCodes"].items()},
+                error_classes=dict(c["errors"]), error_samples=dict(c.get("errorSamples", {})),
+                curl_codes={int(k): int(v) for k, v in c.get("curlCodes", {}).items()},
+                histograms=hists, series=series, versions=doc.get("lunge", {}),
+                interrupted=bool(doc.get("interrupted")), warnings=list(doc.get("warnings", [])))
+        except ConfigError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, HistogramFormatError) as e:
+            raise ConfigError(f"{source}: malformed lunge result ({type(e).__name__}: {e})") from None
+
+
+def load(path: str) -> RunResult:
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path}:{e.lineno}:{e.colno}: not JSON ({e.msg})") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: not a lunge result (top level is not an object)")
+    return RunResult.from_document(doc, source=path)
+
+
+def encode_hist(h: Histogram) -> dict:
+    return {"encoding": ENCODING, "unit": "ns", "data": h.encode(), "totalCount": h.total,
+            "minNs": h.min_ns, "maxNs": h.max_ns, "sumNs": h.sum_ns, "sumSquaresNs2": h.sum_sq,
+            "overflow": h.overflow}
+
+
+def decode_hist(d: dict) -> Histogram:
+    if d.get("encoding") != ENCODING or d.get("unit") != "ns":
+        raise HistogramFormatError(f"unsupported histogram encoding {d.get('encoding')!r}")
+    h = Histogram.decode(d["data"])
+    if h.total != int(d["totalCount"]):
+        raise HistogramFormatError("histogram counts do not add up to totalCount")
+    h.set_state(h.counts(), h.total, int(d.get("overflow", 0)), int(d["minNs"]), int(d["maxNs"]),
+                int(d["sumNs"]), float(d["sumSquaresNs2"]))
+    return h
+
+
+def iso(t: _dt.datetime) -> str:
+    return t.astimezone(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _fill_gaps(series: list) -> list:
+    """One entry per second from 0 to the last: seconds with no completion are real zeros."""
+    by_t = {s.t: s for s in series}
+    out: list[Second] = []
+    t, last = 0, max(by_t, default=-1)
+    while t <= last:
+        s = by_t.get(t) or Second(t=t)
+        out.append(s)
+        t += s.span
+    return out
