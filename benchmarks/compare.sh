@@ -54,22 +54,54 @@ pct_of() {
     printf "%d", (t > 0) ? 100 * s / t + 0.5 : 0 }'
 }
 
-# run_one ROUND TOOL LEN -> one line in runs.tsv
+# This VM is shared: other sessions' tests come and go.  Before a run we wait (up to QUIET_WAIT s)
+# until both CPUs are nearly idle; after it we estimate the foreign load as
+#   busy(CPU0) + busy(CPU1) - generator CPU - nginx worker CPU   (in % of one CPU)
+# and repeat a run disturbed by more than FOREIGN_MAX %, up to ATTEMPTS tries, keeping the least
+# disturbed try.  The table shows what was kept.
+QUIET_WAIT="${QUIET_WAIT:-120}"; FOREIGN_MAX="${FOREIGN_MAX:-10}"; ATTEMPTS="${ATTEMPTS:-3}"
+busy_all() { awk '/^cpu[0-9]+ /{b += $2+$3+$4+$7+$8} END{print b}' /proc/stat; }
+wait_quiet() {
+  local waited=0 b0 b1
+  while ((waited < QUIET_WAIT)); do
+    b0=$(busy_all); sleep 1; b1=$(busy_all)
+    (( (b1 - b0) * 100 / $(getconf CLK_TCK) <= 10 )) && return 0
+    ((waited == 0)) && log "waiting for other processes to quieten (busy $(( (b1 - b0) * 100 / $(getconf CLK_TCK) ))% of a CPU)"
+    waited=$((waited + 3)); sleep 2
+  done
+  log "still busy after ${QUIET_WAIT}s: running anyway"
+}
+
+# run_one ROUND TOOL LEN -> one line in runs.tsv (the least disturbed of up to ATTEMPTS tries)
 run_one() {
-  local round=$1 tool=$2 len=$3 tag rc a0 a1 b0 b1 ng0 ng1
+  local round=$1 tool=$2 len=$3 tag rc a0 a1 b0 b1 ng0 ng1 try best=0 best_foreign=100000 foreign line best_line f
   tag="r${round}_${tool}_${len}"
-  tool_cmd "$tool" "$len" "$tag" || return 0
-  a0=$(cpu_line 0); b0=$(cpu_line 1); ng0=$(nginx_worker_ticks)
-  taskset -c "$GEN_CPU" /usr/bin/time -f "%U %S %e %M" -o "$OUT/raw/$tag.time" \
-    timeout -k 5 $(( ${len#n} + 60 )) "${CMD[@]}" > "$OUT/raw/$tag.out" 2> "$OUT/raw/$tag.err"
-  rc=$?
-  a1=$(cpu_line 0); b1=$(cpu_line 1); ng1=$(nginx_worker_ticks)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$tool" "$len" "$rc" "$tag" \
-    $((ng1 - ng0)) "$(pct_of "$a0" "$a1" 9)" "$(pct_of "$b0" "$b1" 9)" \
-    "$(pct_of "$a0" "$a1" 2,3,4,7,8)" "$(pct_of "$b0" "$b1" 2,3,4,7,8)" >> "$OUT/runs.tsv"
-  log "round $round $tool $len rc=$rc $(grep -m1 -oE 'Requests/sec: *[0-9.]+|rps=[0-9.]+' "$OUT/raw/$tag.out")$( [[ -f "$OUT/raw/$tag.json" ]] && "$PY" -c 'import json,sys; m=json.load(open(sys.argv[1]))["metrics"]; print(" rps=%.1f" % m["throughput"]["rps"])' "$OUT/raw/$tag.json" 2>/dev/null) $(cat "$OUT/raw/$tag.time" 2>/dev/null | tail -n1)"
-  ((rc == 0)) || log "  $tool exited $rc: $(tail -n2 "$OUT/raw/$tag.err" | tr '\n' ' ' | cut -c1-200)"
-  sleep 1
+  for ((try = 1; try <= ATTEMPTS; try++)); do
+    tool_cmd "$tool" "$len" "$tag.a$try" || return 0
+    wait_quiet
+    a0=$(cpu_line 0); b0=$(cpu_line 1); ng0=$(nginx_worker_ticks)
+    taskset -c "$GEN_CPU" /usr/bin/time -f "%U %S %e %M" -o "$OUT/raw/$tag.a$try.time" \
+      timeout -k 5 $(( ${len#n} + 60 )) "${CMD[@]}" > "$OUT/raw/$tag.a$try.out" 2> "$OUT/raw/$tag.a$try.err"
+    rc=$?
+    a1=$(cpu_line 0); b1=$(cpu_line 1); ng1=$(nginx_worker_ticks)
+    foreign=$(awk -v t="$(tail -n1 "$OUT/raw/$tag.a$try.time" 2>/dev/null)" -v ng=$((ng1 - ng0)) -v tck="$(getconf CLK_TCK)" \
+      -v b0="$(pct_of "$a0" "$a1" 2,3,4,7,8)" -v b1="$(pct_of "$b0" "$b1" 2,3,4,7,8)" \
+      'BEGIN { split(t, x, " "); w = (x[3] > 0) ? x[3] : 1
+               f = b0 + b1 - 100 * (x[1] + x[2]) / w - 100 * ng / tck / w; printf "%d", (f > 0) ? f : 0 }')
+    line="$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$round" "$tool" "$len" "$rc" "$tag" \
+      $((ng1 - ng0)) "$(pct_of "$a0" "$a1" 9)" "$(pct_of "$b0" "$b1" 9)" \
+      "$(pct_of "$a0" "$a1" 2,3,4,7,8)" "$(pct_of "$b0" "$b1" 2,3,4,7,8)" "$foreign" "$try")"
+    log "round $round $tool $len try $try rc=$rc foreign=${foreign}% $(grep -m1 -oE 'Requests/sec: *[0-9.]+|rps=[0-9.]+|[0-9.]+ req/s' "$OUT/raw/$tag.a$try.out") $(tail -n1 "$OUT/raw/$tag.a$try.time" 2>/dev/null)"
+    ((rc == 0)) || log "  $tool exited $rc: $(tail -n2 "$OUT/raw/$tag.a$try.err" | tr '\n' ' ' | cut -c1-200)"
+    if ((foreign < best_foreign)); then best=$try; best_foreign=$foreign; best_line=$line; fi
+    sleep 1
+    [[ "$len" == n* ]] && break          # start-up runs: CPU seconds, not throughput
+    ((foreign <= FOREIGN_MAX)) && break
+  done
+  for f in time out err json; do
+    [[ -e "$OUT/raw/$tag.a$best.$f" ]] && cp "$OUT/raw/$tag.a$best.$f" "$OUT/raw/$tag.$f"
+  done
+  echo "$best_line" >> "$OUT/runs.tsv"
 }
 
 # ---- 1. correctness: reported requests == requests nginx logged
@@ -79,7 +111,7 @@ if [[ "$CHECK" == 1 ]]; then
   for tool in "${TOOLS[@]}"; do
     [[ "$tool" == wrk ]] && continue   # wrk does not report requests still in flight at its end
     before=$(nginx_logged)
-    run_one check "$tool" 2
+    ATTEMPTS=1 run_one check "$tool" 2   # one try: nginx counts every try
     sleep 0.5
     after=$(nginx_logged)
     tag="rcheck_${tool}_2"
@@ -99,7 +131,7 @@ nginx_start nolog
 # warm-up (caches, CPU frequency, nginx's first connections): not recorded
 log "warm-up: curl_loop 2 s"
 taskset -c "$GEN_CPU" timeout 30 "$BUILD/curl_loop" -c "$C" -d 2 "$URL" >/dev/null 2>&1
-printf 'round\ttool\tlen\trc\ttag\tnginx_ticks\tsteal0\tsteal1\tbusy0\tbusy1\n' > "$OUT/runs.tsv"
+printf 'round\ttool\tlen\trc\ttag\tnginx_ticks\tsteal0\tsteal1\tbusy0\tbusy1\tforeign\ttry\n' > "$OUT/runs.tsv"
 for ((r = 1; r <= R; r++)); do
   order=("${TOOLS[@]}")
   if ((r % 2 == 0)); then order=(); for ((i = ${#TOOLS[@]} - 1; i >= 0; i--)); do order+=("${TOOLS[$i]}"); done; fi

@@ -81,7 +81,7 @@ def main():
     rows = [line.rstrip("\n").split("\t") for line in open(os.path.join(out_dir, "runs.tsv"))][1:]
     runs = {}       # (round, tool) -> measures of the main run
     startup = {}    # (round, tool) -> cpu seconds of the 50-request run
-    for rnd, tool, length, rc, tag, ng, st0, st1, busy0, busy1 in rows:
+    for rnd, tool, length, rc, tag, ng, st0, st1, busy0, busy1, foreign, _try in rows:
         res, cpu = parse(out_dir, tool, tag), cpu_of(out_dir, tag)
         if length.startswith("n"):
             if cpu and res:
@@ -91,7 +91,7 @@ def main():
             runs[(rnd, tool)] = None
             continue
         res.update(rc=int(rc), cpu=cpu[0], wall=cpu[1], rss_kb=cpu[2], steal=max(int(st0), int(st1)),
-                   busy0=int(busy0), nginx_us=int(ng) / TICK / res["requests"] * 1e6)
+                   busy0=int(busy0), foreign=int(foreign), nginx_us=int(ng) / TICK / res["requests"] * 1e6)
         res["us"] = res["cpu"] / res["requests"] * 1e6
         runs[(rnd, tool)] = res
     for (rnd, tool), res in runs.items():
@@ -116,13 +116,13 @@ def main():
 
     print(f"Medians over {len(rounds)} rounds (generator on CPU 0, nginx on CPU 1)\n")
     print("| tool | ok runs | req/s | req/s min..max | p50 ms | p99 ms | gen CPU s / 100k req | gen CPU us/req "
-          "| same, start-up excluded | gen CPU % | nginx CPU us/req | max steal % | errors |")
-    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| same, start-up excluded | gen CPU % | nginx CPU us/req | max steal % | max foreign load % | errors |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for t in tools:
         ok = [runs[(r, t)] for r in rounds if runs.get((r, t)) and runs[(r, t)]["errors"] == 0]
         allr = [runs[(r, t)] for r in rounds if runs.get((r, t))]
         if not ok:
-            print(f"| {t} | 0/{len(rounds)} | n/a | | | | | | | | | | {sum(x['errors'] for x in allr) if allr else 'n/a'} |")
+            print(f"| {t} | 0/{len(rounds)} | n/a | | | | | | | | | | | {sum(x['errors'] for x in allr) if allr else 'n/a'} |")
             continue
         rps = [x["rps"] for x in ok]
         print(f"| {t} | {len(ok)}/{len(rounds)} | {fmt(med(rps), 0)} | {fmt(min(rps), 0)}..{fmt(max(rps), 0)} "
@@ -130,7 +130,7 @@ def main():
               f"| {fmt(med(x['us'] / 10 for x in ok), 2)} | {fmt(med(x['us'] for x in ok), 1)} "
               f"| {fmt(med(x.get('us_steady') for x in ok), 1)} | {fmt(med(100 * x['cpu'] / x['wall'] for x in ok), 0)} "
               f"| {fmt(med(x['nginx_us'] for x in ok), 1)} "
-              f"| {max(x['steal'] for x in ok)} | {sum(x['errors'] for x in allr)} |")
+              f"| {max(x['steal'] for x in ok)} | {max(x['foreign'] for x in ok)} | {sum(x['errors'] for x in allr)} |")
 
     if "lunge" not in tools:
         return
