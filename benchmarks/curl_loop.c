@@ -2,13 +2,20 @@
  * curl_loop.c - the raw C reference for lunge's engine: a closed-loop load over libcurl's multi
  * interface, written as cheaply as we know how (see benchmarks/RESULTS.md for why each choice).
  *
- *   curl_loop [-c CONNS] (-d SECONDS | -n REQUESTS) [-P] [-A AGENT] URL
+ *   curl_loop [-c CONNS] (-d SECONDS | -n REQUESTS) [-P] [-A AGENT] [-x EXTRAS] URL
  *
  * -c   connections = easy handles (default 50)
  * -d   issue new requests for this long, then let the in-flight ones finish (default 8)
  * -n   issue exactly this many requests in all (instead of -d)
  * -P   "plain": only URL + write callback + NOSIGNAL (to show what the tuned options buy)
  * -A   send this User-Agent header (libcurl sends none by default; lunge sends one)
+ * -x   extras, for attributing lunge's cost only (comma list; none is part of the best loop):
+ *        timeout   CURLOPT_TIMEOUT_MS 30000 (lunge's default --timeout 30s)
+ *        http11    CURLOPT_HTTP_VERSION 1.1 set explicitly
+ *        errbuf    CURLOPT_ERRORBUFFER
+ *        multiopts CURLMOPT_MAXCONNECTS conns+8, CURLMOPT_PIPELINING nothing
+ *        getinfo   the 8 extra curl_easy_getinfo calls lunge makes per response (6 *_TIME_T,
+ *                  HEADER_SIZE, NUM_CONNECTS)
  *
  * Loop: one curl_multi_perform and one curl_multi_poll per wake-up, curl_multi_info_read drained
  * once per batch; each slot owns one easy handle that is removed and re-added untouched (no reset,
@@ -50,7 +57,10 @@ typedef struct {
   CURL *easy;
   CURLU *url;
   uint64_t sent_ns;
+  char errbuf[CURL_ERROR_SIZE]; /* -x errbuf only */
 } slot_t;
+
+static uint64_t extra_sink; /* keeps -x getinfo's reads from being optimised away */
 
 static uint32_t *hist;  /* calloc'd: untouched pages cost nothing */
 static uint64_t blocks[HIST_US / BLOCK + 1];
@@ -80,22 +90,23 @@ static double pct_ms(double p) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: curl_loop [-c CONNS] (-d SECONDS | -n REQUESTS) [-P] [-A AGENT] URL\n");
+  fprintf(stderr, "usage: curl_loop [-c CONNS] (-d SECONDS | -n REQUESTS) [-P] [-A AGENT] [-x EXTRAS] URL\n");
   exit(2);
 }
 
 int main(int argc, char **argv) {
   int conns = 50, opt, plain = 0;
-  const char *agent = NULL;
+  const char *agent = NULL, *extras = "";
   double secs = 8.0;
   long long limit = 0; /* -n */
-  while ((opt = getopt(argc, argv, "c:d:n:PA:")) != -1) {
+  while ((opt = getopt(argc, argv, "c:d:n:PA:x:")) != -1) {
     switch (opt) {
       case 'c': conns = atoi(optarg); break;
       case 'd': secs = atof(optarg); break;
       case 'n': limit = atoll(optarg); break;
       case 'P': plain = 1; break;
       case 'A': agent = optarg; break;
+      case 'x': extras = optarg; break;
       default: usage();
     }
   }
@@ -126,7 +137,13 @@ int main(int argc, char **argv) {
   resolve = curl_slist_append(NULL, entry);
   curl_free(host); curl_free(port); curl_url_cleanup(probe);
 
+#define EXTRA(name) (strstr(extras, name) != NULL)
+  const int x_getinfo = EXTRA("getinfo");
   CURLM *multi = curl_multi_init();
+  if (EXTRA("multiopts")) {
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)conns + 8);
+    curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_NOTHING);
+  }
   uint64_t body_bytes = 0;
   for (int i = 0; i < conns; i++) {
     CURL *e = slots[i].easy = curl_easy_init();
@@ -136,6 +153,9 @@ int main(int argc, char **argv) {
     curl_easy_setopt(e, CURLOPT_PRIVATE, &slots[i]);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     if (agent) curl_easy_setopt(e, CURLOPT_USERAGENT, agent);
+    if (EXTRA("timeout")) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
+    if (EXTRA("http11")) curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    if (EXTRA("errbuf")) curl_easy_setopt(e, CURLOPT_ERRORBUFFER, slots[i].errbuf);
     if (plain) {
       curl_easy_setopt(e, CURLOPT_URL, url);
     } else {
@@ -173,6 +193,16 @@ int main(int argc, char **argv) {
       if (m->data.result == CURLE_OK) {
         long code = 0;
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+        if (x_getinfo) {
+          static const CURLINFO t[] = {CURLINFO_NAMELOOKUP_TIME_T, CURLINFO_CONNECT_TIME_T,
+                                       CURLINFO_APPCONNECT_TIME_T, CURLINFO_PRETRANSFER_TIME_T,
+                                       CURLINFO_STARTTRANSFER_TIME_T, CURLINFO_TOTAL_TIME_T};
+          curl_off_t v = 0;
+          long l = 0;
+          for (int k = 0; k < 6; k++) { curl_easy_getinfo(e, t[k], &v); extra_sink += (uint64_t)v; }
+          curl_easy_getinfo(e, CURLINFO_HEADER_SIZE, &l); extra_sink += (uint64_t)l;
+          curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &l); extra_sink += (uint64_t)l;
+        }
         if (code == 200) record(now - s->sent_ns);
         else non200++;
       } else {
@@ -194,9 +224,9 @@ int main(int argc, char **argv) {
   }
   const double elapsed = (double)(now_ns() - t0) / 1e9;
 
-  printf("tool=curl_loop libcurl=%s conns=%d opts=%s%s duration_s=%.3f requests=%llu errors=%llu non200=%llu "
+  printf("tool=curl_loop libcurl=%s conns=%d opts=%s%s%s%s duration_s=%.3f requests=%llu errors=%llu non200=%llu "
          "rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f mean_ms=%.3f body_bytes=%llu\n",
-         curl_version_info(CURLVERSION_NOW)->version, conns, plain ? "plain" : "tuned", agent ? "+agent" : "", elapsed,
+         curl_version_info(CURLVERSION_NOW)->version, conns, plain ? "plain" : "tuned", agent ? "+agent" : "", *extras ? "+" : "", extras, elapsed,
          (unsigned long long)(hist_n + errors + non200), (unsigned long long)errors, (unsigned long long)non200,
          (double)(hist_n + errors + non200) / elapsed, pct_ms(50), pct_ms(90), pct_ms(99),
          (double)lat_max_ns / 1e6, hist_n ? (double)lat_sum_ns / (double)hist_n / 1e6 : 0.0,
