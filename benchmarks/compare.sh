@@ -8,7 +8,7 @@
 # Installs what is missing (apt: nginx-light wrk time gcc libcurl4-openssl-dev; the project into
 # /tmp/lunge-bench-venv), builds curl_loop against pycurl's wheel libcurl, starts nginx on
 # 127.0.0.1 pinned to CPU 1 and runs every generator pinned to CPU 0.
-#  1. CHECK: with nginx's access log on, each libcurl-based tool runs 2 s and its reported request
+#  1. CHECK: with nginx's access log on, each libcurl-based tool runs CHECK_D (5) s and its reported request
 #     count is compared with the number of requests nginx logged.
 #  2. R rounds with the access log off; the order alternates (forward, reverse, ...) so slow drift
 #     of this shared VM hits every tool alike.  Per run: req/s, p50/p99 as the tool reports them,
@@ -20,7 +20,7 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-R="${R:-3}"; D="${D:-8}"; C="${C:-50}"; CHECK="${CHECK:-1}"
+R="${R:-3}"; D="${D:-8}"; C="${C:-50}"; CHECK="${CHECK:-1}"; CHECK_D="${CHECK_D:-5}"
 TOOLS=(${TOOLS:-wrk curl_loop pycurl_loop lunge})
 OUT="${OUT:-/tmp/lunge-bench/compare-$(date -u +%Y%m%d-%H%M%S)}"
 [[ "$D" =~ ^[0-9]+$ && "$D" -ge 1 && "$D" -le 60 ]] || { echo "D must be 1..60 seconds" >&2; exit 2; }
@@ -111,10 +111,10 @@ if [[ "$CHECK" == 1 ]]; then
   for tool in "${TOOLS[@]}"; do
     [[ "$tool" == wrk ]] && continue   # wrk does not report requests still in flight at its end
     before=$(nginx_logged)
-    ATTEMPTS=1 run_one check "$tool" 2   # one try: nginx counts every try
+    ATTEMPTS=1 run_one check "$tool" "$CHECK_D"   # one try: nginx counts every try
     sleep 0.5
     after=$(nginx_logged)
-    tag="rcheck_${tool}_2"
+    tag="rcheck_${tool}_$CHECK_D"
     if [[ "$tool" == lunge ]]; then
       rep=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics"]["totalRequests"])' "$OUT/raw/$tag.json" 2>/dev/null || echo n/a)
     else

@@ -16,6 +16,11 @@
  *        multiopts CURLMOPT_MAXCONNECTS conns+8, CURLMOPT_PIPELINING nothing
  *        getinfo   the 8 extra curl_easy_getinfo calls lunge makes per response (6 *_TIME_T,
  *                  HEADER_SIZE, NUM_CONNECTS)
+ *        noresolve no CURLOPT_RESOLVE (lunge sets none when the URL's host is an IP address)
+ *        thread    run the loop in a second thread, as lunge's engine does (a multi-threaded
+ *                  process takes glibc malloc's locked paths, and a second thread its own arena)
+ *        idlethread  start an idle second thread but run the loop in the main one (as if the
+ *                  engine ran on Python's main thread; numpy's OpenBLAS starts a thread anyway)
  *
  * Loop: one curl_multi_perform and one curl_multi_poll per wake-up, curl_multi_info_read drained
  * once per batch; each slot owns one easy handle that is removed and re-added untouched (no reset,
@@ -30,6 +35,7 @@
 #define _GNU_SOURCE
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +100,7 @@ static void usage(void) {
   exit(2);
 }
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv) {
   int conns = 50, opt, plain = 0;
   const char *agent = NULL, *extras = "";
   double secs = 8.0;
@@ -163,7 +169,7 @@ int main(int argc, char **argv) {
       curl_url_set(slots[i].url, CURLUPART_URL, url, 0);
       curl_easy_setopt(e, CURLOPT_CURLU, slots[i].url);
       curl_easy_setopt(e, CURLOPT_PROXY, "");
-      curl_easy_setopt(e, CURLOPT_RESOLVE, resolve);
+      if (!EXTRA("noresolve")) curl_easy_setopt(e, CURLOPT_RESOLVE, resolve);
     }
   }
 
@@ -242,4 +248,36 @@ int main(int argc, char **argv) {
   curl_global_cleanup();
   free(slots); free(hist);
   return (errors || non200) ? 3 : 0;
+}
+
+static int g_argc, g_rc;
+static char **g_argv;
+static void *idle_thread(void *arg) {
+  (void)arg;
+  for (;;) pause();
+  return NULL;
+}
+static void *run_thread(void *arg) {
+  (void)arg;
+  g_rc = run(g_argc, g_argv);
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  for (int i = 1; i + 1 < argc; i++) {
+    if (!strcmp(argv[i], "-x") && strstr(argv[i + 1], "idlethread")) {
+      pthread_t t;
+      if (pthread_create(&t, NULL, idle_thread, NULL) != 0) { perror("pthread_create"); return 1; }
+      pthread_detach(t);
+      return run(argc, argv);
+    }
+    if (!strcmp(argv[i], "-x") && strstr(argv[i + 1], "thread")) {
+      pthread_t t;
+      g_argc = argc; g_argv = argv;
+      if (pthread_create(&t, NULL, run_thread, NULL) != 0) { perror("pthread_create"); return 1; }
+      pthread_join(t, NULL);
+      return g_rc;
+    }
+  }
+  return run(argc, argv);
 }

@@ -107,7 +107,7 @@ def main():
 
     check = os.path.join(out_dir, "check.tsv")
     if os.path.exists(check):
-        print("Request-count check (access log on, 2 s each): reported vs logged by nginx\n")
+        print("Request-count check (access log on, one run each): reported vs logged by nginx\n")
         print("| tool | reported | nginx logged | equal |\n|---|---:|---:|---|")
         for line in open(check).read().splitlines()[1:]:
             t, rep, logged = line.split("\t")
