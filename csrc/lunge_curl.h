@@ -44,6 +44,9 @@ typedef struct {
   const char *const *protocols;
 } curl_version_info_data;
 
+/* Same layout as struct pollfd (and the CURL_WAIT_POLL* bits equal POLLIN/POLLPRI/POLLOUT). */
+struct curl_waitfd { int fd; short events; short revents; };
+
 typedef size_t (*curl_write_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
 
 enum {
@@ -74,9 +77,11 @@ enum {
   CURLOPT_HTTPGET = 80,
   CURLOPT_SSL_VERIFYHOST = 81,
   CURLOPT_HTTP_VERSION = 84,
+  CURLOPT_DNS_CACHE_TIMEOUT = 92,
   CURLOPT_SSLKEY = 10087,
   CURLOPT_NOSIGNAL = 99,
   CURLOPT_ACCEPT_ENCODING = 10102,
+  CURLOPT_NOPROXY = 10177,
   CURLOPT_PRIVATE = 10103,
   CURLOPT_TCP_NODELAY = 121,
   CURLOPT_TIMEOUT_MS = 155,
@@ -130,6 +135,9 @@ typedef struct {
   CURLMcode (*multi_poll)(CURLM *, void *, unsigned int, int, int *);
   CURLMcode (*multi_wakeup)(CURLM *);
   CURLMsg *(*multi_info_read)(CURLM *, int *);
+  CURLMcode (*multi_timeout)(CURLM *, long *);
+  /* 8.8.0; NULL on older libcurl (the engine then waits in whole milliseconds). */
+  CURLMcode (*multi_waitfds)(CURLM *, struct curl_waitfd *, unsigned int, unsigned int *);
   const char *(*multi_strerror)(CURLMcode);
   struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
   void (*slist_free_all)(struct curl_slist *);
@@ -174,6 +182,8 @@ static int lunge_curl_load(const char *path, char *err, size_t errlen) {
   LUNGE_SYM(multi_poll, "curl_multi_poll");
   LUNGE_SYM(multi_wakeup, "curl_multi_wakeup");
   LUNGE_SYM(multi_info_read, "curl_multi_info_read");
+  LUNGE_SYM(multi_timeout, "curl_multi_timeout");
+  *(void **)(&LC.multi_waitfds) = dlsym(dl, "curl_multi_waitfds");
   LUNGE_SYM(multi_strerror, "curl_multi_strerror");
   LUNGE_SYM(slist_append, "curl_slist_append");
   LUNGE_SYM(slist_free_all, "curl_slist_free_all");

@@ -30,6 +30,7 @@ def latency_stats(h) -> dict:
 
 
 def throughput(r: RunResult) -> dict:
+    # first_send_ns is the first measured request's due (open) or send (closed) time.
     window = max(r.issue_end_ns - r.first_send_ns, 1)
     whole = max(r.elapsed_ns - r.first_send_ns, 1)
     return {
@@ -58,8 +59,29 @@ def metrics(r: RunResult) -> dict:
         "errors": dict(sorted(r.error_classes.items(), key=lambda kv: -kv[1])),
         "errorSamples": dict(r.error_samples),
         "responseTimes": latency_stats(r.response),
+        "serviceTimes": latency_stats(r.histograms["service"] if r.open_model else r.response),
         "timingBreakdown": timing_breakdown(r),
         "throughput": throughput(r),
+        "pacing": pacing(r),
+        "warmup": {"requests": r.warmup_completed, "failures": r.warmup_failures},
+    }
+
+
+def pacing(r: RunResult) -> dict | None:
+    """Open model only: how well sends kept to the schedule."""
+    if not r.open_model:
+        return None
+    sent = r.issued - r.warmup_issued
+    lag = r.histograms["sendLag"]
+    return {
+        "scheduled": r.scheduled,
+        "sent": sent,
+        "unsent": max(0, r.scheduled - sent),
+        "lateSends": r.late_sends,
+        "maxLagMs": r.max_lag_ns / 1e6,
+        "lagP50Ms": lag.percentile(50) / 1e6,
+        "lagP99Ms": lag.percentile(99) / 1e6,
+        "sustained": not any(w.startswith("rate_limit") for w in r.warnings),
     }
 
 

@@ -79,17 +79,31 @@ def serve(host, port):
 
 @cli.command()
 @click.option("--url", "-u", metavar="URL", help="The URL to load (http:// or https://).")
+@click.option("-c", "--config", "config_path", metavar="FILE", help="Config file (JSON or YAML) with the request or test.")
+@click.option("-e", "--env", metavar="ENV", help="Environment of the config file.")
+@click.option("-p", "--performance", "test", metavar="TEST", help="Run the config's performance.TEST.")
+@click.option("-r", "--request", metavar="REQUEST", help="Load-test the config's requests.REQUEST.")
+@click.option("--var", "variables", multiple=True, metavar="K=V", help="Set a config variable (repeatable).")
 @click.option("-X", "--method", metavar="METHOD", help="HTTP method (default GET, or POST with -d).")
 @click.option("-H", "--header", "headers", multiple=True, metavar="'Name: value'", help="Request header (repeatable).")
 @click.option("-d", "--data", metavar="BODY", help="Request body, or @FILE to send a file's bytes.")
-@click.option("-c", "--concurrency", default=10, show_default=True, type=click.IntRange(min=1),
-              help="Connections, each with one request in flight (closed model).")
+@click.option("--concurrency", type=click.IntRange(min=1),
+              help="Connections [default: 10]. Closed model: each keeps one request in flight; "
+                   "with --rps: the cap on requests in flight.")
 @click.option("-n", "--iterations", type=click.IntRange(min=1), help="Send exactly this many requests.")
 @click.option("--duration", "-D", type=DURATION, help="Stop issuing after this long (e.g. 30s, 5m).")
-@click.option("--timeout", type=DURATION, default="30s", show_default=True, help="Per-request timeout (0: none).")
+@click.option("--rps", type=float, help="Open model: schedule requests at this constant rate (req/s).")
+@click.option("--pattern", metavar="SPEC",
+              help="Open model rate pattern: linear:START:END[:DURATION], step:RPS@DUR,RPS@DUR,..., "
+                   "custom:package.module:Class.")
+@click.option("--ramp-up", type=DURATION, help="Ramp the rate (or the connections) up from 0 over this long.")
+@click.option("--ramp-down", type=DURATION, help="Ramp the rate (or the connections) down to 0 over the last part.")
+@click.option("--warmup", type=DURATION, help="Send load for this long first, kept out of the metrics.")
+@click.option("--warmup-iterations", type=click.IntRange(min=1), help="Or: this many warmup requests first.")
+@click.option("--timeout", type=DURATION, help="Per-request timeout [default: 30s; 0: none].")
 @click.option("--connect-timeout", type=DURATION, help="Timeout for establishing a connection.")
-@click.option("--grace", type=DURATION, default="5s", show_default=True,
-              help="How long in-flight requests may finish after issuing stops; the rest count as aborted.")
+@click.option("--grace", type=DURATION, help="How long in-flight requests may finish after issuing stops "
+                                             "[default: 5s]; the rest count as aborted.")
 @click.option("--insecure", "-k", is_flag=True, help="Do not verify TLS certificates.")
 @click.option("--http2", is_flag=True, help="HTTP/2 (h2c prior knowledge on http://, ALPN on https://), streams multiplexed.")
 @click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
@@ -99,30 +113,52 @@ def serve(host, port):
 @click.option("--key", metavar="FILE", help="Client private key (PEM).")
 @click.option("--max-concurrency", default=20000, show_default=True, type=click.IntRange(min=1),
               help="Refuse a higher --concurrency (a guard against typos).")
-@click.option("--name", help="Test name recorded in the result (default: METHOD URL).")
+@click.option("--name", help="Test name recorded in the result (default: the test's name, or METHOD URL).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Report format.")
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE (the text summary still prints).")
-def perf(url, method, headers, data, concurrency, iterations, duration, timeout, connect_timeout, grace,
-         insecure, http2, follow, max_redirects, cacert, cert, key, max_concurrency, name, fmt, output):
-    """Load-test a URL with the native engine.
+def perf(url, config_path, env, test, request, variables, method, headers, data, concurrency, iterations, duration,
+         rps, pattern, ramp_up, ramp_down, warmup, warmup_iterations, timeout, connect_timeout, grace, insecure,
+         http2, follow, max_redirects, cacert, cert, key, max_concurrency, name, fmt, output):
+    """Load-test a URL, or a request or performance test of a config file, with the native engine.
 
     \b
-    Example:
+    Closed model (each connection keeps one request in flight):
       lunge perf --url http://127.0.0.1:8080/ --concurrency 50 --duration 30s
-      lunge perf --url http://127.0.0.1:8080/ -n 10000 --format json --output r.json
+    Open model (requests scheduled at a rate; latency counts from the scheduled time):
+      lunge perf --url http://127.0.0.1:8080/ --rps 1000 --duration 1m --concurrency 200
+      lunge perf --url http://127.0.0.1:8080/ --pattern linear:100:2000 --duration 10s
+    From a config file:
+      lunge perf -c config.json -e dev -p loadTest
+      lunge perf -c config.json -e dev -r getUsers --rps 500 --duration 5m
     """
-    from lunge import report, runner
-    from lunge.plan import build_plan
+    from lunge import patterns, report, runner
+    from lunge.plan import build_plan, plan_from_config
+    from lunge.variables import parse_assignments
 
-    if not url:
-        raise ConfigError("give --url URL (e.g. --url http://127.0.0.1:8080/)")
-    plan = build_plan(url=url, method=method, headers=headers, data=data, concurrency=concurrency,
-                      iterations=iterations, duration=duration, grace=grace, timeout=timeout,
-                      connect_timeout=connect_timeout or None, http2=http2, insecure=insecure, follow=follow,
-                      max_redirects=max_redirects, cacert=cacert, cert=cert, key=key, name=name,
-                      max_concurrency=max_concurrency)
-    if insecure:
+    if pattern is not None and rps is not None:
+        raise ConfigError("--pattern and --rps: give one (a pattern sets its own rates)")
+    common = dict(iterations=iterations, duration=duration, rps=rps,
+                  pattern=patterns.parse_flag(pattern) if pattern else None, ramp_up=ramp_up, ramp_down=ramp_down,
+                  warmup=warmup, warmup_iterations=warmup_iterations, grace=grace, connect_timeout=connect_timeout,
+                  http2=http2, max_redirects=max_redirects, cacert=cacert, cert=cert, key=key,
+                  max_concurrency=max_concurrency)
+    if config_path:
+        if url or method or headers or data:
+            raise ConfigError("--url/-X/-H/-d describe a request: with -c the request comes from the config")
+        plan, _test = plan_from_config(config_path, env, test, request, parse_assignments(variables),
+                                       concurrency=concurrency, timeout=timeout, insecure=insecure, follow=follow,
+                                       name=name, **common)
+    else:
+        if test or request or env or variables:
+            raise ConfigError("-p/-r/-e/--var need a config file: add -c FILE")
+        if not url:
+            raise ConfigError("give --url URL (e.g. --url http://127.0.0.1:8080/), or -c FILE with -p TEST or -r REQUEST")
+        plan = build_plan(url=url, method=method, headers=headers, data=data,
+                          concurrency=concurrency if concurrency is not None else 10,
+                          timeout=timeout if timeout is not None else 30.0, insecure=insecure, follow=follow,
+                          name=name, **common)
+    if plan.transport.insecure:
         click.echo("lunge: warning: --insecure: TLS certificates are not verified", err=True)
     result = runner.run(plan)
     if output:
@@ -174,3 +210,9 @@ def main(argv=None):
         click.echo("lunge: interrupted", err=True)
         rc = EXIT_INTERRUPTED
     sys.exit(rc if isinstance(rc, int) else EXIT_OK)
+
+
+# The request toolkit: get/post/put/delete/patch/head, run, test, validate.
+from lunge.client.commands import register as _register_toolkit  # noqa: E402
+
+_register_toolkit(cli)

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 import resource
 import socket
 import urllib.parse
 from dataclasses import dataclass, field
 
-from lunge import __version__
+import numpy as np
+
+from lunge import __version__, patterns
 from lunge.errors import CONCURRENCY_LIMIT, ConfigError
 
 # A typo guard (`--concurrency 1000000`), not a capacity claim; --max-concurrency raises it.
@@ -31,10 +34,57 @@ class RequestTemplate:
 
 @dataclass(frozen=True)
 class Load:
-    concurrency: int = 10
-    iterations: int | None = None   # exactly this many requests, never one more
-    duration: float | None = None   # seconds of issuing
+    concurrency: int = 10           # connections; in the open model, the cap on requests in flight
+    iterations: int | None = None   # exactly this many measured requests, never one more
+    duration: float | None = None   # seconds of measured issuing
     grace: float = 5.0              # seconds in-flight requests may take after issuing stops
+    pattern: object | None = None   # a rate pattern (lunge.patterns): the open model when set
+    ramp_up: float = 0.0            # seconds: shapes the pattern, or adds connections (closed)
+    ramp_down: float = 0.0
+    warmup: float = 0.0             # seconds sent before the measured run, kept out of the metrics
+    warmup_iterations: int = 0      # or this many requests
+
+    @property
+    def open_model(self) -> bool:
+        return self.pattern is not None
+
+    def shaped(self):
+        if not (self.ramp_up or self.ramp_down):
+            return self.pattern
+        total = self.duration if self.duration is not None else patterns.own_duration(self.pattern)
+        return patterns.Shaped(self.pattern, self.ramp_up, self.ramp_down, total)
+
+    def warmup_rate(self) -> float:
+        """The open model's warmup runs at the pattern's starting rate, or, if that is 0
+        (a ramp from nothing), at the highest rate of its first minute."""
+        r = float(self.pattern.rate(0.0))
+        if r <= 0:
+            r = max(float(self.pattern.rate(t)) for t in np.arange(0, 60, 0.1))
+        return r
+
+    def schedule(self):
+        """(seconds, cumulative requests): the measured pattern, after any warmup phase."""
+        ts, cum = patterns.schedule(self.shaped(), self.duration)
+        w, rate = self.warmup_span(), 0.0
+        if w > 0:
+            rate = self.warmup_rate()
+            ts = np.concatenate([[0.0], ts + w])
+            cum = np.concatenate([[0.0], cum + rate * w])
+        return ts, cum
+
+    def warmup_span(self) -> float:
+        """Seconds of warmup in the schedule (a counted warmup runs at the warmup rate)."""
+        if self.warmup:
+            return self.warmup
+        if self.warmup_iterations and self.open_model:
+            return self.warmup_iterations / self.warmup_rate()
+        return 0.0
+
+    def concurrency_steps(self):
+        ts, cs = patterns.concurrency_steps(self.concurrency, self.ramp_up, self.ramp_down, self.duration)
+        if self.warmup:  # the warmup runs with every connection, then the ramps shape the measured run
+            return np.concatenate([[0.0], ts + self.warmup]), np.concatenate([[self.concurrency], cs])
+        return ts, cs
 
 
 @dataclass(frozen=True)
@@ -74,19 +124,30 @@ class Plan:
             "http2": t.http2,
             "insecure": t.insecure,
             "followRedirects": t.follow,
-            "model": "closed",
+            "model": "open" if ld.open_model else "closed",
+            "pattern": patterns._describe(ld.pattern) if ld.open_model else None,
+            "rampUpMs": ld.ramp_up * 1000,
+            "rampDownMs": ld.ramp_down * 1000,
+            "warmupMs": ld.warmup * 1000,
+            "warmupIterations": ld.warmup_iterations,
         }
 
     def engine_kwargs(self) -> dict:
         r, ld, t = self.request, self.load, self.transport
-        return dict(
+        kw = dict(
             url=r.url, method=r.method, headers=r.headers, body=r.body,
-            concurrency=ld.concurrency, iterations=ld.iterations or 0, duration=ld.duration or 0.0,
+            concurrency=ld.concurrency, iterations=ld.iterations or 0,
+            duration=ld.duration + ld.warmup_span() if ld.duration else 0.0,
             grace=ld.grace, timeout=t.timeout or 0.0, connect_timeout=t.connect_timeout or 0.0,
             insecure=t.insecure, http2=t.http2, follow=t.follow, max_redirects=t.max_redirects,
             cacert=t.cacert, cert=t.cert, key=t.key, user_agent=f"lunge/{__version__}",
-            resolve=pinned_resolve(r.url),
+            resolve=pinned_resolve(r.url), warmup=ld.warmup, warmup_iterations=ld.warmup_iterations,
         )
+        if ld.open_model:
+            kw["schedule"] = ld.schedule()
+        elif ld.ramp_up or ld.ramp_down:
+            kw["concurrency_steps"] = ld.concurrency_steps()
+        return kw
 
 
 def check_url(url: str, field_name: str = "--url") -> str:
@@ -147,28 +208,60 @@ def check_concurrency(concurrency: int, max_concurrency: int = MAX_CONCURRENCY) 
 
 
 def build_plan(*, url: str, method: str | None = None, headers=(), data: str | None = None,
-               concurrency: int = 10, iterations: int | None = None, duration: float | None = None,
-               grace: float = 5.0, timeout: float | None = 30.0, http2: bool = False,
-               insecure: bool = False, follow: bool = False, name: str | None = None,
-               max_concurrency: int = MAX_CONCURRENCY, **transport) -> Plan:
+               body: bytes | None = None, concurrency: int = 10, iterations: int | None = None,
+               duration: float | None = None, grace: float = 5.0, timeout: float | None = 30.0,
+               http2: bool = False, insecure: bool = False, follow: bool = False, name: str | None = None,
+               max_concurrency: int = MAX_CONCURRENCY, rps: float | None = None, pattern=None,
+               ramp_up: float | None = None, ramp_down: float | None = None, warmup: float | None = None,
+               warmup_iterations: int | None = None, pattern_field: str = "--pattern", **transport) -> Plan:
     check_url(url)
-    body = read_body(data)
+    if body is None:
+        body = read_body(data)
     method = (method or ("POST" if body is not None else "GET")).upper()
     if method not in METHODS:
         raise ConfigError(f"-X: {method!r} is not one of {', '.join(METHODS)}")
     check_concurrency(concurrency, max_concurrency)
-    if iterations is None and not duration:
+    if rps is not None and not (rps > 0):
+        raise ConfigError(f"--rps: {rps} must be a positive number of requests per second")
+    if pattern is None and rps is not None:
+        pattern = patterns.ConstantRate(rps)
+    if isinstance(pattern, patterns.LinearRamp) and not pattern.duration and duration:
+        pattern = dataclasses.replace(pattern, duration=duration)  # ramp over the whole run
+    if pattern is not None:
+        patterns.check(pattern, pattern_field)
+    for flag, v in (("--ramp-up", ramp_up), ("--ramp-down", ramp_down), ("--warmup", warmup)):
+        if v is not None and v < 0:
+            raise ConfigError(f"{flag}: must not be negative")
+    if warmup and warmup_iterations:
+        raise ConfigError("load.warmup: give a warmup duration or a number of iterations, not both")
+    if warmup_iterations is not None and warmup_iterations < 0:
+        raise ConfigError(f"load.warmup.iterations: {warmup_iterations} must not be negative")
+    own = patterns.own_duration(pattern) if pattern is not None else None
+    ends_itself = own is not None or (pattern is not None and patterns.is_custom(pattern))  # is_complete()
+    if iterations is None and not duration and not ends_itself:
         raise ConfigError("give --iterations N or --duration D (e.g. --duration 30s)")
+    if pattern is None and (ramp_down or 0) > 0 and not duration:
+        raise ConfigError("--ramp-down needs --duration (connections are removed over its last part)")
     if iterations is not None and iterations < 1:
         raise ConfigError(f"--iterations: {iterations} must be at least 1")
     if duration is not None and duration <= 0:
         raise ConfigError(f"--duration: must be more than 0")
     if timeout is not None and timeout < 0:
         raise ConfigError("--timeout: must not be negative")
+    load = Load(concurrency=concurrency, iterations=iterations, duration=duration,
+                grace=5.0 if grace is None else grace, pattern=pattern,
+                ramp_up=ramp_up or 0.0, ramp_down=ramp_down or 0.0, warmup=warmup or 0.0,
+                warmup_iterations=warmup_iterations or 0)
+    if load.open_model and iterations is not None and not duration and own is not None:
+        _, cum = patterns.schedule(load.shaped(), None)
+        capacity = math.ceil(cum[-1] - 1e-9)  # request k is due once the cumulative count passes k
+        if capacity < iterations:
+            raise ConfigError(f"--iterations: {iterations} can never be reached: the pattern schedules "
+                              f"only {capacity} requests in its {own:g}s (add --duration or lower --iterations)")
     plan = Plan(
         name=name or f"{method} {url}",
         request=RequestTemplate(url=url, method=method, headers=tuple(parse_header(h) for h in headers), body=body),
-        load=Load(concurrency=concurrency, iterations=iterations, duration=duration, grace=grace),
+        load=load,
         transport=Transport(timeout=timeout or None, http2=http2, insecure=insecure, follow=follow, **transport),
     )
     for path in (plan.transport.cacert, plan.transport.cert, plan.transport.key):
@@ -198,3 +291,44 @@ def pinned_resolve(url: str) -> tuple[str, ...]:
         return ()
     addr = infos[0][4][0]
     return (f"{host}:{port}:{'[' + addr + ']' if ':' in addr else addr}",)
+
+
+def plan_from_config(path: str, env: str | None, test: str | None = None, request: str | None = None,
+                     variables: dict | None = None, **flags):
+    """A Plan for the config's performance.TEST (or a load test of requests.REQUEST), with the
+    flags that were given (not None) overriding the config.  Returns (plan, performance test)."""
+    from lunge.config import load_config, resolve_request
+
+    cfg = load_config(path)
+    pt = cfg.performance_test(test) if test else None
+    if pt is None and not request:
+        raise ConfigError("give -p TEST (a performance test) or -r REQUEST (a request) with -c")
+    req = resolve_request(cfg, env, pt.request if pt else request, variables)
+    ld = pt.load if pt else None
+
+    def pick(name, config_value, default=None):
+        v = flags.pop(name, None)
+        return v if v is not None else (config_value if config_value is not None else default)
+
+    duration = pick("duration", ld.duration if ld else None)
+    flag_rps, flag_pattern = flags.pop("rps", None), flags.pop("pattern", None)
+    rps, pattern = flag_rps, flag_pattern
+    if rps is None and pattern is None and ld is not None:  # the config's rate, unless a flag set one
+        rps = ld.rps
+        if ld.pattern is not None:
+            pattern = patterns.from_config(ld.pattern, ld.rps, duration)
+    warm = ld.warmup if ld else None
+    iterations = pick("iterations", ld.iterations if ld else None)
+    plan = build_plan(
+        url=req.url, method=req.method, headers=req.headers, body=req.body,
+        concurrency=pick("concurrency", ld.concurrency if ld else None, 10),
+        iterations=iterations, duration=duration, rps=rps, pattern=pattern,
+        ramp_up=pick("ramp_up", ld.ramp_up if ld else None), ramp_down=pick("ramp_down", ld.ramp_down if ld else None),
+        warmup=pick("warmup", warm.duration if warm else None),
+        warmup_iterations=pick("warmup_iterations", warm.iterations if warm else None),
+        timeout=pick("timeout", req.timeout, 30.0), insecure=flags.pop("insecure", False) or req.insecure,
+        follow=flags.pop("follow", False) or req.follow_redirects,
+        name=pick("name", pt.name if pt else f"{req.method} {req.name or request}"),
+        pattern_field="--pattern" if flag_pattern is not None else f"performance.{test}.load.pattern",
+        **{k: v for k, v in flags.items() if v is not None})
+    return plan, pt

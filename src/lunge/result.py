@@ -19,6 +19,9 @@ from lunge.errors import ConfigError
 FORMAT = "lunge-result/1"
 ENCODING = "HdrHistogram-V2-deflate-base64"
 STATUS_CLASSES = ("error", "1xx", "2xx", "3xx", "4xx", "5xx")
+# An open-model run is rate-limited by the generator if scheduled requests went unsent or
+# sends lagged their schedule by more than this at p99.
+RATE_LIMIT_LAG_NS = 10_000_000
 
 
 @dataclass
@@ -89,6 +92,13 @@ class RunResult:
     versions: dict
     interrupted: bool = False
     warnings: list = field(default_factory=list)
+    open_model: bool = False
+    scheduled: int = 0        # open model: measured requests due before issuing ended
+    late_sends: int = 0       # open model: sent more than 1 ms after their due time
+    max_lag_ns: int = 0
+    warmup_issued: int = 0
+    warmup_completed: int = 0
+    warmup_failures: int = 0
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -100,6 +110,21 @@ class RunResult:
                          hist=SparseHist(*s["hist"]))
                   for s in harvested]
         warnings = []
+        scheduled = 0
+        if raw["openModel"]:
+            ts, cum = plan.load.schedule()
+            due = int(np.ceil(np.interp(raw["issueEndNs"] / 1e9, ts, cum) - 1e-9))
+            scheduled = max(0, due - raw["warmupIssued"])
+            if plan.load.iterations:
+                scheduled = min(scheduled, plan.load.iterations)
+            sent = raw["issued"] - raw["warmupIssued"]
+            lag_p99 = raw["histograms"]["sendLag"].percentile(99)
+            if scheduled > sent or lag_p99 > RATE_LIMIT_LAG_NS:
+                warnings.append(
+                    f"rate_limit: the target rate was not sustained: {max(0, scheduled - sent)} scheduled requests "
+                    f"were never sent, sends lagged {lag_p99 / 1e6:.1f} ms at p99 (max {raw['maxLagNs'] / 1e6:.1f} ms, "
+                    f"{raw['lateSends']} of {sent} more than 1 ms late); add connections (--concurrency) or "
+                    f"workers, or lower the rate")
         if raw["seriesOverruns"]:
             warnings.append(f"the time series folded {raw['seriesOverruns']} seconds together "
                             f"(the process was too busy to collect them)")
@@ -111,10 +136,12 @@ class RunResult:
             bytes=raw["bytes"], connections=raw["connections"],
             status_codes=dict(raw["statusCodes"]), error_classes=dict(raw["errorClasses"]),
             error_samples=dict(raw["errorSamples"]), curl_codes=dict(raw["curlCodes"]),
-            histograms=dict(raw["histograms"]), series=_fill_gaps(series),
+            histograms=dict(raw["histograms"]), series=_trim_tail(_fill_gaps(series), raw["issueEndNs"]),
             versions={"lunge": __version__, "engine": engine.ENGINE_VERSION, "build": engine.BUILD,
                       "libcurl": curl["version"], "libcurlFile": curl["path"], "libcurlOrigin": curl["origin"]},
-            interrupted=interrupted, warnings=warnings,
+            interrupted=interrupted, warnings=warnings, open_model=raw["openModel"], scheduled=scheduled,
+            late_sends=raw["lateSends"], max_lag_ns=raw["maxLagNs"], warmup_issued=raw["warmupIssued"],
+            warmup_completed=raw["warmupCompleted"], warmup_failures=raw["warmupFailures"],
         )
 
     @property
@@ -147,6 +174,9 @@ class RunResult:
                 "statusCodes": {str(k): v for k, v in sorted(self.status_codes.items())},
                 "errors": dict(self.error_classes), "errorSamples": dict(self.error_samples),
                 "curlCodes": {str(k): v for k, v in sorted(self.curl_codes.items())},
+                "openModel": self.open_model, "scheduled": self.scheduled, "lateSends": self.late_sends,
+                "maxLagNs": self.max_lag_ns, "warmupIssued": self.warmup_issued,
+                "warmupCompleted": self.warmup_completed, "warmupFailures": self.warmup_failures,
             },
             "histogram": encode_hist(self.response),
             "phaseHistograms": {k: encode_hist(h) for k, h in self.histograms.items() if k != "response"},
@@ -181,7 +211,11 @@ class RunResult:
                 error_classes=dict(c["errors"]), error_samples=dict(c.get("errorSamples", {})),
                 curl_codes={int(k): int(v) for k, v in c.get("curlCodes", {}).items()},
                 histograms=hists, series=series, versions=doc.get("lunge", {}),
-                interrupted=bool(doc.get("interrupted")), warnings=list(doc.get("warnings", [])))
+                interrupted=bool(doc.get("interrupted")), warnings=list(doc.get("warnings", [])),
+                open_model=bool(c.get("openModel", False)), scheduled=int(c.get("scheduled", 0)),
+                late_sends=int(c.get("lateSends", 0)), max_lag_ns=int(c.get("maxLagNs", 0)),
+                warmup_issued=int(c.get("warmupIssued", 0)), warmup_completed=int(c.get("warmupCompleted", 0)),
+                warmup_failures=int(c.get("warmupFailures", 0)))
         except ConfigError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError, HistogramFormatError) as e:
@@ -220,6 +254,13 @@ def decode_hist(d: dict) -> Histogram:
 
 def iso(t: _dt.datetime) -> str:
     return t.astimezone(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _trim_tail(series: list, issue_end_ns: int) -> list:
+    """Drop a last second that began after issuing ended and saw nothing complete."""
+    if len(series) > 1 and series[-1].requests == 0 and series[-1].t * 1e9 >= issue_end_ns:
+        return series[:-1]
+    return series
 
 
 def _fill_gaps(series: list) -> list:

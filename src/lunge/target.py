@@ -14,6 +14,8 @@ covers every scenario:
   /items, /items/ID       a tiny JSON store (POST creates, GET/PUT/PATCH/DELETE by id)
   /__lunge/stats          JSON: requests served, by path and method (not counted itself)
   /__lunge/reset          zeroes the counters (not counted)
+  /__lunge/pause/MS       holds every response (pending or new) for MS milliseconds from now:
+                          a stalled server, for coordinated-omission checks (not counted)
 
 Every request except /__lunge/* is counted the moment its head is parsed, so a test can
 compare lunge's count with the server's.  Loopback only by default.
@@ -55,6 +57,7 @@ class Target:
         self.mixes: dict[str, itertools.cycle] = {}
         self.items: dict[str, dict] = {}
         self.next_id = 1
+        self.paused_until = 0.0  # loop time before which no response is written
 
     # -- routing: returns (status, headers, body) or None to never answer
     def route(self, method: str, path: str, headers: dict, body: bytes):
@@ -63,6 +66,12 @@ class Target:
             if path == "/__lunge/reset":
                 self.stats.reset()
                 self.mixes.clear()
+                self.paused_until = 0.0
+            if path.startswith("/__lunge/pause/"):
+                ms = float(path.rsplit("/", 1)[1] or 0)
+                self.paused_until = asyncio.get_running_loop().time() + ms / 1000.0
+                return 200, {"Content-Type": "application/json"}, b'{"paused": true}'
+
             return 200, {"Content-Type": "application/json"}, json.dumps(self.stats.as_dict()).encode()
         self.stats.requests += 1
         self.stats.by_path[path] += 1
@@ -198,15 +207,22 @@ class _Conn(asyncio.Protocol):
             if answer is None:  # /hang
                 self.busy = True
                 return
+            admin = path.startswith("/__lunge/")
             delay = _delay_of(path)
+            if not admin:
+                delay = max(delay, self.t.paused_until - asyncio.get_running_loop().time())
             if delay > 0:
                 self.busy = True
                 asyncio.get_running_loop().call_later(delay, self.respond, answer, method, close, True)
                 return
-            self.respond(answer, method, close, False)
+            self.respond(answer, method, close, False, admin)
 
-    def respond(self, answer, method, close, resume):
+    def respond(self, answer, method, close, resume, admin=False):
         if self.transport.is_closing():
+            return
+        hold = self.t.paused_until - asyncio.get_running_loop().time()
+        if hold > 0 and not admin:  # a pause began while this response waited
+            asyncio.get_running_loop().call_later(hold, self.respond, answer, method, close, resume)
             return
         status, headers, body = answer
         out = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}"]
@@ -280,9 +296,12 @@ class Spawned:
         import subprocess
 
         self.host = host
+        import select
+
         self.proc = subprocess.Popen([sys.executable, "-m", "lunge.target", "0"], stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline()
+        ready, _, _ = select.select([self.proc.stdout], [], [], 30)  # bounded: never hang
+        line = self.proc.stdout.readline() if ready else ""
         if not line.strip().isdigit():
             self.stop()
             raise RuntimeError("the embedded target did not start")
@@ -299,6 +318,12 @@ class Spawned:
         import urllib.request
 
         urllib.request.urlopen(f"{self.url}/__lunge/reset", timeout=5).read()
+
+    def pause(self, ms: float) -> None:
+        """Hold every response for `ms` milliseconds from now (a stalled server)."""
+        import urllib.request
+
+        urllib.request.urlopen(f"{self.url}/__lunge/pause/{ms:g}", timeout=5).read()
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -8,7 +8,7 @@ recorded here into native histograms and counters.
 Loop (cheapest style measured, see benchmarks/RESULTS.md): curl_multi_perform, drain
 curl_multi_info_read, re-add the finished easy handle untouched, curl_multi_poll.
 """
-from libc.stdint cimport uint64_t, int64_t
+from libc.stdint cimport uint64_t, int64_t, UINT64_MAX
 from libc.stdlib cimport calloc, free
 from libc.string cimport strncpy, strlen
 
@@ -19,6 +19,10 @@ from lunge._native.hist cimport Histogram, lunge_hist, lh_new, lh_clear, lh_reco
 cdef extern from "lunge_clock.h" nogil:
     uint64_t lunge_now_ns()
     int64_t lunge_wall_ns()
+
+cdef extern from "lunge_wait.h" nogil:
+    void lunge_fine_timer_slack()
+    int lunge_wait_fds(void *fds, unsigned int n, uint64_t wait_ns)
 
 cdef extern from "lunge_atomic.h" nogil:
     uint64_t la_get(const uint64_t *p)
@@ -49,6 +53,11 @@ cdef extern from "lunge_curl.h" nogil:
         CURL *easy_handle
         CURLMsgData data
 
+    struct curl_waitfd:
+        int fd
+        short events
+        short revents
+
     ctypedef struct curl_version_info_data:
         int age
         const char *version
@@ -75,6 +84,8 @@ cdef extern from "lunge_curl.h" nogil:
         CURLMcode (*multi_poll)(CURLM *, void *, unsigned int, int, int *) noexcept nogil
         CURLMcode (*multi_wakeup)(CURLM *) noexcept nogil
         CURLMsg *(*multi_info_read)(CURLM *, int *) noexcept nogil
+        CURLMcode (*multi_timeout)(CURLM *, long *) noexcept nogil
+        CURLMcode (*multi_waitfds)(CURLM *, curl_waitfd *, unsigned int, unsigned int *) noexcept nogil
         const char *(*multi_strerror)(CURLMcode) noexcept nogil
         curl_slist *(*slist_append)(curl_slist *, const char *) noexcept nogil
         void (*slist_free_all)(curl_slist *) noexcept nogil
@@ -116,6 +127,8 @@ cdef extern from "lunge_curl.h" nogil:
         CURLOPT_HTTP_VERSION
         CURLOPT_SSLKEY
         CURLOPT_NOSIGNAL
+        CURLOPT_NOPROXY
+        CURLOPT_DNS_CACHE_TIMEOUT
         CURLOPT_PRIVATE
         CURLOPT_TCP_NODELAY
         CURLOPT_TIMEOUT_MS
@@ -190,9 +203,12 @@ cdef inline int error_class(CURLcode code) noexcept nogil:
 cdef struct Slot:
     CURL *easy
     CURLU *url
-    uint64_t sent_ns
+    uint64_t sched_ns   # when it should have been sent (= sent_ns in the closed model)
+    uint64_t sent_ns    # when it was handed to libcurl
     uint64_t body_bytes
+    int index
     int active
+    int warm            # a warmup request: counted apart, kept out of the metrics
     char errbuf[256]
 
 
@@ -210,6 +226,7 @@ cdef struct Second:
 
 cdef struct Live:       # one writer (the engine), read live by snapshot()
     uint64_t issued
+    uint64_t warm_completed
     uint64_t completed
     uint64_t failures
     uint64_t errors
@@ -262,6 +279,7 @@ cdef class Engine:
     cdef object keep           # Python bytes the easy handles point into
     cdef uint64_t iterations   # 0: unbounded
     cdef uint64_t duration_ns  # 0: unbounded
+    cdef uint64_t deadline     # no issuing from then on (UINT64_MAX: none yet)
     cdef uint64_t grace_ns
     cdef uint64_t t0
     cdef int64_t wall0
@@ -280,6 +298,31 @@ cdef class Engine:
     cdef CURLMcode fatal
     cdef lunge_hist *phase[7]
     cdef lunge_hist *h_response
+    cdef lunge_hist *h_service    # open model: from the actual send
+    cdef lunge_hist *h_lag        # open model: actual send - scheduled send
+    cdef int *free_stack          # idle slots
+    cdef int nfree
+    # open model: cumulative schedule, request k is due when it reaches k
+    cdef bint open_model
+    cdef double *sch_t            # ns since start
+    cdef double *sch_n            # requests due by then
+    cdef int sch_len
+    cdef int sch_seg
+    cdef uint64_t next_due        # UINT64_MAX once the schedule is exhausted
+    cdef uint64_t late_sends
+    cdef uint64_t max_lag
+    # closed model ramps: target connections, a step function of time
+    cdef double *cc_t
+    cdef int *cc_n
+    cdef int cc_len
+    cdef int cc_seg
+    # warmup
+    cdef uint64_t warmup_ns
+    cdef uint64_t warmup_n
+    cdef uint64_t warm_failures
+    cdef uint64_t warm_issued
+    cdef curl_waitfd *wfds
+    cdef unsigned int wfds_cap
     cdef uint64_t status_counts[600]
     cdef uint64_t curl_codes[128]
     cdef uint64_t class_counts[9]
@@ -291,6 +334,10 @@ cdef class Engine:
         self.slots = NULL
         self.headers = NULL
         self.resolve = NULL
+        self.free_stack = NULL
+        self.sch_t = self.sch_n = self.cc_t = NULL
+        self.cc_n = NULL
+        self.wfds = NULL
         for i in range(RING):
             self.ring[i].hist = NULL
 
@@ -299,7 +346,14 @@ cdef class Engine:
                  double timeout=0.0, double connect_timeout=0.0, double grace=5.0,
                  bint insecure=False, bint http2=False, bint follow=False, int max_redirects=10,
                  resolve=(), str user_agent="lunge", str cacert=None, str cert=None,
-                 str key=None):
+                 str key=None, schedule=None, concurrency_steps=None, double warmup=0.0,
+                 long long warmup_iterations=0):
+        """schedule: (seconds, cumulative requests) arrays, increasing, from (0, 0): the open
+        model's rate plan; the k-th request is due when the cumulative count reaches k.
+        concurrency_steps: (seconds, connections) arrays: closed-model ramps.
+        warmup / warmup_iterations: requests issued before that time or below that count are
+        warmup (counted apart).  iterations counts measured requests only; duration and the
+        schedule include the warmup."""
         if LC.dl == NULL:
             raise EngineError("libcurl is not loaded: call lunge.libcurl.load() first")
         if concurrency < 1:
@@ -311,13 +365,51 @@ cdef class Engine:
         self.keep = []
         self.hists = {}
         cdef Histogram hobj
-        for i, name in enumerate(("response",) + PHASES):
+        for i, name in enumerate(("response", "service", "sendLag") + PHASES):
             hobj = Histogram()
             self.hists[name] = hobj
             if i == 0:
                 self.h_response = hobj.h
+            elif i == 1:
+                self.h_service = hobj.h
+            elif i == 2:
+                self.h_lag = hobj.h
             else:
-                self.phase[i - 1] = hobj.h
+                self.phase[i - 3] = hobj.h
+        self.free_stack = <int *>calloc(concurrency, sizeof(int))
+        self.wfds_cap = concurrency + 32
+        self.wfds = <curl_waitfd *>calloc(self.wfds_cap, sizeof(curl_waitfd))
+        if self.free_stack == NULL or self.wfds == NULL:
+            raise MemoryError()
+        for i in range(concurrency):
+            self.free_stack[i] = concurrency - 1 - i   # slot 0 on top
+        self.nfree = concurrency
+        self.warmup_ns = <uint64_t>(warmup * 1e9)
+        self.warmup_n = <uint64_t>max(warmup_iterations, 0)
+        if schedule is not None:
+            ts, ns = (np.ascontiguousarray(a, dtype=np.float64) for a in schedule)
+            if len(ts) < 2 or len(ts) != len(ns) or np.any(np.diff(ts) < 0) or np.any(np.diff(ns) < 0) \
+                    or ts[0] != 0 or ns[0] != 0:
+                raise ValueError("schedule: need increasing (seconds, cumulative) arrays from (0, 0)")
+            self.open_model = True
+            self.sch_len = len(ts)
+            self.sch_t = <double *>calloc(self.sch_len, sizeof(double))
+            self.sch_n = <double *>calloc(self.sch_len, sizeof(double))
+            if self.sch_t == NULL or self.sch_n == NULL:
+                raise MemoryError()
+            for i in range(self.sch_len):
+                self.sch_t[i] = ts[i] * 1e9
+                self.sch_n[i] = ns[i]
+        if concurrency_steps is not None:
+            ts, cs = concurrency_steps
+            self.cc_len = len(ts)
+            self.cc_t = <double *>calloc(self.cc_len, sizeof(double))
+            self.cc_n = <int *>calloc(self.cc_len, sizeof(int))
+            if self.cc_t == NULL or self.cc_n == NULL:
+                raise MemoryError()
+            for i in range(self.cc_len):
+                self.cc_t[i] = float(ts[i]) * 1e9
+                self.cc_n[i] = min(max(int(cs[i]), 0), concurrency)
         for i in range(RING):
             self.ring[i].hist = lh_new()
             if self.ring[i].hist == NULL:
@@ -346,6 +438,7 @@ cdef class Engine:
         method = method.upper()
         for i in range(concurrency):
             s = &self.slots[i]
+            s.index = i
             s.url = LC.url()
             uc = LC.url_set(s.url, CURLUPART_URL, burl, 0)
             if uc != 0:
@@ -359,7 +452,13 @@ cdef class Engine:
             lc_setopt_ptr(e, CURLOPT_PRIVATE, s)
             lc_setopt_ptr(e, CURLOPT_ERRORBUFFER, s.errbuf)
             lc_setopt_long(e, CURLOPT_NOSIGNAL, 1)
-            lc_setopt_ptr(e, CURLOPT_PROXY, <const char *>"")   # no proxy-environment look-ups per request
+            # No proxy, and no proxy-environment look-ups per request (libcurl 8 reads
+            # no_proxy/NO_PROXY for every transfer unless CURLOPT_NOPROXY is set).
+            lc_setopt_ptr(e, CURLOPT_PROXY, <const char *>"")
+            lc_setopt_ptr(e, CURLOPT_NOPROXY, <const char *>"*")
+            # The host is resolved once (CURLOPT_RESOLVE): keep it, and skip the DNS-cache
+            # pruning libcurl otherwise does on every transfer.
+            lc_setopt_long(e, CURLOPT_DNS_CACHE_TIMEOUT, -1)
             lc_setopt_long(e, CURLOPT_TCP_NODELAY, 1)
             self._opt(lc_setopt_long(e, CURLOPT_HTTP_VERSION, version),
                       "--http2 (this libcurl has no HTTP/2)" if http2 else "http version")
@@ -428,30 +527,96 @@ cdef class Engine:
             LC.slist_free_all(self.resolve)
         for i in range(RING):
             free(self.ring[i].hist)
+        free(self.free_stack)
+        free(self.sch_t)
+        free(self.sch_n)
+        free(self.cc_t)
+        free(self.cc_n)
+        free(self.wfds)
 
     # ------------------------------------------------------------------ the loop
     cdef inline bint _may_issue(self, uint64_t now) noexcept nogil:
         if la_get_int(&self.stop_flag):
             return False
-        if self.iterations and la_get(&self.live.issued) >= self.iterations:
+        if self.iterations and la_get(&self.live.issued) - self.warm_issued >= self.iterations:
             return False
-        if self.duration_ns and now >= self.t0 + self.duration_ns:
+        if now >= self.deadline:
+            return False
+        if self.open_model and self.next_due == UINT64_MAX:
             return False
         return True
 
-    cdef inline int _issue(self, Slot *s, uint64_t now) noexcept nogil:
+    cdef inline void _advance_due(self) noexcept nogil:
+        # Due time of request k = issued so far: walk the schedule (monotone, so amortised O(1)).
+        cdef double k = <double>la_get(&self.live.issued)
+        cdef double n0, n1
+        while self.sch_seg + 1 < self.sch_len and self.sch_n[self.sch_seg + 1] <= k:
+            self.sch_seg += 1
+        if self.sch_seg + 1 >= self.sch_len:
+            self.next_due = UINT64_MAX
+            return
+        n0 = self.sch_n[self.sch_seg]
+        n1 = self.sch_n[self.sch_seg + 1]
+        self.next_due = self.t0 + <uint64_t>(self.sch_t[self.sch_seg]
+                                             + (k - n0) / (n1 - n0) * (self.sch_t[self.sch_seg + 1] - self.sch_t[self.sch_seg]))
+
+    cdef inline int _conc_target(self, uint64_t now) noexcept nogil:
+        if self.cc_len == 0:
+            return self.nslots
+        cdef double rel = <double>(now - self.t0)
+        while self.cc_seg + 1 < self.cc_len and self.cc_t[self.cc_seg + 1] <= rel:
+            self.cc_seg += 1
+        return self.cc_n[self.cc_seg]
+
+    cdef inline int _issue(self, Slot *s, uint64_t now, uint64_t sched) noexcept nogil:
+        cdef uint64_t n = la_get(&self.live.issued)
+        cdef uint64_t lag
+        s.sched_ns = sched
         s.sent_ns = now
         s.body_bytes = 0
         s.errbuf[0] = 0
+        s.warm = (sched - self.t0 < self.warmup_ns) or (n < self.warmup_n)
         cdef CURLMcode mc = LC.multi_add_handle(self.multi, s.easy)
         if mc != CURLM_OK:
             self.fatal = mc
             return -1
         s.active = 1
-        if self.first_send == 0:
-            self.first_send = now
-        la_bump(&self.live.issued, 1)
+        if s.warm:
+            self.warm_issued += 1
+        else:
+            if self.first_send == 0:
+                self.first_send = sched
+                if self.warmup_n and self.duration_ns:  # a counted warmup: the duration starts now
+                    self.deadline = sched + self.duration_ns
+            if self.open_model:
+                lag = now - sched
+                lh_record(self.h_lag, lag)
+                if lag > 1000000:
+                    self.late_sends += 1
+                if lag > self.max_lag:
+                    self.max_lag = lag
+        la_set(&self.live.issued, n + 1)
         la_bump(&self.live.in_flight, 1)
+        return 0
+
+    cdef inline int _fill(self, uint64_t now) noexcept nogil:
+        # Hand idle slots to libcurl: in the open model each due request takes one (if none
+        # is idle, it waits, and its latency still counts from its due time); in the closed
+        # model, up to the target number of connections.
+        cdef Slot *s
+        if self.open_model:
+            while self.nfree > 0 and self.next_due <= now and self._may_issue(now):
+                self.nfree -= 1
+                s = &self.slots[self.free_stack[self.nfree]]
+                if self._issue(s, now, self.next_due) < 0:
+                    return -1
+                self._advance_due()
+        else:
+            while self.nfree > 0 and <int>la_get(&self.live.in_flight) < self._conc_target(now) \
+                    and self._may_issue(now):
+                self.nfree -= 1
+                if self._issue(&self.slots[self.free_stack[self.nfree]], now, now) < 0:
+                    return -1
         return 0
 
     cdef inline void _roll(self, uint64_t now) noexcept nogil:
@@ -512,21 +677,36 @@ cdef class Engine:
         if self.samples[cls][0] == 0:
             strncpy(self.samples[cls], msg, ERRLEN - 1)
 
+    cdef inline void _release(self, Slot *s) noexcept nogil:
+        LC.multi_remove_handle(self.multi, s.easy)
+        s.active = 0
+        self.free_stack[self.nfree] = s.index
+        self.nfree += 1
+        la_set(&self.live.in_flight, la_get(&self.live.in_flight) - 1)
+
     cdef inline void _complete(self, Slot *s, CURLcode res, uint64_t now) noexcept nogil:
         cdef CURL *e = s.easy
-        cdef uint64_t latency = now - s.sent_ns
+        cdef uint64_t latency = now - s.sched_ns   # from the due time: no coordinated omission
         cdef uint64_t nbytes = s.body_bytes
         cdef long status = 0
         cdef int sclass = 0, cls
         cdef bint failed = True
         cdef const char *msg
         self._roll(now)
+        if s.warm:
+            la_bump(&self.live.warm_completed, 1)
+            if res != CURLE_OK or lc_info_long(e, CURLINFO_RESPONSE_CODE) >= 400:
+                self.warm_failures += 1
+            self._release(s)
+            return
         cdef Second *sec = &self.ring[self.cur]
         if res == CURLE_OK:
             status = lc_info_long(e, CURLINFO_RESPONSE_CODE)
             nbytes += <uint64_t>lc_info_long(e, CURLINFO_HEADER_SIZE)
             lh_record(self.h_response, latency)
             lh_record(sec.hist, latency)
+            if self.open_model:
+                lh_record(self.h_service, now - s.sent_ns)
             self._breakdown(e)
             if 100 <= status < 600:
                 self.status_counts[status] += 1
@@ -537,7 +717,7 @@ cdef class Engine:
             failed = status >= 400
         else:
             cls = error_class(res)
-            lh_record(self.phase[P_ERROR], latency)
+            lh_record(self.phase[P_ERROR], now - s.sent_ns)
             if s.errbuf[0] != 0:
                 msg = &s.errbuf[0]
             else:
@@ -545,29 +725,50 @@ cdef class Engine:
             self._failure(cls, res, msg)
         la_bump(&self.live.connections, <uint64_t>lc_info_long(e, CURLINFO_NUM_CONNECTS))
         self._count(sec, sclass, failed, nbytes)
-        LC.multi_remove_handle(self.multi, e)
-        s.active = 0
-        la_set(&self.live.in_flight, la_get(&self.live.in_flight) - 1)
+        self._release(s)
+
+    cdef inline CURLMcode _wait(self, uint64_t wait_ns) noexcept nogil:
+        # Rate-paced waits shorter than 2 ms: sleep on libcurl's sockets with ns precision
+        # (curl_multi_poll only takes whole milliseconds).  Otherwise curl_multi_poll, which
+        # curl_multi_wakeup can interrupt; open-model waits round down so due sends are not late.
+        cdef long curl_ms = -1
+        cdef unsigned int nfds = 0
+        if self.open_model and wait_ns < 2000000 and LC.multi_waitfds != NULL:
+            LC.multi_timeout(self.multi, &curl_ms)
+            if curl_ms >= 0 and <uint64_t>curl_ms * 1000000 < wait_ns:
+                wait_ns = <uint64_t>curl_ms * 1000000
+            if wait_ns == 0:
+                return CURLM_OK
+            if LC.multi_waitfds(self.multi, self.wfds, self.wfds_cap, &nfds) == CURLM_OK:
+                lunge_wait_fds(self.wfds, nfds, wait_ns)
+                return CURLM_OK
+            return LC.multi_poll(self.multi, NULL, 0, 0, NULL)
+        if self.open_model:
+            return LC.multi_poll(self.multi, NULL, 0, <int>(wait_ns // 1000000), NULL)
+        return LC.multi_poll(self.multi, NULL, 0, <int>((wait_ns + 999999) // 1000000), NULL)
 
     cdef int _loop(self) noexcept nogil:
         cdef uint64_t now = lunge_now_ns()
         cdef uint64_t wait_ns, limit
-        cdef int running = 0, queued = 0, i, timeout_ms
+        cdef int running = 0, queued = 0, i
         cdef CURLMsg *msg
         cdef CURLMcode mc
         cdef Slot *s
+        lunge_fine_timer_slack()
         self.t0 = now
         self.wall0 = lunge_wall_ns()
+        self.deadline = UINT64_MAX
+        if self.duration_ns and not self.warmup_n:
+            self.deadline = now + self.duration_ns
         self.next_boundary = now + 1000000000
         self.cur = 0
         self.ring[0].sec = 0
         self.ring[0].last_sec = 0
         self.ring[0].state = 1
-        for i in range(self.nslots):
-            if not self._may_issue(now):
-                break
-            if self._issue(&self.slots[i], now) < 0:
-                return -1
+        if self.open_model:
+            self._advance_due()
+        if self._fill(now) < 0:
+            return -1
         while True:
             mc = LC.multi_perform(self.multi, &running)
             if mc != CURLM_OK:
@@ -582,31 +783,38 @@ cdef class Engine:
                 s = <Slot *>lc_info_ptr(msg.easy_handle, CURLINFO_PRIVATE)
                 now = lunge_now_ns()
                 self._complete(s, msg.data.result, now)
-                if self._may_issue(now) and self._issue(s, now) < 0:
+                if not self.open_model and self._fill(now) < 0:  # closed: re-add at once
                     break
             now = lunge_now_ns()
             self._roll(now)
+            if self.fatal != CURLM_OK or self._fill(now) < 0:
+                break
             if self.issue_end == 0 and not self._may_issue(now):
                 self.issue_end = now
                 self.completed_at_issue_end = la_get(&self.live.completed)
             if la_get(&self.live.in_flight) == 0 and self.issue_end != 0:
                 break
-            if la_get_int(&self.abort_flag) or self.fatal != CURLM_OK:
+            if la_get_int(&self.abort_flag):
                 break
             if self.issue_end != 0 and now >= self.issue_end + self.grace_ns:
                 break
-            # Sleep until libcurl has work, or the next second, deadline or grace end.
+            # Sleep until libcurl has work, or the next due send, second, ramp step,
+            # deadline or grace end.
             wait_ns = self.next_boundary - now
-            if self.issue_end == 0 and self.duration_ns:
-                limit = self.t0 + self.duration_ns
-                if limit > now and limit - now < wait_ns:
-                    wait_ns = limit - now
-            if self.issue_end != 0:
+            if self.issue_end == 0:
+                if self.deadline != UINT64_MAX and self.deadline > now and self.deadline - now < wait_ns:
+                    wait_ns = self.deadline - now
+                if self.open_model and self.nfree > 0 and self.next_due != UINT64_MAX:
+                    wait_ns = 0 if self.next_due <= now else min(wait_ns, self.next_due - now)
+                if self.cc_len and self.cc_seg + 1 < self.cc_len:
+                    limit = self.t0 + <uint64_t>self.cc_t[self.cc_seg + 1]
+                    if limit > now and limit - now < wait_ns:
+                        wait_ns = limit - now
+            else:
                 limit = self.issue_end + self.grace_ns
                 if limit > now and limit - now < wait_ns:
                     wait_ns = limit - now
-            timeout_ms = <int>((wait_ns + 999999) // 1000000)
-            mc = LC.multi_poll(self.multi, NULL, 0, timeout_ms, NULL)
+            mc = self._wait(wait_ns)
             if mc != CURLM_OK:
                 self.fatal = mc
                 break
@@ -619,11 +827,10 @@ cdef class Engine:
         for i in range(self.nslots):
             s = &self.slots[i]
             if s.active:
-                LC.multi_remove_handle(self.multi, s.easy)
-                s.active = 0
-                self._failure(C_ABORTED, -1, b"in flight when the run ended (grace period over or aborted)")
-                self._count(&self.ring[self.cur], 0, True, s.body_bytes)
-                la_set(&self.live.in_flight, la_get(&self.live.in_flight) - 1)
+                if not s.warm:
+                    self._failure(C_ABORTED, -1, b"in flight when the run ended (grace period over or aborted)")
+                    self._count(&self.ring[self.cur], 0, True, s.body_bytes)
+                self._release(s)
         self.t_end = now
         la_set_int(&self.ring[self.cur].state, 2)
         return 0 if self.fatal == CURLM_OK else -1
@@ -670,6 +877,7 @@ cdef class Engine:
             "bytes": la_get(&self.live.bytes),
             "inFlight": la_get(&self.live.in_flight),
             "connections": la_get(&self.live.connections),
+            "warmupCompleted": la_get(&self.live.warm_completed),
             "statusClasses": [la_get(&self.live.status[i]) for i in range(6)],
         }
 
@@ -680,6 +888,8 @@ cdef class Engine:
         cdef Second *s
         cdef size_t j, n
         cdef uint64_t *c
+        cdef int[::1] idx_buf = np.empty(LH_COUNTS_LEN, dtype=np.int32)
+        cdef uint64_t[::1] cnt_buf = np.empty(LH_COUNTS_LEN, dtype=np.uint64)
         for i in range(RING):
             s = &self.ring[i]
             if la_get_int(&s.state) != 2:
@@ -688,15 +898,11 @@ cdef class Engine:
             n = 0
             for j in range(LH_COUNTS_LEN):
                 if c[j]:
+                    idx_buf[n] = j
+                    cnt_buf[n] = c[j]
                     n += 1
-            idx = np.empty(n, dtype=np.int32)
-            cnt = np.empty(n, dtype=np.uint64)
-            n = 0
-            for j in range(LH_COUNTS_LEN):
-                if c[j]:
-                    idx[n] = j
-                    cnt[n] = c[j]
-                    n += 1
+            idx = np.asarray(idx_buf[:n]).copy()
+            cnt = np.asarray(cnt_buf[:n]).copy()
             out.append({
                 "sec": s.sec, "lastSec": s.last_sec, "requests": s.requests,
                 "failures": s.failures, "errors": s.errors, "bytes": s.bytes,
@@ -730,6 +936,12 @@ cdef class Engine:
             "errorSamples": {ERROR_CLASSES[i]: self.samples[i].decode(errors="replace")
                              for i in range(NCLASSES) if self.samples[i][0]},
             "seriesOverruns": self.overruns,
+            "openModel": bool(self.open_model),
+            "lateSends": self.late_sends,
+            "maxLagNs": self.max_lag,
+            "warmupIssued": self.warm_issued,
+            "warmupCompleted": self.live.warm_completed,
+            "warmupFailures": self.warm_failures,
             "histograms": dict(self.hists),
         }
 

@@ -140,12 +140,12 @@ cdef class Histogram:
         self.h.sum_sq = sum_sq
 
     def mean_ns(self):
-        return self.h.sum / self.h.total if self.h.total else 0.0
+        return <double>self.h.sum / self.h.total if self.h.total else 0.0
 
     def stddev_ns(self):
         if not self.h.total:
             return 0.0
-        mean = self.h.sum / self.h.total
+        mean = <double>self.h.sum / self.h.total
         var = self.h.sum_sq / self.h.total - mean * mean
         return var ** 0.5 if var > 0 else 0.0
 

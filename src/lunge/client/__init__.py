@@ -1,0 +1,1 @@
+"""The request toolkit: single requests over pycurl, assertions, suites and their reports."""

@@ -1,0 +1,221 @@
+"""The request toolkit's commands: get/post/put/delete/patch/head, run, test, validate.
+
+Registered on the `lunge` group by lunge.cli (`register(cli)`). Each command only turns
+flags into calls to lunge.config and lunge.client.*, and prints what comes back.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import urllib.parse
+
+import click
+
+from lunge.errors import ConfigError
+
+FORMATS = ["text", "json", "yaml"]
+
+
+def _config_option(f):
+    return click.option("-c", "--config", "config_path", required=True, metavar="FILE",
+                        help="Config file (JSON or YAML).")(f)
+
+
+def _print_response(resp, fmt: str, verbose: bool, extracted: dict | None = None) -> None:
+    from lunge.client import output
+
+    if verbose:
+        for line in output.verbose_lines(resp):
+            click.echo(line, err=True)
+        for k, v in (extracted or {}).items():
+            click.echo(f"extracted {k} = {json.dumps(v)}", err=True)
+    if fmt != "text":
+        click.echo(output.dump(output.response_dict(resp), fmt), nl=False)
+    elif sys.stdout.isatty():
+        click.echo(output.body_for_terminal(resp))
+    else:  # piped: the bytes exactly as received
+        out = click.get_binary_stream("stdout")
+        out.write(resp.body)
+        out.flush()
+
+
+def _pairs(items, flag: str) -> list[tuple[str, str]]:
+    """[(key, value)] from KEY=VALUE flags, keeping repeats (a=1 -q a=2 sends both)."""
+    out = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"{flag} {item!r}: expected KEY=VALUE")
+        out.append((key, value))
+    return out
+
+
+def _build_adhoc(method, url, headers, json_body, data, form, query, timeout, insecure, follow):
+    from lunge.config import ResolvedRequest, check_url
+    from lunge.units import parse_duration
+
+    if not url.strip():
+        raise ConfigError("URL: empty")
+    if "://" not in url:
+        url = "http://" + url  # like curl: a bare host:port/path is plain HTTP
+    if query:
+        url += ("&" if "?" in url else "?") + urllib.parse.urlencode(_pairs(query, "-q"))
+    check_url(url, "URL")
+    hdrs = []
+    for h in headers:
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip() or " " in name.strip():
+            raise ConfigError(f"-H {h!r}: expected 'Name: value'")
+        hdrs.append(f"{name.strip()}: {value.strip()}")
+    given = [flag for flag, v in (("--json", json_body), ("--data", data), ("--form", form)) if v]
+    if len(given) > 1:
+        raise ConfigError(f"{' and '.join(given)}: give only one body")
+    body, ctype = None, None
+    if json_body is not None:
+        text = _read_at_file(json_body, "--json")
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"--json: not valid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        body, ctype = text.encode("utf-8"), "application/json"
+        if not _has_header(hdrs, "Accept"):
+            hdrs.append("Accept: application/json")
+    elif data is not None:
+        body = _read_at_file(data, "--data", binary=True)
+    elif form:
+        body, ctype = urllib.parse.urlencode(_pairs(form, "--form")).encode(), "application/x-www-form-urlencoded"
+    if ctype and not _has_header(hdrs, "Content-Type"):
+        hdrs.append(f"Content-Type: {ctype}")
+    return ResolvedRequest(method=method, url=url, headers=hdrs, body=body,
+                           timeout=parse_duration(timeout, "--timeout") if timeout is not None else None,
+                           follow_redirects=follow, insecure=insecure)
+
+
+def _has_header(headers: list[str], name: str) -> bool:
+    return any(h.lower().startswith(name.lower() + ":") for h in headers)
+
+
+def _read_at_file(value: str, flag: str, binary: bool = False):
+    """VALUE, or the contents of FILE for @FILE (curl's convention)."""
+    if not value.startswith("@"):
+        return value.encode("utf-8") if binary else value
+    try:
+        with open(value[1:], "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise ConfigError(f"{flag} {value!r}: cannot read file: {e.strerror}") from None
+    if binary:
+        return raw
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{flag} {value!r}: file is not UTF-8 text") from None
+
+
+def _http_command(method: str) -> click.Command:
+    @click.command(name=method.lower(), help=f"Send one {method} request and print the response body.")
+    @click.argument("url")
+    @click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Add a header (repeatable).")
+    @click.option("-j", "--json", "json_body", metavar="JSON|@FILE", help="Send JSON (sets Content-Type and Accept).")
+    @click.option("-d", "--data", metavar="BODY|@FILE", help="Send this body as is.")
+    @click.option("--form", multiple=True, metavar="KEY=VALUE", help="Send a URL-encoded form field (repeatable).")
+    @click.option("-q", "--query", multiple=True, metavar="KEY=VALUE", help="Add a query parameter (repeatable).")
+    @click.option("--timeout", metavar="DURATION", help="Give up after this long (e.g. 5s, 250ms).")
+    @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
+    @click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
+    @click.option("-v", "--verbose", is_flag=True, help="Show request and response headers and the timing breakdown.")
+    @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+                  help="text: the body; json/yaml: status, headers, body and timing as data.")
+    def command(url, headers, json_body, data, form, query, timeout, insecure, follow, verbose, fmt):
+        from lunge.client.http import send
+
+        req = _build_adhoc(method, url, headers, json_body, data, form, query, timeout, insecure, follow)
+        _print_response(send(req), fmt, verbose)
+
+    return command
+
+
+@click.command()
+@_config_option
+@click.option("-e", "--env", "env", metavar="ENV", help="Environment (optional when the file has at most one).")
+@click.option("-r", "--request", "request", required=True, metavar="NAME", help="Request to send.")
+@click.option("--var", "var", multiple=True, metavar="NAME=VALUE", help="Set a variable (beats every other source).")
+@click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
+@click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
+@click.option("-v", "--verbose", is_flag=True, help="Show headers, the timing breakdown and extracted variables.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+def run(config_path, env, request, var, insecure, follow, verbose, fmt):
+    """Send one request from a config file."""
+    from lunge.client.http import send
+    from lunge.client.suite import extract
+    from lunge.config import load_config, resolve_request
+    from lunge.variables import parse_assignments
+
+    cfg = load_config(config_path)
+    req = resolve_request(cfg, env, request, parse_assignments(var))
+    resp = send(req, insecure=insecure or None, follow=follow or None)
+    values, problems = extract(cfg.request(request).get("extract") or {}, resp, f"requests.{request}.extract")
+    if verbose:
+        for p in problems:
+            click.echo(p, err=True)
+    _print_response(resp, fmt, verbose, values)
+
+
+@click.command(name="test")
+@_config_option
+@click.option("-e", "--env", "env", metavar="ENV", help="Environment (optional when the file has at most one).")
+@click.option("-s", "--suite", "suite", required=True, metavar="NAME", help="Suite to run.")
+@click.option("-t", "--test", "only", metavar="NAME", help="Report only this test (earlier requests still run).")
+@click.option("--var", "var", multiple=True, metavar="NAME=VALUE", help="Set a variable (beats every other source).")
+@click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS + ["junit"]), default="text", show_default=True)
+@click.option("-o", "--output", "output_path", metavar="FILE", help="Write the report here instead of stdout.")
+@click.pass_context
+def test_command(ctx, config_path, env, suite, only, var, insecure, fmt, output_path):
+    """Run a test suite; exit 1 if any assertion fails, 2 for config errors."""
+    from lunge.client import output
+    from lunge.client.junit import to_junit
+    from lunge.client.suite import run_suite
+    from lunge.config import load_config
+    from lunge.variables import parse_assignments
+
+    cfg = load_config(config_path)
+    opts = {"insecure": True} if insecure else {}
+    result = run_suite(cfg, env, suite, parse_assignments(var), only, **opts)
+    if fmt == "junit":
+        report = to_junit(result)
+    elif fmt == "text":
+        report = output.suite_text(result)
+    else:
+        report = output.dump(result.as_dict(), fmt)
+    if output_path:
+        try:
+            with open(output_path, "w", encoding="utf-8") as f:
+                f.write(click.unstyle(report))
+        except OSError as e:
+            raise ConfigError(f"--output {output_path!r}: {e.strerror}") from None
+        click.echo(f"{len(result.tests)} tests, {result.failed} failed; report written to {output_path}", err=True)
+    else:
+        click.echo(report, nl=False)
+    ctx.exit(0 if result.passed else 1)
+
+
+@click.command()
+@_config_option
+def validate(config_path):
+    """Check a config file against the schema without sending anything."""
+    from lunge.config import load_config
+
+    cfg = load_config(config_path)
+    counts = [(len(cfg.environments), "environment"), (len(cfg.requests), "request"), (len(cfg.suites), "suite"),
+              (len(cfg.schemas), "schema"), (len(cfg.performance), "performance test")]
+    parts = ", ".join(f"{n} {what}{'s' * (n != 1)}" for n, what in counts)
+    click.echo(f"{config_path}: valid ({parts})")
+
+
+def register(group: click.Group) -> None:
+    for method in ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"):
+        group.add_command(_http_command(method))
+    group.add_command(run)
+    group.add_command(test_command)
+    group.add_command(validate)

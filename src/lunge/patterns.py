@@ -1,0 +1,250 @@
+"""Load patterns (perf-design.md's Rate Limiter and Scaling Strategy).
+
+A rate pattern is any object with `rate(elapsed) -> requests/s` and
+`is_complete(elapsed) -> bool` (elapsed in seconds).  Python never runs per request:
+`schedule()` samples the pattern every 10 ms and integrates it into a table of
+(time, cumulative requests) that the native engine walks; the k-th request is due when
+the cumulative count reaches k.  Custom patterns are such classes, loaded by module path
+("package.module:Class") with keyword arguments from the config.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from lunge.errors import ConfigError
+
+STEP = 0.01  # seconds between samples of a varying pattern
+
+
+@dataclass(frozen=True)
+class ConstantRate:
+    rps: float
+    duration: float | None = None
+
+    def rate(self, elapsed: float) -> float:
+        return self.rps
+
+    def is_complete(self, elapsed: float) -> bool:
+        return self.duration is not None and elapsed >= self.duration
+
+    def describe(self) -> dict:
+        return {"type": "constant", "rps": self.rps}
+
+
+@dataclass(frozen=True)
+class LinearRamp:
+    start_rps: float
+    end_rps: float
+    duration: float
+
+    def rate(self, elapsed: float) -> float:
+        if elapsed >= self.duration:
+            return self.end_rps
+        return self.start_rps + (self.end_rps - self.start_rps) * elapsed / self.duration
+
+    def is_complete(self, elapsed: float) -> bool:
+        return elapsed >= self.duration
+
+    def describe(self) -> dict:
+        return {"type": "linear", "startRps": self.start_rps, "endRps": self.end_rps, "durationMs": self.duration * 1000}
+
+
+@dataclass(frozen=True)
+class StepPattern:
+    steps: tuple  # ((rps, seconds), ...)
+
+    def rate(self, elapsed: float) -> float:
+        t = 0.0
+        for rps, dur in self.steps:
+            t += dur
+            if elapsed < t:
+                return rps
+        return self.steps[-1][0]
+
+    def is_complete(self, elapsed: float) -> bool:
+        return elapsed >= sum(d for _, d in self.steps)
+
+    def describe(self) -> dict:
+        return {"type": "step", "steps": [{"rps": r, "durationMs": d * 1000} for r, d in self.steps]}
+
+
+@dataclass(frozen=True)
+class Shaped:
+    """Ramp any pattern up from 0 over `ramp_up` and down to 0 over the last `ramp_down`
+    seconds of `total` (linearly)."""
+    inner: object
+    ramp_up: float = 0.0
+    ramp_down: float = 0.0
+    total: float | None = None
+
+    def factor(self, elapsed: float) -> float:
+        f = 1.0
+        if self.ramp_up > 0 and elapsed < self.ramp_up:
+            f = elapsed / self.ramp_up
+        if self.ramp_down > 0 and self.total is not None and elapsed > self.total - self.ramp_down:
+            f = min(f, max(0.0, (self.total - elapsed) / self.ramp_down))
+        return f
+
+    def rate(self, elapsed: float) -> float:
+        return self.inner.rate(elapsed) * self.factor(elapsed)
+
+    def is_complete(self, elapsed: float) -> bool:
+        return (self.total is not None and elapsed >= self.total) or self.inner.is_complete(elapsed)
+
+    def describe(self) -> dict:
+        return {**_describe(self.inner), "rampUpMs": self.ramp_up * 1000, "rampDownMs": self.ramp_down * 1000}
+
+
+def _describe(p) -> dict:
+    return p.describe() if hasattr(p, "describe") else {"type": "custom", "class": f"{type(p).__module__}.{type(p).__qualname__}"}
+
+
+def own_duration(p) -> float | None:
+    """How long a pattern runs by itself (None: until stopped by --duration or --iterations)."""
+    if isinstance(p, (LinearRamp,)):
+        return p.duration
+    if isinstance(p, StepPattern):
+        return sum(d for _, d in p.steps)
+    if isinstance(p, ConstantRate):
+        return p.duration
+    return None
+
+
+def is_custom(p) -> bool:
+    return not isinstance(p, (ConstantRate, LinearRamp, StepPattern, Shaped))
+
+
+def load_custom(spec: str, kwargs: dict | None = None, field: str = "load.pattern.module"):
+    """A pattern object from "package.module:Class" (or "package.module.Class")."""
+    mod_name, sep, cls_name = spec.partition(":")
+    if not sep:
+        mod_name, _, cls_name = spec.rpartition(".")
+    if not mod_name or not cls_name:
+        raise ConfigError(f"{field}: {spec!r} is not 'package.module:Class'")
+    try:
+        cls = getattr(importlib.import_module(mod_name), cls_name)
+    except (ImportError, AttributeError) as e:
+        raise ConfigError(f"{field}: cannot load {spec!r} ({e})") from None
+    try:
+        obj = cls(**(kwargs or {}))
+    except Exception as e:  # user code: any failure is a configuration error
+        raise ConfigError(f"{field}: {spec!r} could not be created ({type(e).__name__}: {e})") from None
+    for method in ("rate", "is_complete"):
+        if not callable(getattr(obj, method, None)):
+            raise ConfigError(f"{field}: {spec!r} has no {method}(elapsed) method")
+    return obj
+
+
+def check(p, field: str = "load.pattern") -> None:
+    if isinstance(p, ConstantRate) and not (p.rps > 0 and math.isfinite(p.rps)):
+        raise ConfigError(f"{field}.rps: {p.rps} must be a positive number of requests per second")
+    if isinstance(p, LinearRamp):
+        for name, v in (("startRps", p.start_rps), ("endRps", p.end_rps)):
+            if not (v >= 0 and math.isfinite(v)):
+                raise ConfigError(f"{field}.{name}: {v} must not be negative")
+        if not p.duration > 0:
+            raise ConfigError(f"{field}.duration: a linear pattern needs a duration above 0")
+        if p.start_rps == 0 and p.end_rps == 0:
+            raise ConfigError(f"{field}: startRps and endRps are both 0: nothing would be sent")
+    if isinstance(p, StepPattern):
+        if not p.steps:
+            raise ConfigError(f"{field}.steps: a step pattern needs at least one {{rps, duration}}")
+        for i, (rps, dur) in enumerate(p.steps):
+            if rps is None or not (rps >= 0 and math.isfinite(rps)):
+                raise ConfigError(f"{field}.steps[{i}].rps: {rps} must not be negative")
+            if dur is None or not dur > 0:
+                raise ConfigError(f"{field}.steps[{i}].duration: each step needs a duration above 0")
+
+
+def schedule(p, duration: float | None, max_seconds: float = 3600.0):
+    """(seconds, cumulative requests) for the engine: `p` integrated until it completes or
+    `duration` ends.  Constant rates give an exact two-point table (open-ended: a day);
+    a varying pattern with no end of its own is planned for `max_seconds`."""
+    end = duration if duration is not None else own_duration(p)
+    if isinstance(p, ConstantRate):
+        if end is None:
+            end = 86400.0  # until --iterations or a stop
+        return np.array([0.0, end]), np.array([0.0, p.rps * end])
+    ts, cum, t, n = [0.0], [0.0], 0.0, 0.0
+    limit = end if end is not None else max_seconds
+    while t < limit and not p.is_complete(t):
+        dt = min(STEP, limit - t)
+        r = float(p.rate(t + dt / 2))  # midpoint: exact for linear ramps
+        if not (r >= 0 and math.isfinite(r)):
+            raise ConfigError(f"load.pattern: the pattern's rate at {t + dt / 2:.2f}s is {r}: it must be >= 0")
+        t += dt
+        n += r * dt
+        ts.append(t)
+        cum.append(n)
+    if len(ts) < 2:
+        raise ConfigError("load.pattern: the pattern is complete before it starts")
+    return np.array(ts), np.array(cum)
+
+
+def concurrency_steps(concurrency: int, ramp_up: float, ramp_down: float, total: float | None):
+    """Closed-model ramps (ScaleTo over a duration): (seconds, connections) steps, adding
+    connections evenly over `ramp_up` and removing them over the last `ramp_down`."""
+    ts, cs = [0.0], [1 if ramp_up > 0 else concurrency]
+    if ramp_up > 0:
+        for k in range(2, concurrency + 1):
+            ts.append(ramp_up * (k - 1) / concurrency)
+            cs.append(k)
+    if ramp_down > 0 and total is not None:
+        start = max(total - ramp_down, ts[-1])
+        for k in range(concurrency - 1, -1, -1):
+            ts.append(start + ramp_down * (concurrency - k) / concurrency)
+            cs.append(k)
+    return np.array(ts), np.array(cs)
+
+
+def from_config(pattern, rps: float | None, duration: float | None):
+    """A pattern object from the config's LoadPattern (lunge.config) or from --rps alone."""
+    if pattern is None:
+        return ConstantRate(rps) if rps is not None else None
+    t = pattern.type
+    if t == "constant":
+        rate = pattern.rps if pattern.rps is not None else rps
+        return ConstantRate(rate) if rate is not None else None  # no rate: the closed model
+    if t == "linear":
+        if pattern.end_rps is None:  # the short form "linear": from 0 to load.rps over the run
+            if duration is None:
+                raise ConfigError("load.pattern: 'linear' without endRps needs load.duration")
+            return LinearRamp(0.0, rps, duration)
+        return LinearRamp(pattern.start_rps or 0.0, pattern.end_rps, pattern.duration or duration)
+    if t == "step":
+        if not pattern.steps:  # the short form "step": four equal steps up to load.rps
+            if duration is None:
+                raise ConfigError("load.pattern: 'step' without steps needs load.duration")
+            return StepPattern(tuple((rps * k / 4, duration / 4) for k in range(1, 5)))
+        return StepPattern(tuple((s.rps, s.duration) for s in pattern.steps))
+    if t == "custom":
+        return load_custom(pattern.module, getattr(pattern, "args", None))
+    raise ConfigError(f"load.pattern.type: unknown pattern {t!r} (constant, linear, step, custom)")
+
+
+def parse_flag(text: str):
+    """--pattern: 'linear:START:END[:DURATION]', 'step:RPS@DUR,RPS@DUR,...' or 'custom:pkg.mod:Class'."""
+    from lunge.units import parse_duration
+
+    kind, _, rest = text.partition(":")
+    try:
+        if kind == "linear":
+            parts = rest.split(":")
+            start, end = float(parts[0]), float(parts[1])
+            return LinearRamp(start, end, parse_duration(parts[2], "--pattern") if len(parts) > 2 else 0.0)
+        if kind == "step":
+            steps = []
+            for item in rest.split(","):
+                rps, _, dur = item.partition("@")
+                steps.append((float(rps), parse_duration(dur, "--pattern") if dur else None))
+            return StepPattern(tuple(steps))
+        if kind == "custom":
+            return load_custom(rest, field="--pattern")
+    except (ValueError, IndexError):
+        pass
+    raise ConfigError(f"--pattern: {text!r} is not one of linear:START:END[:DURATION], "
+                      f"step:RPS@DURATION,..., custom:package.module:Class")

@@ -1,0 +1,164 @@
+"""`lunge perf` against the embedded target: counts, status mixes, error classes, latency."""
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import jsonschema
+import pytest
+
+from conftest import lunge
+
+
+def perf_json(*args, **kw):
+    r = lunge("perf", *args, "--format", "json", **kw)
+    assert r.code == 0, r.err
+    return r.json()
+
+
+def test_iterations_sends_exactly_that_many(fresh_target, result_schema):
+    doc = perf_json("--url", f"{fresh_target.url}/", "--concurrency", 20, "--iterations", 1000)
+    assert fresh_target.stats()["requests"] == 1000
+    m = doc["metrics"]
+    assert m["totalRequests"] == 1000 and m["successfulRequests"] == 1000 and m["failedRequests"] == 0
+    assert m["statusCodes"] == {"200": 1000}
+    assert doc["counters"]["issued"] == 1000
+    assert sum(row["requests"] for row in doc["timeSeries"]) == 1000
+    assert m["bytesReceived"] > 1000 * 3  # headers + "ok\n"
+    jsonschema.validate(doc, result_schema, format_checker=jsonschema.FormatChecker())
+
+
+def test_more_connections_than_iterations_never_sends_extra(fresh_target):
+    doc = perf_json("--url", f"{fresh_target.url}/", "--concurrency", 50, "--iterations", 7)
+    assert fresh_target.stats()["requests"] == 7
+    assert doc["metrics"]["totalRequests"] == 7
+    assert doc["metrics"]["connectionsOpened"] == 7
+
+
+def test_status_mix_is_reported_exactly(fresh_target):
+    doc = perf_json("--url", f"{fresh_target.url}/mix/200:7,404:2,503:1", "--concurrency", 10, "-n", 1000)
+    m = doc["metrics"]
+    assert m["statusCodes"] == {"200": 700, "404": 200, "503": 100}
+    assert m["failedRequests"] == 300 and m["successfulRequests"] == 700
+    assert m["errors"] == {}  # 4xx/5xx are failures, not transport errors
+    assert fresh_target.stats()["requests"] == 1000
+
+
+def test_closed_port_is_connection_refused(closed_port):
+    doc = perf_json("--url", f"http://127.0.0.1:{closed_port}/", "--concurrency", 5, "-n", 50)
+    m = doc["metrics"]
+    assert m["totalRequests"] == 50 and m["failedRequests"] == 50
+    assert m["errors"] == {"connection_refused": 50}
+    assert m["statusCodes"] == {}
+    assert "connect" in m["errorSamples"]["connection_refused"].lower()
+    assert m["responseTimes"]["count"] == 0
+
+
+def test_server_that_never_answers_times_out(fresh_target):
+    t0 = time.monotonic()
+    doc = perf_json("--url", f"{fresh_target.url}/hang", "--concurrency", 4, "-n", 8, "--timeout", "300ms")
+    elapsed = time.monotonic() - t0
+    m = doc["metrics"]
+    assert m["errors"] == {"timeout": 8} and m["failedRequests"] == 8
+    assert fresh_target.stats()["requests"] == 8
+    assert elapsed < 10  # 2 rounds of 300 ms, plus start-up
+    # the time to failure is the timeout, recorded in the error histogram
+    err = doc["phaseHistograms"]["error"]
+    assert err["totalCount"] == 8 and 290e6 <= err["minNs"] and err["maxNs"] < 1e9
+
+
+def test_unresolvable_host_is_dns():
+    doc = perf_json("--url", "http://lunge-test-host.invalid/", "--concurrency", 2, "-n", 4, "--timeout", "5s")
+    assert doc["metrics"]["errors"] == {"dns": 4}
+
+
+def test_fixed_20ms_delay_gives_p50_between_20_and_25ms(fresh_target):
+    doc = perf_json("--url", f"{fresh_target.url}/delay/20", "--concurrency", 10, "-n", 300)
+    rt = doc["metrics"]["responseTimes"]
+    assert 20.0 <= rt["p50Ms"] <= 25.0, rt
+    assert rt["minMs"] >= 20.0
+    assert doc["metrics"]["timingBreakdown"]["ttfbMs"] >= 19.0
+
+
+def test_duration_run_stops_issuing_and_reports_every_second(fresh_target, result_schema):
+    t0 = time.monotonic()
+    doc = perf_json("--url", f"{fresh_target.url}/delay/5", "--concurrency", 4, "--duration", "2s")
+    assert time.monotonic() - t0 < 15
+    m, rows = doc["metrics"], doc["timeSeries"]
+    assert m["totalRequests"] == fresh_target.stats()["requests"]
+    assert [r["t"] for r in rows] == list(range(len(rows))) and len(rows) in (2, 3)
+    assert sum(r["requests"] for r in rows) == m["totalRequests"]
+    # ~4 connections x 1 request per ~5 ms: a few hundred per second
+    assert 200 < m["throughput"]["rps"] < 1000
+    assert 1990 <= doc["counters"]["issueEndMs"] <= 2100
+    jsonschema.validate(doc, result_schema, format_checker=jsonschema.FormatChecker())
+
+
+def test_post_body_and_headers_reach_the_server(fresh_target):
+    doc = perf_json("--url", f"{fresh_target.url}/items", "-d", '{"name": "x"}', "-H", "Content-Type: application/json",
+                    "-n", 5, "--concurrency", 1)
+    assert doc["metrics"]["statusCodes"] == {"201": 5}
+    assert fresh_target.stats()["byMethod"] == {"POST": 5}
+
+
+def test_head_and_custom_method(fresh_target):
+    perf_json("--url", f"{fresh_target.url}/", "-X", "HEAD", "-n", 3, "--concurrency", 1)
+    perf_json("--url", f"{fresh_target.url}/", "-X", "DELETE", "-n", 2, "--concurrency", 1)
+    assert fresh_target.stats()["byMethod"] == {"HEAD": 3, "DELETE": 2}
+
+
+def test_text_report_has_the_essentials(fresh_target):
+    r = lunge("perf", "--url", f"{fresh_target.url}/mix/200:1,500:1", "--concurrency", 2, "-n", 100)
+    assert r.code == 0, r.err
+    for needle in ("100 in", "req/s", "p50", "p99", "Distribution", "Breakdown", "200: 50", "500: 50", "50 failed"):
+        assert needle in r.out, needle
+
+
+def test_output_file_and_text_on_stdout(fresh_target, tmp_path):
+    out = tmp_path / "r.json"
+    r = lunge("perf", "--url", f"{fresh_target.url}/", "-n", 20, "--format", "json", "--output", out)
+    assert r.code == 0, r.err
+    assert json.loads(out.read_text())["metrics"]["totalRequests"] == 20
+    assert "req/s" in r.out
+
+
+def test_interrupt_writes_what_was_measured(fresh_target, tmp_path):
+    out = tmp_path / "r.json"
+    proc = subprocess.Popen([sys.executable, "-m", "lunge", "perf", "--url", f"{fresh_target.url}/delay/2",
+                             "--concurrency", "5", "--duration", "30s", "--format", "json", "--output", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    doc = json.loads(out.read_text())
+    assert doc["interrupted"] is True
+    assert doc["metrics"]["totalRequests"] == fresh_target.stats()["requests"] > 100
+    assert doc["metrics"]["failedRequests"] == 0  # in-flight requests finished within the grace period
+
+
+def test_sigterm_also_stops_cleanly(fresh_target, tmp_path):
+    out = tmp_path / "r.json"
+    proc = subprocess.Popen([sys.executable, "-m", "lunge", "perf", "--url", f"{fresh_target.url}/",
+                             "--concurrency", "2", "--duration", "30s", "--format", "json", "--output", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    proc.terminate()
+    proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    doc = json.loads(out.read_text())
+    assert doc["interrupted"] and doc["metrics"]["totalRequests"] == fresh_target.stats()["requests"]
+
+
+def test_version_names_the_libcurl_file():
+    r = lunge("--version")
+    assert r.code == 0
+    lines = r.out.splitlines()
+    assert lines[0].startswith("lunge ")
+    assert any(l.startswith("libcurl 8.") for l in lines), r.out
+    path_line = [l for l in lines if l.startswith("engine libcurl file:")][0]
+    path = path_line.split(": ", 1)[1].split(" (")[0]
+    import os
+
+    assert os.path.exists(path) and "libcurl" in os.path.basename(path)

@@ -1,0 +1,93 @@
+"""`lunge perf -c FILE -e ENV -p TEST` and `-r REQUEST`: config-driven load tests, flags on top."""
+import json
+
+import pytest
+
+from conftest import REPO, lunge
+
+EXAMPLE = REPO / "examples" / "items.json"
+
+
+@pytest.fixture
+def run(fresh_target, monkeypatch):
+    monkeypatch.setenv("LUNGE_TARGET_PORT", str(fresh_target.port))
+
+    def go(*args):
+        r = lunge("perf", "-c", EXAMPLE, "-e", "local", *args, "--format", "json")
+        assert r.code == 0, r.err
+        return r.json()
+    return go
+
+
+def test_performance_test_from_the_config(run, fresh_target):
+    doc = run("-p", "smoke")  # 2 connections, 100 iterations, 10 warmup iterations
+    m = doc["metrics"]
+    assert m["totalRequests"] == 100 and m["warmup"]["requests"] == 10
+    assert fresh_target.stats()["requests"] == 110
+    assert doc["testName"] == "smoke" and doc["configuration"]["concurrency"] == 2
+    assert doc["configuration"]["model"] == "closed"
+
+
+def test_flags_override_the_config(run, fresh_target):
+    # fetchLoad: a 30 s step pattern with warmup; the flags make it a short constant-rate run
+    doc = run("-p", "fetchLoad", "--rps", "100", "--duration", "2s", "--warmup", "0", "--ramp-up", "0",
+              "--ramp-down", "0", "--concurrency", "5")
+    assert doc["configuration"]["model"] == "open" and doc["configuration"]["pattern"]["rps"] == 100
+    assert doc["configuration"]["concurrency"] == 5
+    assert 198 <= doc["metrics"]["totalRequests"] <= 201
+    assert fresh_target.stats()["requests"] == doc["metrics"]["totalRequests"]
+
+
+def test_config_pattern_is_used_when_no_flag_sets_a_rate(run, fresh_target):
+    doc = run("-p", "fetchLoad", "--duration", "2s", "--warmup", "0", "--ramp-up", "0", "--ramp-down", "0")
+    assert doc["configuration"]["pattern"]["type"] == "step"
+    first = doc["timeSeries"][0]["requests"]
+    assert abs(first - 100) <= 3  # the first step is 100 req/s
+    assert fresh_target.stats()["requests"] == doc["metrics"]["totalRequests"]
+
+
+def test_load_test_one_request_with_variables(run, fresh_target):
+    doc = run("-r", "echo", "-n", "30", "--concurrency", "3")
+    assert doc["metrics"]["totalRequests"] == 30
+    assert fresh_target.stats()["byPath"] == {"/echo": 30}
+
+
+@pytest.mark.parametrize("load,needle", [
+    ({"concurrency": 2, "duration": "1s", "rps": -5}, "rps"),
+    ({"concurrency": 2, "duration": "1s", "pattern": {"type": "zigzag"}}, "pattern"),
+    ({"concurrency": 2, "pattern": {"type": "step", "steps": [{"rps": 10}]}}, "duration"),
+    ({"concurrency": 2, "iterations": 5000, "pattern": {"type": "linear", "startRps": 1, "endRps": 10,
+                                                          "duration": "2s"}}, "iterations"),
+    ({"concurrency": 2, "duration": "1s", "pattern": {"type": "custom", "module": "no_such_mod:Rate"}}, "no_such_mod"),
+])
+def test_bad_load_sections_exit_2_naming_the_field(load, needle, tmp_path, target):
+    cfg = {"environments": {"local": {"baseUrl": target.url}}, "requests": {"home": {"url": "/"}},
+           "performance": {"t": {"request": "home", "load": load}}}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(cfg))
+    r = lunge("perf", "-c", path, "-e", "local", "-p", "t")
+    assert r.code == 2, (r.code, r.out, r.err)
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in r.err, r.err
+
+
+def test_custom_pattern_plugin(tmp_path, fresh_target, monkeypatch):
+    (tmp_path / "mypatterns.py").write_text(
+        "class Square:\n"
+        "    def __init__(self, low, high):\n"
+        "        self.low, self.high = low, high\n"
+        "    def rate(self, elapsed):\n"
+        "        return self.high if int(elapsed) % 2 else self.low\n"
+        "    def is_complete(self, elapsed):\n"
+        "        return elapsed >= 2\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    cfg = {"environments": {"local": {"baseUrl": fresh_target.url}}, "requests": {"home": {"url": "/"}},
+           "performance": {"sq": {"request": "home", "load": {"concurrency": 10, "pattern": {
+               "type": "custom", "module": "mypatterns:Square", "args": {"low": 50, "high": 150}}}}}}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(cfg))
+    r = lunge("perf", "-c", path, "-e", "local", "-p", "sq", "--format", "json")
+    assert r.code == 0, r.err
+    rows = [row["requests"] for row in r.json()["timeSeries"]]
+    assert abs(rows[0] - 50) <= 2 and abs(rows[1] - 150) <= 3, rows
+    assert fresh_target.stats()["requests"] == r.json()["metrics"]["totalRequests"] == 200
