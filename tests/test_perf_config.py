@@ -91,3 +91,47 @@ def test_custom_pattern_plugin(tmp_path, fresh_target, monkeypatch):
     rows = [row["requests"] for row in r.json()["timeSeries"]]
     assert abs(rows[0] - 50) <= 2 and abs(rows[1] - 150) <= 3, rows
     assert fresh_target.stats()["requests"] == r.json()["metrics"]["totalRequests"] == 200
+
+
+def write_cfg(tmp_path, target, request, load=None):
+    cfg = {"environments": {"local": {"baseUrl": target.url}}, "requests": {"r": request}}
+    if load:
+        cfg["performance"] = {"t": {"request": "r", "load": load}}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+def test_per_request_values_are_a_pool_of_variants(tmp_path, fresh_target):
+    path = write_cfg(tmp_path, fresh_target, {"url": "/v/{{$uuid}}"})
+    r = lunge("perf", "-c", path, "-e", "local", "-r", "r", "-n", 2000, "--variants", 500, "--concurrency", 8,
+              "--format", "json")
+    assert r.code == 0, r.err
+    by_path = fresh_target.stats()["byPath"]
+    assert len(by_path) == 500 and set(by_path.values()) == {4}  # 500 renderings, each sent 4 times
+    assert r.json()["configuration"]["variants"] == 500
+
+
+def test_data_file_rows_feed_the_requests_in_order(tmp_path, fresh_target):
+    (tmp_path / "ids.csv").write_text("id,name\n1,a\n2,b\n3,c\n")
+    path = write_cfg(tmp_path, fresh_target, {"url": "/items/{{id}}", "headers": {"X-Name": "{{name}}"}},
+                     load={"concurrency": 3, "iterations": 9, "dataFile": "ids.csv"})
+    r = lunge("perf", "-c", path, "-e", "local", "-p", "t", "--format", "json")
+    assert r.code == 0, r.err
+    assert fresh_target.stats()["byPath"] == {"/items/1": 3, "/items/2": 3, "/items/3": 3}
+
+
+def test_bad_data_file_is_one_line(tmp_path, target):
+    path = write_cfg(tmp_path, target, {"url": "/items/{{id}}"}, load={"iterations": 3, "dataFile": "missing.csv"})
+    r = lunge("perf", "-c", path, "-e", "local", "-p", "t")
+    assert r.code == 2 and "missing.csv" in r.err and len(r.err.strip().splitlines()) == 1
+
+
+def test_backoff_slows_down_against_a_dead_target(closed_port):
+    url = f"http://127.0.0.1:{closed_port}/"
+    fast = lunge("perf", "--url", url, "--concurrency", 1, "--duration", "1s", "--format", "json").json()
+    slow = lunge("perf", "--url", url, "--concurrency", 1, "--duration", "1s", "--backoff", "50ms:200ms",
+                 "--format", "json").json()
+    assert fast["metrics"]["errors"]["connection_refused"] > 200
+    # 50 + 100 + 200 + 200 + ... ms of pauses: a handful of attempts in 1 s
+    assert 4 <= slow["metrics"]["errors"]["connection_refused"] <= 10, slow["metrics"]["errors"]

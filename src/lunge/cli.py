@@ -100,6 +100,13 @@ def serve(host, port):
 @click.option("--ramp-down", type=DURATION, help="Ramp the rate (or the connections) down to 0 over the last part.")
 @click.option("--warmup", type=DURATION, help="Send load for this long first, kept out of the metrics.")
 @click.option("--warmup-iterations", type=click.IntRange(min=1), help="Or: this many warmup requests first.")
+@click.option("--data-file", metavar="CSV", help="With -c: a CSV file (header: variable names); each request "
+                                                 "takes the next row's values.")
+@click.option("--variants", type=click.IntRange(min=1, max=100000),
+              help="With -c: renderings of a request with per-request values ({{$uuid}}...) to cycle through "
+                   "[default: 1000].")
+@click.option("--backoff", metavar="PAUSE[:MAX]", help="After a transport error, 429 or 503, pause new requests, "
+                                                       "doubling per error in a row up to MAX (e.g. 100ms:5s).")
 @click.option("--timeout", type=DURATION, help="Per-request timeout [default: 30s; 0: none].")
 @click.option("--connect-timeout", type=DURATION, help="Timeout for establishing a connection.")
 @click.option("--grace", type=DURATION, help="How long in-flight requests may finish after issuing stops "
@@ -118,7 +125,8 @@ def serve(host, port):
               help="Report format.")
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE (the text summary still prints).")
 def perf(url, config_path, env, test, request, variables, method, headers, data, concurrency, iterations, duration,
-         rps, pattern, ramp_up, ramp_down, warmup, warmup_iterations, timeout, connect_timeout, grace, insecure,
+         rps, pattern, ramp_up, ramp_down, warmup, warmup_iterations, data_file, variants, backoff, timeout,
+         connect_timeout, grace, insecure,
          http2, follow, max_redirects, cacert, cert, key, max_concurrency, name, fmt, output):
     """Load-test a URL, or a request or performance test of a config file, with the native engine.
 
@@ -142,16 +150,16 @@ def perf(url, config_path, env, test, request, variables, method, headers, data,
                   pattern=patterns.parse_flag(pattern) if pattern else None, ramp_up=ramp_up, ramp_down=ramp_down,
                   warmup=warmup, warmup_iterations=warmup_iterations, grace=grace, connect_timeout=connect_timeout,
                   http2=http2, max_redirects=max_redirects, cacert=cacert, cert=cert, key=key,
-                  max_concurrency=max_concurrency)
+                  max_concurrency=max_concurrency, backoff=_backoff(backoff) if backoff else None)
     if config_path:
         if url or method or headers or data:
             raise ConfigError("--url/-X/-H/-d describe a request: with -c the request comes from the config")
         plan, _test = plan_from_config(config_path, env, test, request, parse_assignments(variables),
                                        concurrency=concurrency, timeout=timeout, insecure=insecure, follow=follow,
-                                       name=name, **common)
+                                       name=name, data_file=data_file, variants=variants, **common)
     else:
-        if test or request or env or variables:
-            raise ConfigError("-p/-r/-e/--var need a config file: add -c FILE")
+        if test or request or env or variables or data_file or variants:
+            raise ConfigError("-p/-r/-e/--var/--data-file/--variants need a config file: add -c FILE")
         if not url:
             raise ConfigError("give --url URL (e.g. --url http://127.0.0.1:8080/), or -c FILE with -p TEST or -r REQUEST")
         plan = build_plan(url=url, method=method, headers=headers, data=data,
@@ -192,6 +200,15 @@ def demo(duration, concurrency, output):
     click.echo(f"\n  Check        the target counted {seen} requests, lunge {result.completed}: {verdict}")
     click.echo(f"  Result       {output}")
     return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
+
+
+def _backoff(text: str) -> tuple[float, float]:
+    first, _, second = text.partition(":")
+    try:
+        initial = parse_duration(first)
+        return initial, parse_duration(second) if second else initial * 64
+    except ConfigError:
+        raise ConfigError(f"--backoff: {text!r} is not PAUSE[:MAX] (e.g. 100ms:5s)") from None
 
 
 def main(argv=None):

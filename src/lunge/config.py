@@ -188,6 +188,9 @@ class LoadConfig:
     ramp_down: float | None = None
     pattern: LoadPattern | None = None
     warmup: Warmup | None = None
+    data_file: str | None = None      # CSV, resolved against the config's folder
+    variants: int | None = None
+    backoff: tuple[float, float] | None = None  # (initial, max) seconds
 
 
 @dataclass(frozen=True)
@@ -273,6 +276,13 @@ def _dur(doc: dict, key: str, where: str) -> float | None:
     return parse_duration(doc[key], f"{where}.{key}") if key in doc else None
 
 
+def _backoff(doc: dict | None, where: str) -> tuple[float, float] | None:
+    if not doc:
+        return None
+    initial = parse_duration(doc["initial"], f"{where}.initial")
+    return initial, _dur(doc, "max", where) or initial * 64
+
+
 def _performance_test(key: str, doc: dict, where: str) -> PerformanceTest:
     load = doc["load"]
     lw = f"{where}.load"
@@ -305,7 +315,9 @@ def _performance_test(key: str, doc: dict, where: str) -> PerformanceTest:
     warmup = Warmup(duration=_dur(warm, "duration", f"{lw}.warmup"), iterations=warm.get("iterations")) if warm else None
     lc = LoadConfig(concurrency=load.get("concurrency", 10), iterations=load.get("iterations"),
                     duration=_dur(load, "duration", lw), rps=load.get("rps"), ramp_up=_dur(load, "rampUp", lw),
-                    ramp_down=_dur(load, "rampDown", lw), pattern=pattern, warmup=warmup)
+                    ramp_down=_dur(load, "rampDown", lw), pattern=pattern, warmup=warmup,
+                    data_file=load.get("dataFile"), variants=load.get("variants"),
+                    backoff=_backoff(load.get("backoff"), f"{lw}.backoff"))
     mon = doc.get("monitoring", {})
     mc = MonitoringConfig(real_time=mon.get("realTime", False), interval=_dur(mon, "interval", f"{where}.monitoring"),
                           resources=mon.get("resources", False))

@@ -30,6 +30,9 @@ class RequestTemplate:
     method: str = "GET"
     headers: tuple[str, ...] = ()
     body: bytes | None = None
+    # Pre-rendered renderings of a request whose values change per request ({{$uuid}}, a
+    # data file): ((url, headers, body), ...), cycled through natively, one per request.
+    variants: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class Load:
     ramp_down: float = 0.0
     warmup: float = 0.0             # seconds sent before the measured run, kept out of the metrics
     warmup_iterations: int = 0      # or this many requests
+    backoff: float = 0.0            # seconds of pause after an error, doubling per error in a row
+    backoff_max: float = 0.0
 
     @property
     def open_model(self) -> bool:
@@ -130,6 +135,9 @@ class Plan:
             "rampDownMs": ld.ramp_down * 1000,
             "warmupMs": ld.warmup * 1000,
             "warmupIterations": ld.warmup_iterations,
+            "variants": len(r.variants) or 1,
+            "backoffMs": ld.backoff * 1000,
+            "backoffMaxMs": ld.backoff_max * 1000,
         }
 
     def engine_kwargs(self) -> dict:
@@ -142,6 +150,8 @@ class Plan:
             insecure=t.insecure, http2=t.http2, follow=t.follow, max_redirects=t.max_redirects,
             cacert=t.cacert, cert=t.cert, key=t.key, user_agent=f"lunge/{__version__}",
             resolve=pinned_resolve(r.url), warmup=ld.warmup, warmup_iterations=ld.warmup_iterations,
+            variants=list(r.variants) if len(r.variants) > 1 else None,
+            backoff=ld.backoff, backoff_max=ld.backoff_max,
         )
         if ld.open_model:
             kw["schedule"] = ld.schedule()
@@ -213,7 +223,8 @@ def build_plan(*, url: str, method: str | None = None, headers=(), data: str | N
                http2: bool = False, insecure: bool = False, follow: bool = False, name: str | None = None,
                max_concurrency: int = MAX_CONCURRENCY, rps: float | None = None, pattern=None,
                ramp_up: float | None = None, ramp_down: float | None = None, warmup: float | None = None,
-               warmup_iterations: int | None = None, pattern_field: str = "--pattern", **transport) -> Plan:
+               warmup_iterations: int | None = None, pattern_field: str = "--pattern", variants=(),
+               backoff: tuple[float, float] | None = None, **transport) -> Plan:
     check_url(url)
     if body is None:
         body = read_body(data)
@@ -248,10 +259,13 @@ def build_plan(*, url: str, method: str | None = None, headers=(), data: str | N
         raise ConfigError(f"--duration: must be more than 0")
     if timeout is not None and timeout < 0:
         raise ConfigError("--timeout: must not be negative")
+    if backoff is not None and not (backoff[0] > 0 and backoff[1] >= backoff[0]):
+        raise ConfigError(f"--backoff: the pause must be above 0 and its maximum at least as long")
     load = Load(concurrency=concurrency, iterations=iterations, duration=duration,
                 grace=5.0 if grace is None else grace, pattern=pattern,
                 ramp_up=ramp_up or 0.0, ramp_down=ramp_down or 0.0, warmup=warmup or 0.0,
-                warmup_iterations=warmup_iterations or 0)
+                warmup_iterations=warmup_iterations or 0,
+                backoff=backoff[0] if backoff else 0.0, backoff_max=backoff[1] if backoff else 0.0)
     if load.open_model and iterations is not None and not duration and own is not None:
         _, cum = patterns.schedule(load.shaped(), None)
         capacity = math.ceil(cum[-1] - 1e-9)  # request k is due once the cumulative count passes k
@@ -260,7 +274,8 @@ def build_plan(*, url: str, method: str | None = None, headers=(), data: str | N
                               f"only {capacity} requests in its {own:g}s (add --duration or lower --iterations)")
     plan = Plan(
         name=name or f"{method} {url}",
-        request=RequestTemplate(url=url, method=method, headers=tuple(parse_header(h) for h in headers), body=body),
+        request=RequestTemplate(url=url, method=method, headers=tuple(parse_header(h) for h in headers), body=body,
+                                variants=tuple(variants)),
         load=load,
         transport=Transport(timeout=timeout or None, http2=http2, insecure=insecure, follow=follow, **transport),
     )
@@ -303,8 +318,23 @@ def plan_from_config(path: str, env: str | None, test: str | None = None, reques
     pt = cfg.performance_test(test) if test else None
     if pt is None and not request:
         raise ConfigError("give -p TEST (a performance test) or -r REQUEST (a request) with -c")
-    req = resolve_request(cfg, env, pt.request if pt else request, variables)
     ld = pt.load if pt else None
+    name = pt.request if pt else request
+    data_file = flags.pop("data_file", None) or (ld and ld.data_file and os.path.join(cfg.base_dir, ld.data_file))
+    pool = flags.pop("variants", None) or (ld.variants if ld else None) or DEFAULT_VARIANTS
+    rows = read_data_file(data_file) if data_file else [{}]
+    first_vars = {**rows[0], **(variables or {})}
+    req = resolve_request(cfg, env, name, first_vars)
+    variants = ()
+    dynamic = _renders_differently(cfg, env, name, first_vars, req)
+    if len(rows) > 1 or dynamic:
+        # Per-request values: render a pool now; the engine cycles through it (no Python per
+        # request).  Data rows are taken in order; built-ins get fresh values in every rendering.
+        count = max(len(rows), pool) if dynamic else len(rows)
+        variants = tuple(
+            (r.url, tuple(r.headers), r.body)
+            for r in (resolve_request(cfg, env, name, {**rows[i % len(rows)], **(variables or {})})
+                      for i in range(count)))
 
     def pick(name, config_value, default=None):
         v = flags.pop(name, None)
@@ -330,5 +360,35 @@ def plan_from_config(path: str, env: str | None, test: str | None = None, reques
         follow=flags.pop("follow", False) or req.follow_redirects,
         name=pick("name", pt.name if pt else f"{req.method} {req.name or request}"),
         pattern_field="--pattern" if flag_pattern is not None else f"performance.{test}.load.pattern",
+        variants=variants, backoff=pick("backoff", ld.backoff if ld else None),
         **{k: v for k, v in flags.items() if v is not None})
     return plan, pt
+
+
+DEFAULT_VARIANTS = 1000
+
+
+def _renders_differently(cfg, env, name, variables, first) -> bool:
+    """Does the request hold per-request values ({{$uuid}}, {{$randomInt}}, ...)?"""
+    from lunge.config import resolve_request
+
+    again = resolve_request(cfg, env, name, variables)
+    return (again.url, again.headers, again.body) != (first.url, first.headers, first.body)
+
+
+def read_data_file(path: str) -> list[dict]:
+    """Rows of a CSV file with a header row: each row's values become variables."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        raise ConfigError(f"data file {path!r}: cannot read ({e.strerror})") from None
+    except (csv.Error, UnicodeDecodeError) as e:
+        raise ConfigError(f"data file {path!r}: not CSV ({e})") from None
+    if not rows:
+        raise ConfigError(f"data file {path!r}: no rows under the header")
+    if len(rows) > 100_000:
+        raise ConfigError(f"data file {path!r}: {len(rows)} rows; at most 100 000")
+    return rows

@@ -328,6 +328,18 @@ cdef class Engine:
     cdef uint64_t class_counts[9]
     cdef char samples[9][256]
     cdef object hists          # name -> Histogram (owning the native memory)
+    # request variants (per-iteration values pre-rendered in Python), cycled per issue
+    cdef int nvar
+    cdef CURLU **var_url
+    cdef curl_slist **var_headers
+    cdef const char **var_body
+    cdef curl_off_t *var_len
+    # backoff on errors: no new request before hold_until
+    cdef uint64_t backoff_base
+    cdef uint64_t backoff_max
+    cdef uint64_t hold_until
+    cdef int error_streak
+    cdef uint64_t backoffs
 
     def __cinit__(self):
         self.multi = NULL
@@ -338,6 +350,11 @@ cdef class Engine:
         self.sch_t = self.sch_n = self.cc_t = NULL
         self.cc_n = NULL
         self.wfds = NULL
+        self.nvar = 0
+        self.var_url = NULL
+        self.var_headers = NULL
+        self.var_body = NULL
+        self.var_len = NULL
         for i in range(RING):
             self.ring[i].hist = NULL
 
@@ -347,13 +364,17 @@ cdef class Engine:
                  bint insecure=False, bint http2=False, bint follow=False, int max_redirects=10,
                  resolve=(), str user_agent="lunge", str cacert=None, str cert=None,
                  str key=None, schedule=None, concurrency_steps=None, double warmup=0.0,
-                 long long warmup_iterations=0):
+                 long long warmup_iterations=0, variants=None, double backoff=0.0,
+                 double backoff_max=0.0):
         """schedule: (seconds, cumulative requests) arrays, increasing, from (0, 0): the open
         model's rate plan; the k-th request is due when the cumulative count reaches k.
         concurrency_steps: (seconds, connections) arrays: closed-model ramps.
         warmup / warmup_iterations: requests issued before that time or below that count are
         warmup (counted apart).  iterations counts measured requests only; duration and the
-        schedule include the warmup."""
+        schedule include the warmup.
+        variants: [(url, headers, body)]: request k uses variant k % len (same method).
+        backoff: after a transport error, 429 or 503, no new request for backoff seconds,
+        doubling with each error in a row up to backoff_max; a success resets it."""
         if LC.dl == NULL:
             raise EngineError("libcurl is not loaded: call lunge.libcurl.load() first")
         if concurrency < 1:
@@ -493,6 +514,35 @@ cdef class Engine:
                 self.keep.append(body)
                 lc_setopt_off(e, CURLOPT_POSTFIELDSIZE_LARGE, len(body))
                 lc_setopt_ptr(e, CURLOPT_POSTFIELDS, <const char *>body)
+        self.backoff_base = <uint64_t>(backoff * 1e9)
+        self.backoff_max = <uint64_t>(max(backoff_max, backoff) * 1e9)
+        if variants:
+            self._set_variants(variants, body is not None)
+
+    cdef _set_variants(self, variants, bint has_body):
+        cdef int n = len(variants), i
+        cdef bytes b
+        self.var_url = <CURLU **>calloc(n, sizeof(CURLU *))
+        self.var_headers = <curl_slist **>calloc(n, sizeof(curl_slist *))
+        self.var_body = <const char **>calloc(n, sizeof(char *))
+        self.var_len = <curl_off_t *>calloc(n, sizeof(curl_off_t))
+        if self.var_url == NULL or self.var_headers == NULL or self.var_body == NULL or self.var_len == NULL:
+            raise MemoryError()
+        self.nvar = n
+        for i, (url, headers, body) in enumerate(variants):
+            self.var_url[i] = LC.url()
+            uc = LC.url_set(self.var_url[i], CURLUPART_URL, self._cstr(url), 0)
+            if uc != 0:
+                raise ValueError(f"URL {url!r}: {LC.url_strerror(uc).decode()}")
+            for h in headers:
+                self.var_headers[i] = LC.slist_append(self.var_headers[i], self._cstr(h))
+            if (body is not None) != has_body:
+                raise ValueError("variants: every variant has a body, or none")
+            if body is not None:
+                b = body
+                self.keep.append(b)
+                self.var_body[i] = <const char *>b
+                self.var_len[i] = len(b)
 
     cdef bytes _keep(self, str text):
         cdef bytes b = text.encode()
@@ -533,6 +583,15 @@ cdef class Engine:
         free(self.cc_t)
         free(self.cc_n)
         free(self.wfds)
+        for i in range(self.nvar):
+            if self.var_url[i] != NULL:
+                LC.url_cleanup(self.var_url[i])
+            if self.var_headers[i] != NULL:
+                LC.slist_free_all(self.var_headers[i])
+        free(self.var_url)
+        free(self.var_headers)
+        free(self.var_body)
+        free(self.var_len)
 
     # ------------------------------------------------------------------ the loop
     cdef inline bint _may_issue(self, uint64_t now) noexcept nogil:
@@ -576,6 +635,14 @@ cdef class Engine:
         s.body_bytes = 0
         s.errbuf[0] = 0
         s.warm = (sched - self.t0 < self.warmup_ns) or (n < self.warmup_n)
+        cdef int v
+        if self.nvar > 1:  # three setopts: the variant's URL, headers and body
+            v = <int>(n % <uint64_t>self.nvar)
+            lc_setopt_ptr(s.easy, CURLOPT_CURLU, self.var_url[v])
+            lc_setopt_ptr(s.easy, CURLOPT_HTTPHEADER, self.var_headers[v])
+            if self.var_body[v] != NULL:
+                lc_setopt_off(s.easy, CURLOPT_POSTFIELDSIZE_LARGE, self.var_len[v])
+                lc_setopt_ptr(s.easy, CURLOPT_POSTFIELDS, self.var_body[v])
         cdef CURLMcode mc = LC.multi_add_handle(self.multi, s.easy)
         if mc != CURLM_OK:
             self.fatal = mc
@@ -604,6 +671,8 @@ cdef class Engine:
         # is idle, it waits, and its latency still counts from its due time); in the closed
         # model, up to the target number of connections.
         cdef Slot *s
+        if now < self.hold_until:  # backing off after errors
+            return 0
         if self.open_model:
             while self.nfree > 0 and self.next_due <= now and self._may_issue(now):
                 self.nfree -= 1
@@ -695,8 +764,10 @@ cdef class Engine:
         self._roll(now)
         if s.warm:
             la_bump(&self.live.warm_completed, 1)
-            if res != CURLE_OK or lc_info_long(e, CURLINFO_RESPONSE_CODE) >= 400:
+            status = lc_info_long(e, CURLINFO_RESPONSE_CODE) if res == CURLE_OK else 0
+            if res != CURLE_OK or status >= 400:
                 self.warm_failures += 1
+            self._note(res != CURLE_OK or status == 429 or status == 503, now)
             self._release(s)
             return
         cdef Second *sec = &self.ring[self.cur]
@@ -725,7 +796,24 @@ cdef class Engine:
             self._failure(cls, res, msg)
         la_bump(&self.live.connections, <uint64_t>lc_info_long(e, CURLINFO_NUM_CONNECTS))
         self._count(sec, sclass, failed, nbytes)
+        self._note(res != CURLE_OK or status == 429 or status == 503, now)
         self._release(s)
+
+    cdef inline void _note(self, bint bad, uint64_t now) noexcept nogil:
+        # Exponential backoff: each error in a row doubles the pause before new requests.
+        cdef uint64_t d
+        if self.backoff_base == 0:
+            return
+        if not bad:
+            self.error_streak = 0
+            return
+        self.error_streak += 1
+        d = self.backoff_base << (self.error_streak - 1 if self.error_streak < 21 else 20)
+        if d > self.backoff_max:
+            d = self.backoff_max
+        if now + d > self.hold_until:
+            self.hold_until = now + d
+            self.backoffs += 1
 
     cdef inline CURLMcode _wait(self, uint64_t wait_ns) noexcept nogil:
         # Rate-paced waits shorter than 2 ms: sleep on libcurl's sockets with ns precision
@@ -802,10 +890,13 @@ cdef class Engine:
             # deadline or grace end.
             wait_ns = self.next_boundary - now
             if self.issue_end == 0:
+                if self.hold_until > now and self.hold_until - now < wait_ns:
+                    wait_ns = self.hold_until - now
                 if self.deadline != UINT64_MAX and self.deadline > now and self.deadline - now < wait_ns:
                     wait_ns = self.deadline - now
                 if self.open_model and self.nfree > 0 and self.next_due != UINT64_MAX:
-                    wait_ns = 0 if self.next_due <= now else min(wait_ns, self.next_due - now)
+                    limit = self.next_due if self.next_due > self.hold_until else self.hold_until
+                    wait_ns = 0 if limit <= now else min(wait_ns, limit - now)
                 if self.cc_len and self.cc_seg + 1 < self.cc_len:
                     limit = self.t0 + <uint64_t>self.cc_t[self.cc_seg + 1]
                     if limit > now and limit - now < wait_ns:
@@ -940,6 +1031,7 @@ cdef class Engine:
             "lateSends": self.late_sends,
             "maxLagNs": self.max_lag,
             "warmupIssued": self.warm_issued,
+            "backoffs": self.backoffs,
             "warmupCompleted": self.live.warm_completed,
             "warmupFailures": self.warm_failures,
             "histograms": dict(self.hists),
