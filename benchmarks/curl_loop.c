@@ -2,12 +2,14 @@
  * curl_loop.c - the raw C reference for lunge's engine: a closed-loop load over libcurl's multi
  * interface, written as cheaply as we know how (see benchmarks/RESULTS.md for why each choice).
  *
- *   curl_loop [-c CONNS] (-d SECONDS | -n REQUESTS) [-P] [-A AGENT] [-x EXTRAS] URL
+ *   curl_loop [-c CONNS] (-d SECONDS | -n REQUESTS) [-P|-L] [-A AGENT] [-x EXTRAS] URL
  *
  * -c   connections = easy handles (default 50)
  * -d   issue new requests for this long, then let the in-flight ones finish (default 8)
  * -n   issue exactly this many requests in all (instead of -d)
  * -P   "plain": only URL + write callback + NOSIGNAL (to show what the tuned options buy)
+ * -L   "legacy tuned": the tuned set without NOPROXY and DNS_CACHE_TIMEOUT (the shared
+ *      reference's best options), to show what those two buy
  * -A   send this User-Agent header (libcurl sends none by default; lunge sends one)
  * -x   extras, for attributing lunge's cost only (comma list; none is part of the best loop):
  *        timeout   CURLOPT_TIMEOUT_MS 30000 (lunge's default --timeout 30s)
@@ -25,8 +27,9 @@
  * Loop: one curl_multi_perform and one curl_multi_poll per wake-up, curl_multi_info_read drained
  * once per batch; each slot owns one easy handle that is removed and re-added untouched (no reset,
  * no new handle, so its connection and parsed state are reused).  Options: NOSIGNAL (no
- * rt_sigaction per request), PROXY "" (no proxy-environment look-ups per request), CURLU (URL
- * parsed once), RESOLVE (host resolved once).
+ * rt_sigaction per request), PROXY "" and NOPROXY "*" (no proxy-environment look-ups per
+ * request), CURLU (URL parsed once), RESOLVE (host resolved once), DNS_CACHE_TIMEOUT -1 (no DNS
+ * cache pruning per request).
  * Latency = monotonic time from add_handle to the batch in which info_read reports it, into a 1-us
  * histogram up to 10 s.  Prints one line:
  *   tool=curl_loop ... requests=N errors=E non200=X rps=R p50_ms=.. p90_ms=.. p99_ms=.. max_ms=..
@@ -96,21 +99,22 @@ static double pct_ms(double p) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: curl_loop [-c CONNS] (-d SECONDS | -n REQUESTS) [-P] [-A AGENT] [-x EXTRAS] URL\n");
+  fprintf(stderr, "usage: curl_loop [-c CONNS] (-d SECONDS | -n REQUESTS) [-P|-L] [-A AGENT] [-x EXTRAS] URL\n");
   exit(2);
 }
 
 static int run(int argc, char **argv) {
-  int conns = 50, opt, plain = 0;
+  int conns = 50, opt, plain = 0, legacy = 0;
   const char *agent = NULL, *extras = "";
   double secs = 8.0;
   long long limit = 0; /* -n */
-  while ((opt = getopt(argc, argv, "c:d:n:PA:x:")) != -1) {
+  while ((opt = getopt(argc, argv, "c:d:n:PLA:x:")) != -1) {
     switch (opt) {
       case 'c': conns = atoi(optarg); break;
       case 'd': secs = atof(optarg); break;
       case 'n': limit = atoll(optarg); break;
       case 'P': plain = 1; break;
+      case 'L': legacy = 1; break;
       case 'A': agent = optarg; break;
       case 'x': extras = optarg; break;
       default: usage();
@@ -169,6 +173,10 @@ static int run(int argc, char **argv) {
       curl_url_set(slots[i].url, CURLUPART_URL, url, 0);
       curl_easy_setopt(e, CURLOPT_CURLU, slots[i].url);
       curl_easy_setopt(e, CURLOPT_PROXY, "");
+      if (!legacy) {
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "*");            /* else no_proxy is getenv'd twice per request */
+        curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, -1L);  /* else the DNS cache is pruned per request */
+      }
       if (!EXTRA("noresolve")) curl_easy_setopt(e, CURLOPT_RESOLVE, resolve);
     }
   }
@@ -232,7 +240,7 @@ static int run(int argc, char **argv) {
 
   printf("tool=curl_loop libcurl=%s conns=%d opts=%s%s%s%s duration_s=%.3f requests=%llu errors=%llu non200=%llu "
          "rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f mean_ms=%.3f body_bytes=%llu\n",
-         curl_version_info(CURLVERSION_NOW)->version, conns, plain ? "plain" : "tuned", agent ? "+agent" : "", *extras ? "+" : "", extras, elapsed,
+         curl_version_info(CURLVERSION_NOW)->version, conns, plain ? "plain" : legacy ? "legacy" : "tuned", agent ? "+agent" : "", *extras ? "+" : "", extras, elapsed,
          (unsigned long long)(hist_n + errors + non200), (unsigned long long)errors, (unsigned long long)non200,
          (double)(hist_n + errors + non200) / elapsed, pct_ms(50), pct_ms(90), pct_ms(99),
          (double)lat_max_ns / 1e6, hist_n ? (double)lat_sum_ns / (double)hist_n / 1e6 : 0.0,

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shlex
+import statistics
 import subprocess
 import sys
 
@@ -77,35 +78,46 @@ def main():
     ap.add_argument("--gen-cpu", default="0")
     ap.add_argument("--diff", nargs=2, action="append", default=[], metavar=("A", "B"))
     ap.add_argument("--ref", default="curl_loop", help="the label the ratios are taken against")
+    ap.add_argument("--repeat", type=int, default=1, help="count each tool this many times; the median is reported")
     ap.add_argument("variants", nargs="+")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
 
-    res, funcs = {}, {}
+    res, funcs, spread = {}, {}, {}
     for spec in a.variants:
         label, cmd = spec.split("=", 1)
         cmd = shlex.split(cmd)
-        r1 = run_cg(label, cmd, a.n1, a.out, a.gen_cpu)
-        r2 = run_cg(label, cmd, a.n2, a.out, a.gen_cpu) if r1 else None
-        if not (r1 and r2) or r2[1] <= r1[1]:
+        got = []
+        for rep in range(a.repeat):
+            r1 = run_cg(label, cmd, a.n1, a.out, a.gen_cpu)
+            r2 = run_cg(label, cmd, a.n2, a.out, a.gen_cpu) if r1 else None
+            if not (r1 and r2) or r2[1] <= r1[1]:
+                continue
+            dreq = r2[1] - r1[1]
+            got.append((r2[0] - r1[0]) / dreq)
+            f1, f2 = per_function(r1[2]), per_function(r2[2])
+            funcs[label] = {k: (f2[k] - f1.get(k, 0)) / dreq for k in f2}   # the last repeat's
+            print(f"{label:14s} {got[-1]:10.0f} instructions/request  (Ir {r1[0]:,} @ {r1[1]} req, "
+                  f"{r2[0]:,} @ {r2[1]} req)", file=sys.stderr, flush=True)
+        if not got:
             res[label] = None
             continue
-        dreq = r2[1] - r1[1]
-        res[label] = (r2[0] - r1[0]) / dreq
-        f1, f2 = per_function(r1[2]), per_function(r2[2])
-        funcs[label] = {k: (f2[k] - f1.get(k, 0)) / dreq for k in f2}
-        print(f"{label:14s} {res[label]:10.0f} instructions/request  (Ir {r1[0]:,} @ {r1[1]} req, "
-              f"{r2[0]:,} @ {r2[1]} req)", file=sys.stderr, flush=True)
-        json.dump({"label": label, "ir_per_req": res[label], "n": [r1[1], r2[1]], "ir": [r1[0], r2[0]],
-                   "functions": funcs[label]}, open(os.path.join(a.out, f"{label}.ir.json"), "w"))
+        res[label] = statistics.median(got)
+        spread[label] = (min(got), max(got), len(got))
+        json.dump({"label": label, "ir_per_req": res[label], "repeats": got, "functions": funcs[label]},
+                  open(os.path.join(a.out, f"{label}.ir.json"), "w"))
 
+    if a.ref not in res:
+        a.ref = next(iter(res))
     ref = res.get(a.ref)
     print(f"User-space instructions per request (valgrind cachegrind, (Ir(N2) - Ir(N1)) / (N2 - N1), "
           f"N1={a.n1}, N2={a.n2})\n")
-    print(f"| tool | instructions / request | vs {a.ref} |\n|---|---:|---:|")
+    print(f"| tool | instructions / request (median) | min..max (repeats) | vs {a.ref} |\n|---|---:|---|---:|")
     for label, v in res.items():
         rel = f"{v / ref:.3f}" if v and ref else "n/a"
-        print(f"| {label} | {'failed' if v is None else f'{v:,.0f}'.replace(',', ' ')} | {rel} |")
+        lo, hi, k = spread.get(label, (0, 0, 0))
+        print(f"| {label} | {'failed' if v is None else f'{v:,.0f}'.replace(',', ' ')} "
+              f"| {f'{lo:,.0f}..{hi:,.0f} ({k})'.replace(',', ' ')} | {rel} |")
 
     for label in funcs:
         top = sorted(funcs[label].items(), key=lambda kv: -kv[1])[: a.top]

@@ -14,14 +14,14 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-N1="${N1:-4000}"; N2="${N2:-20000}"; C="${C:-50}"; TOP="${TOP:-15}"
+N1="${N1:-4000}"; N2="${N2:-20000}"; C="${C:-50}"; TOP="${TOP:-15}"; REPEAT="${REPEAT:-1}"
 TOOLS=(${TOOLS:-curl_loop lunge pycurl_loop})
 OUT="${OUT:-/tmp/lunge-bench/ir-$(date -u +%Y%m%d-%H%M%S)}"
 
 install_deps valgrind
 build_curl_loop
 mkdir -p "$OUT"
-{ machine_info; echo "N1=$N1 N2=$N2 C=$C tools=${TOOLS[*]} $(valgrind --version)"; } | tee "$OUT/env.txt" >&2
+{ machine_info; echo "N1=$N1 N2=$N2 REPEAT=$REPEAT C=$C tools=${TOOLS[*]} $(valgrind --version)"; } | tee "$OUT/env.txt" >&2
 nginx_start
 
 UA="$("$LUNGE" --version | awk 'NR == 1 {print $1 "/" $2}')"   # lunge's User-Agent, e.g. lunge/0.1.0
@@ -30,6 +30,7 @@ for t in "${TOOLS[@]}"; do
   case "$t" in
     curl_loop)       specs+=("curl_loop=$BUILD/curl_loop -c $C -n {N} $URL") ;;
     curl_loop_plain) specs+=("curl_loop_plain=$BUILD/curl_loop -P -c $C -n {N} $URL") ;;
+    curl_loop_legacy) specs+=("curl_loop_legacy=$BUILD/curl_loop -L -c $C -n {N} $URL") ;;  # without NOPROXY, DNS_CACHE_TIMEOUT
     curl_loop_ua)    specs+=("curl_loop_ua=$BUILD/curl_loop -A $UA -c $C -n {N} $URL") ;;  # the User-Agent lunge sends
     curl_loop_ua+*)  specs+=("$t=$BUILD/curl_loop -A $UA -x ${t#curl_loop_ua+} -c $C -n {N} $URL") ;;  # + lunge's other choices (-x)
     lunge_t0)        specs+=("lunge_t0=$LUNGE perf --url $URL --concurrency $C --iterations {N} --timeout 0 --format json --output {OUT}") ;;
@@ -38,6 +39,6 @@ for t in "${TOOLS[@]}"; do
     *) log "unknown tool $t" ;;
   esac
 done
-"$PY" "$BENCH_DIR/ir_count.py" --n1 "$N1" --n2 "$N2" --top "$TOP" --out "$OUT" --gen-cpu "$GEN_CPU" \
+"$PY" "$BENCH_DIR/ir_count.py" --n1 "$N1" --n2 "$N2" --top "$TOP" --out "$OUT" --gen-cpu "$GEN_CPU" --repeat "$REPEAT" \
   --diff lunge curl_loop "${specs[@]}" | tee "$OUT/table.md"
 log "raw outputs: $OUT"
