@@ -4,6 +4,7 @@
 #
 #   bash benchmarks/ir_count.sh                  # N1=4000 N2=20000 requests, C=50 (~5-10 min)
 #   N1=2000 N2=10000 TOOLS="curl_loop lunge" bash benchmarks/ir_count.sh
+#   TOOLS="curl_loop lunge" REPEAT=3 bash benchmarks/ir_count.sh   # medians of 3 counts (+-1 % noise)
 #   TOOLS="curl_loop curl_loop_ua curl_loop_ua+timeout curl_loop_ua+getinfo lunge lunge_t0" bash ...
 #     attributes lunge's extra cost: curl_loop_ua sends lunge's User-Agent, "+X,Y" adds curl_loop's
 #     -x extras (lunge's other libcurl choices), lunge_t0 is lunge with --timeout 0
