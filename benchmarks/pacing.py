@@ -14,42 +14,10 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 
-CONF = """worker_processes 1; daemon off; pid {d}/nginx.pid; error_log {d}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{ access_log off; keepalive_requests 100000000;
-  client_body_temp_path {d}/b; proxy_temp_path {d}/p; fastcgi_temp_path {d}/f; uwsgi_temp_path {d}/u; scgi_temp_path {d}/s;
-  server {{ listen 127.0.0.1:{port} backlog=4096; location / {{ return 200 "ok\\n"; }} }} }}
-"""
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def start_nginx(d, port):
-    with open(f"{d}/nginx.conf", "w") as f:
-        f.write(CONF.format(d=d, port=port))
-    proc = subprocess.Popen(["taskset", "-c", "1", shutil.which("nginx") or "/usr/sbin/nginx", "-p", d,
-                             "-c", f"{d}/nginx.conf", "-e", f"{d}/error.log"])
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    sys.exit("nginx did not start")
-
+from _nginx import Nginx
 
 def perf(lunge, url, *args, timeout):
     p = subprocess.run(["taskset", "-c", "0", lunge, "perf", "--url", url, *map(str, args), "--format", "json"],
@@ -64,12 +32,9 @@ def main():
     ap.add_argument("--lunge", default=shutil.which("lunge") or os.path.join(os.path.dirname(sys.executable), "lunge"))
     ap.add_argument("--duration", type=float, default=10.0)
     a = ap.parse_args()
-    d = tempfile.mkdtemp(prefix="lunge-pacing-")
-    port = free_port()
-    nginx = start_nginx(d, port)
-    url = f"http://127.0.0.1:{port}/"
     ok = True
-    try:
+    with Nginx(cpu="1") as nginx:
+        url = nginx.url
         print(f"| target rps | achieved rps | error | lag p50 ms | lag p99 ms | max lag ms | late sends | unsent | goal |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for rps in (100, 1000, 10000):
@@ -98,10 +63,6 @@ def main():
             print(f"| {t} | {intended:.0f} | {row['requests']} | {err * 100:+.2f}% |")
         ok &= worst <= 0.03
         print(f"\nlinear ramp: worst second {worst * 100:.2f}% off (goal 3%): {'met' if worst <= 0.03 else 'MISSED'}")
-    finally:
-        nginx.terminate()
-        nginx.wait(10)
-        shutil.rmtree(d, ignore_errors=True)
     return 0 if ok else 1
 
 

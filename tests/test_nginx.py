@@ -115,7 +115,8 @@ def test_iterations_against_nginx_exact(nginx):
 
 
 def test_http2_multiplexes_streams_on_one_connection(nginx):
-    r = lunge("perf", "--url", f"{nginx.h2c_url}/", "--http2", "--concurrency", 20, "-n", 2000, "--format", "json")
+    r = lunge("perf", "--url", f"{nginx.h2c_url}/", "--http2", "--workers", 1, "--concurrency", 20, "-n", 2000,
+              "--format", "json")
     assert r.code == 0, r.err
     m = r.json()["metrics"]
     count, by_status = nginx.logged()

@@ -10,13 +10,18 @@ import pytest
 from conftest import REPO
 
 
-def actionlint():
-    exe = shutil.which("actionlint") or str(Path(sys.executable).with_name("actionlint"))
+def lint_tool(name):
+    """A tool from the `lint` extra: required on CI, skipped without it elsewhere."""
+    exe = shutil.which(name) or str(Path(sys.executable).with_name(name))
     if not os.path.exists(exe):
         if os.environ.get("CI"):
-            pytest.fail("actionlint missing: scripts/test.sh installs the `lint` extra")
-        pytest.skip("actionlint not installed (pip install '.[lint]')")
+            pytest.fail(f"{name} missing: scripts/test.sh installs the `lint` extra")
+        pytest.skip(f"{name} not installed (pip install '.[lint]')")
     return exe
+
+
+def actionlint():
+    return lint_tool("actionlint")
 
 
 def test_wheels_workflow_passes_actionlint(tmp_path):
@@ -37,3 +42,18 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     p = subprocess.run([actionlint(), "-no-color", str(wf / "bad.yml")], capture_output=True, text=True,
                        cwd=tmp_path, timeout=60)
     assert p.returncode != 0
+
+
+def test_cibuildwheel_builds_cpython_3_10_to_3_13():
+    """The [tool.cibuildwheel] settings select exactly the wheels wheels.yml promises."""
+    exe = lint_tool("cibuildwheel")
+    ids = {}
+    for platform, arch in (("linux", "x86_64"), ("linux", "aarch64"), ("macos", "x86_64"), ("macos", "arm64")):
+        p = subprocess.run([exe, "--print-build-identifiers", "--platform", platform, "--archs", arch, str(REPO)],
+                           capture_output=True, text=True, timeout=120, cwd=REPO)
+        assert p.returncode == 0, p.stderr
+        ids[(platform, arch)] = p.stdout.split()
+    assert ids[("linux", "x86_64")] == [f"cp3{v}-manylinux_x86_64" for v in (10, 11, 12, 13)]
+    assert ids[("linux", "aarch64")] == [f"cp3{v}-manylinux_aarch64" for v in (10, 11, 12, 13)]
+    assert ids[("macos", "x86_64")] == [f"cp3{v}-macosx_x86_64" for v in (10, 11, 12, 13)]
+    assert ids[("macos", "arm64")] == [f"cp3{v}-macosx_arm64" for v in (10, 11, 12, 13)]

@@ -107,6 +107,10 @@ def serve(host, port):
                    "[default: 1000].")
 @click.option("--backoff", metavar="PAUSE[:MAX]", help="After a transport error, 429 or 503, pause new requests, "
                                                        "doubling per error in a row up to MAX (e.g. 100ms:5s).")
+@click.option("--workers", type=click.IntRange(min=1), help="Engine threads, each with its own connections and "
+              "share of the rate [default: usable cores, capped by --concurrency].")
+@click.option("--shard", metavar="I/N", help="Run part I of N (0-based) of the load, for one of N machines; "
+                                             "merge the results with `lunge merge`.")
 @click.option("--timeout", type=DURATION, help="Per-request timeout [default: 30s; 0: none].")
 @click.option("--connect-timeout", type=DURATION, help="Timeout for establishing a connection.")
 @click.option("--grace", type=DURATION, help="How long in-flight requests may finish after issuing stops "
@@ -125,7 +129,8 @@ def serve(host, port):
               help="Report format.")
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE (the text summary still prints).")
 def perf(url, config_path, env, test, request, variables, method, headers, data, concurrency, iterations, duration,
-         rps, pattern, ramp_up, ramp_down, warmup, warmup_iterations, data_file, variants, backoff, timeout,
+         rps, pattern, ramp_up, ramp_down, warmup, warmup_iterations, data_file, variants, backoff, workers, shard,
+         timeout,
          connect_timeout, grace, insecure,
          http2, follow, max_redirects, cacert, cert, key, max_concurrency, name, fmt, output):
     """Load-test a URL, or a request or performance test of a config file, with the native engine.
@@ -166,9 +171,11 @@ def perf(url, config_path, env, test, request, variables, method, headers, data,
                           concurrency=concurrency if concurrency is not None else 10,
                           timeout=timeout if timeout is not None else 30.0, insecure=insecure, follow=follow,
                           name=name, **common)
+    if shard:
+        plan = _shard(plan, shard)
     if plan.transport.insecure:
         click.echo("lunge: warning: --insecure: TLS certificates are not verified", err=True)
-    result = runner.run(plan)
+    result = runner.run(plan, workers=workers)
     if output:
         report.write(result, fmt, output)
     if fmt == "json" and not output:
@@ -200,6 +207,39 @@ def demo(duration, concurrency, output):
     click.echo(f"\n  Check        the target counted {seen} requests, lunge {result.completed}: {verdict}")
     click.echo(f"  Result       {output}")
     return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
+
+
+def _shard(plan, text: str):
+    index, sep, count = text.partition("/")
+    if not (sep and index.isdigit() and count.isdigit() and int(index) < int(count)):
+        raise ConfigError(f"--shard: {text!r} is not I/N with 0 <= I < N (e.g. 0/4)")
+    if int(count) > plan.max_parts():
+        raise ConfigError(f"--shard: {text!r}: {count} shards need at least {count} connections and iterations")
+    return plan.share(int(index), int(count))
+
+
+@cli.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--output", "-o", metavar="FILE", help="Write the merged report to FILE (the text summary still prints).")
+def merge(results, fmt, output):
+    """Merge results of shards (or any runs) exactly: histograms add, series align on wall-clock seconds.
+
+    \b
+    Example:
+      lunge merge shard-0.json shard-1.json --format json --output merged.json
+    """
+    from lunge import report
+    from lunge.result import RunResult, load
+
+    merged = RunResult.merge([load(p) for p in results], kind="shard")
+    if output:
+        report.write(merged, fmt, output)
+    if fmt == "json" and not output:
+        click.echo(report.render(merged, "json"), nl=False)
+    else:
+        click.echo(report.render(merged, "text"), nl=False)
+    return EXIT_OK
 
 
 def _backoff(text: str) -> tuple[float, float]:

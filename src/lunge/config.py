@@ -24,6 +24,7 @@ from jsonschema.exceptions import ValidationError, relevance
 
 from lunge import variables as V
 from lunge.errors import ConfigError
+from lunge.urls import check_url
 from lunge.units import parse_duration
 
 SUBJECTS = ("status", "responseTime", "header", "jsonPath", "schema")
@@ -539,12 +540,6 @@ def _unknown(kind: str, name: str, table: dict) -> str:
     if not table:
         return f"unknown {kind} {name!r}: none is defined"
     return f"unknown {kind} {name!r}{did_you_mean(name, table)}; defined: {', '.join(table)}"
-
-
-def check_url(url: str, where: str) -> None:
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{where}: {url!r} is not an http:// or https:// URL")
 
 
 def encode_body(body: Any, scope: V.Scope, where: str, base_dir: str = ".") -> tuple[bytes, str | None]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from lunge import __version__, patterns
 from lunge.errors import CONCURRENCY_LIMIT, ConfigError
+from lunge.urls import check_url
 
 # A typo guard (`--concurrency 1000000`), not a capacity claim; --max-concurrency raises it.
 MAX_CONCURRENCY = 20000
@@ -48,6 +49,7 @@ class Load:
     warmup_iterations: int = 0      # or this many requests
     backoff: float = 0.0            # seconds of pause after an error, doubling per error in a row
     backoff_max: float = 0.0
+    share: tuple = ()               # ((i, n), ...): this plan is part i of n (shard, then worker)
 
     @property
     def open_model(self) -> bool:
@@ -68,13 +70,16 @@ class Load:
         return r
 
     def schedule(self):
-        """(seconds, cumulative requests): the measured pattern, after any warmup phase."""
+        """(seconds, cumulative requests): the measured pattern after any warmup phase, and,
+        for a part of a split plan, only that part's requests."""
         ts, cum = patterns.schedule(self.shaped(), self.duration)
         w, rate = self.warmup_span(), 0.0
         if w > 0:
             rate = self.warmup_rate()
             ts = np.concatenate([[0.0], ts + w])
             cum = np.concatenate([[0.0], cum + rate * w])
+        for i, n in self.share:
+            ts, cum = split_schedule(ts, cum, i, n)
         return ts, cum
 
     def warmup_span(self) -> float:
@@ -82,7 +87,8 @@ class Load:
         if self.warmup:
             return self.warmup
         if self.warmup_iterations and self.open_model:
-            return self.warmup_iterations / self.warmup_rate()
+            parts = math.prod(n for _, n in self.share)  # the whole run's warmup count
+            return self.warmup_iterations * parts / self.warmup_rate()
         return 0.0
 
     def concurrency_steps(self):
@@ -112,6 +118,21 @@ class Plan:
     load: Load
     transport: Transport = field(default_factory=Transport)
 
+    def share(self, i: int, n: int) -> "Plan":
+        """Part i of n of this plan, for one of n workers or shards: connections, iterations
+        and the rate schedule split so the parts add up exactly to the whole."""
+        ld, r = self.load, self.request
+        load = dataclasses.replace(
+            ld, concurrency=split_count(ld.concurrency, i, n),
+            iterations=split_count(ld.iterations, i, n) if ld.iterations else ld.iterations,
+            warmup_iterations=split_count(ld.warmup_iterations, i, n), share=ld.share + ((i, n),))
+        return dataclasses.replace(self, load=load)
+
+    def max_parts(self) -> int:
+        """How many parts this plan can be split into (each needs a connection and a request)."""
+        ld = self.load
+        return min(ld.concurrency, ld.iterations or ld.concurrency)
+
     def configuration(self) -> dict:
         """The resolved settings, as recorded in the result (camelCase)."""
         r, ld, t = self.request, self.load, self.transport
@@ -136,6 +157,7 @@ class Plan:
             "warmupMs": ld.warmup * 1000,
             "warmupIterations": ld.warmup_iterations,
             "variants": len(r.variants) or 1,
+            **({"share": [list(p) for p in ld.share]} if ld.share else {}),
             "backoffMs": ld.backoff * 1000,
             "backoffMaxMs": ld.backoff_max * 1000,
         }
@@ -151,6 +173,8 @@ class Plan:
             cacert=t.cacert, cert=t.cert, key=t.key, user_agent=f"lunge/{__version__}",
             resolve=pinned_resolve(r.url), warmup=ld.warmup, warmup_iterations=ld.warmup_iterations,
             variants=list(r.variants) if len(r.variants) > 1 else None,
+            variant_stride=math.prod(n for _, n in ld.share),
+            variant_offset=_share_offset(ld.share),
             backoff=ld.backoff, backoff_max=ld.backoff_max,
         )
         if ld.open_model:
@@ -158,21 +182,6 @@ class Plan:
         elif ld.ramp_up or ld.ramp_down:
             kw["concurrency_steps"] = ld.concurrency_steps()
         return kw
-
-
-def check_url(url: str, field_name: str = "--url") -> str:
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018  (raises on a bad port)
-    except ValueError as e:
-        raise ConfigError(f"{field_name}: {url!r} is not a valid URL ({e})") from None
-    if parts.scheme not in ("http", "https"):
-        raise ConfigError(f"{field_name}: {url!r} is not an http:// or https:// URL")
-    if not parts.hostname:
-        raise ConfigError(f"{field_name}: {url!r} has no host")
-    if any(c.isspace() for c in url):
-        raise ConfigError(f"{field_name}: {url!r} contains whitespace")
-    return url
 
 
 def parse_header(text: str, field_name: str = "-H") -> str:
@@ -392,3 +401,30 @@ def read_data_file(path: str) -> list[dict]:
     if len(rows) > 100_000:
         raise ConfigError(f"data file {path!r}: {len(rows)} rows; at most 100 000")
     return rows
+
+
+def split_count(total: int, i: int, n: int) -> int:
+    return total // n + (1 if i < total % n else 0)
+
+
+def split_schedule(ts, cum, i: int, n: int):
+    """Part i of n of a schedule: the requests k with k % n == i.  Request k of the whole is
+    due when cum reaches k, so the part's j-th (k = j*n + i) is due when (cum - i) / n reaches j."""
+    c = (np.asarray(cum, dtype=np.float64) - i) / n
+    ts = np.asarray(ts, dtype=np.float64)
+    positive = np.flatnonzero(c > 0)
+    if len(positive) == 0:  # this part never gets a request
+        return np.array([0.0, ts[-1]]), np.array([0.0, 0.0])
+    k = positive[0]
+    t_cross = ts[k - 1] + (0.0 - c[k - 1]) / (c[k] - c[k - 1]) * (ts[k] - ts[k - 1])
+    return np.concatenate([[0.0, t_cross], ts[k:]]), np.concatenate([[0.0, 0.0], c[k:]])
+
+
+def _share_offset(share) -> int:
+    """Index in the whole run of a part's first request: shares split successively, so the
+    part's j-th request is j * prod(n) + offset."""
+    offset, scale = 0, 1
+    for i, n in share:
+        offset += i * scale
+        scale *= n
+    return offset

@@ -45,6 +45,17 @@ class SparseHist:
         h.set_state(self.counts, self.total, 0, self.min_ns, self.max_ns, self.sum_ns, self.sum_sq, indices=self.idx)
         return h
 
+    @classmethod
+    def merge(cls, parts: list) -> "SparseHist | None":
+        parts = [p for p in parts if p is not None and p.total]
+        if not parts:
+            return None
+        idx, inv = np.unique(np.concatenate([p.idx for p in parts]), return_inverse=True)
+        counts = np.zeros(len(idx), dtype=np.uint64)
+        np.add.at(counts, inv, np.concatenate([p.counts for p in parts]).astype(np.uint64))
+        return cls(idx.astype(np.int32), counts, sum(p.total for p in parts), min(p.min_ns for p in parts),
+                   max(p.max_ns for p in parts), sum(p.sum_ns for p in parts), sum(p.sum_sq for p in parts))
+
     def percentiles(self, ps) -> np.ndarray:
         ps = np.asarray(ps, dtype=np.float64)
         if not self.total:
@@ -99,6 +110,7 @@ class RunResult:
     warmup_issued: int = 0
     warmup_completed: int = 0
     warmup_failures: int = 0
+    parts: dict = field(default_factory=dict)  # {"workers": [...]} or {"shards": [...]}, when merged
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -144,6 +156,76 @@ class RunResult:
             warmup_completed=raw["warmupCompleted"], warmup_failures=raw["warmupFailures"],
         )
 
+    @classmethod
+    def merge(cls, results: list, kind: str = "worker") -> "RunResult":
+        """One result from several (engine threads, processes or machines): histograms and
+        counters add exactly; per-second series align on wall-clock seconds."""
+        if not results:
+            raise ConfigError("nothing to merge")
+        if len(results) == 1:
+            return results[0]
+        first = results[0]
+        start = min(r.start_wall_ns for r in results)
+        rel = [r.start_wall_ns - start for r in results]
+        hists = {}
+        for r in results:
+            for name, h in r.histograms.items():
+                hists[name] = h.copy() if name not in hists else hists[name].add(h)
+        seconds: dict[int, list] = {}
+        for r, off in zip(results, rel):
+            shift = int(round(off / 1e9))
+            for sec in r.series:
+                seconds.setdefault(sec.t + shift, []).append(sec)
+        series = [Second(t=t, requests=sum(x.requests for x in secs), failures=sum(x.failures for x in secs),
+                         errors=sum(x.errors for x in secs), bytes=sum(x.bytes for x in secs),
+                         status=[sum(x.status[k] for x in secs) for k in range(6)],
+                         hist=SparseHist.merge([x.hist for x in secs]), span=max(x.span for x in secs))
+                  for t, secs in sorted(seconds.items())]
+
+        def total(attr):
+            return sum(getattr(r, attr) for r in results)
+
+        def add_maps(attr):
+            out: dict = {}
+            for r in results:
+                for k, v in getattr(r, attr).items():
+                    out[k] = out.get(k, 0) + v
+            return out
+
+        samples: dict = {}
+        for r in results:
+            for k, v in r.error_samples.items():
+                samples.setdefault(k, v)
+        config = dict(first.configuration)
+        for key in ("concurrency", "iterations", "warmupIterations"):
+            values = [r.configuration.get(key) for r in results]
+            if all(isinstance(v, int) for v in values):
+                config[key] = sum(values)
+        config[f"{kind}s"] = len(results)
+        parts = []
+        for i, r in enumerate(results):
+            parts.append({"index": i, "startOffsetMs": rel[i] / 1e6, "requests": r.completed,
+                          "failures": r.failures, "errors": dict(r.error_classes),
+                          "rps": r.completed_at_issue_end / max(r.issue_end_ns - r.first_send_ns, 1) * 1e9,
+                          "p50Ms": r.response.percentile(50) / 1e6, "p99Ms": r.response.percentile(99) / 1e6,
+                          **({"share": r.configuration["share"]} if "share" in r.configuration else {})})
+        warnings = list(dict.fromkeys(w for r in results for w in r.warnings))
+        return cls(
+            name=first.name, configuration=config, start_wall_ns=start,
+            elapsed_ns=max(o + r.elapsed_ns for r, o in zip(results, rel)),
+            first_send_ns=min(o + r.first_send_ns for r, o in zip(results, rel)),
+            issue_end_ns=max(o + r.issue_end_ns for r, o in zip(results, rel)),
+            completed_at_issue_end=total("completed_at_issue_end"), issued=total("issued"),
+            completed=total("completed"), failures=total("failures"), errors=total("errors"), bytes=total("bytes"),
+            connections=total("connections"), status_codes=add_maps("status_codes"),
+            error_classes=add_maps("error_classes"), error_samples=samples, curl_codes=add_maps("curl_codes"),
+            histograms=hists, series=_fill_gaps(series), versions=first.versions,
+            interrupted=any(r.interrupted for r in results), warnings=warnings,
+            open_model=any(r.open_model for r in results), scheduled=total("scheduled"),
+            late_sends=total("late_sends"), max_lag_ns=max(r.max_lag_ns for r in results),
+            warmup_issued=total("warmup_issued"), warmup_completed=total("warmup_completed"),
+            warmup_failures=total("warmup_failures"), parts={f"{kind}s": parts})
+
     @property
     def response(self) -> Histogram:
         return self.histograms["response"]
@@ -181,6 +263,7 @@ class RunResult:
             "histogram": encode_hist(self.response),
             "phaseHistograms": {k: encode_hist(h) for k, h in self.histograms.items() if k != "response"},
             "warnings": list(self.warnings),
+            **self.parts,
         }
 
     @classmethod
@@ -215,7 +298,8 @@ class RunResult:
                 open_model=bool(c.get("openModel", False)), scheduled=int(c.get("scheduled", 0)),
                 late_sends=int(c.get("lateSends", 0)), max_lag_ns=int(c.get("maxLagNs", 0)),
                 warmup_issued=int(c.get("warmupIssued", 0)), warmup_completed=int(c.get("warmupCompleted", 0)),
-                warmup_failures=int(c.get("warmupFailures", 0)))
+                warmup_failures=int(c.get("warmupFailures", 0)),
+                parts={k: list(doc[k]) for k in ("workers", "shards") if k in doc})
         except ConfigError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError, HistogramFormatError) as e:

@@ -14,6 +14,7 @@ measured and is marked `interrupted`.
 """
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from typing import Callable
@@ -31,37 +32,49 @@ class _Stop(Exception):
 
 
 class LoadTest:
-    def __init__(self, plan: Plan):
+    """One load test on `workers` engines: each its own thread (GIL released) and curl multi
+    handle, with its share of the connections, iterations and rate; results merge exactly."""
+
+    def __init__(self, plan: Plan, workers: int = 1):
         from lunge._native.engine import Engine, EngineError
 
         self.plan = plan
         self.curl = libcurl.load()
         if plan.transport.http2 and not self.curl["http2"]:
             raise ConfigError(f"--http2: libcurl {self.curl['version']} ({self.curl['path']}) has no HTTP/2 support")
+        workers = max(1, min(workers, plan.max_parts()))
+        self.plans = [plan] if workers == 1 else [plan.share(i, workers) for i in range(workers)]
         try:
-            self.engine = Engine(**plan.engine_kwargs())
+            self.engines = [Engine(**p.engine_kwargs()) for p in self.plans]
         except ValueError as e:
             raise ConfigError(str(e)) from None
         except EngineError as e:
             raise LungeError(str(e)) from None
-        self.seconds: list[dict] = []
+        self.seconds: list[list[dict]] = [[] for _ in self.engines]
         self.stops = 0
         self._failure: list[BaseException] = []
+        self._left = len(self.engines)
+        self._lock = threading.Lock()
         # Not thread.is_alive(): a KeyboardInterrupt inside Thread.join can make a running
-        # thread look finished (CPython 3.11).  The loop thread says when it is done.
+        # thread look finished (CPython 3.11).  The loop threads say when they are done.
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="lunge-engine", daemon=True)
+        self._threads = [threading.Thread(target=self._loop, args=(e,), name=f"lunge-engine-{i}", daemon=True)
+                         for i, e in enumerate(self.engines)]
 
-    def _loop(self):
+    def _loop(self, engine):
         try:
-            self.engine.run()
+            engine.run()
         except BaseException as e:  # reported by wait()
             self._failure.append(e)
         finally:
-            self._done.set()
+            with self._lock:
+                self._left -= 1
+                if self._left == 0:
+                    self._done.set()
 
     def start(self) -> "LoadTest":
-        self._thread.start()
+        for t in self._threads:
+            t.start()
         return self
 
     @property
@@ -69,38 +82,62 @@ class LoadTest:
         return self._done.is_set()
 
     def snapshot(self) -> dict:
-        return self.engine.snapshot()
+        snaps = [e.snapshot() for e in self.engines]
+        out = {k: sum(s[k] for s in snaps) for k in snaps[0] if k not in ("elapsed", "statusClasses")}
+        out["elapsed"] = max(s["elapsed"] for s in snaps)
+        out["statusClasses"] = [sum(s["statusClasses"][i] for s in snaps) for i in range(6)]
+        return out
+
+    def _harvest(self):
+        for store, engine in zip(self.seconds, self.engines):
+            store.extend(engine.harvest())
 
     def poll(self, timeout: float = TICK) -> bool:
         """Wait up to `timeout` for the end, collecting closed seconds. True once done."""
         self._done.wait(timeout)
-        self.seconds.extend(self.engine.harvest())
+        self._harvest()
         return self._done.is_set()
 
     def stop(self) -> None:
         """Stop issuing; in-flight requests finish within the grace period."""
         self.stops += 1
-        self.engine.stop()
+        for e in self.engines:
+            e.stop()
 
     def abort(self) -> None:
         """Stop now; in-flight requests are counted as aborted."""
         self.stops += 1
-        self.engine.abort()
+        for e in self.engines:
+            e.abort()
 
     def wait(self) -> RunResult:
         while not self.poll():
             pass
-        self._thread.join()
-        self.seconds.extend(self.engine.harvest())
+        for t in self._threads:
+            t.join()
+        self._harvest()
         if self._failure:
             raise LungeError(f"engine failed: {self._failure[0]}")
-        return RunResult.from_engine(self.plan, self.engine.results(), self.seconds, self.curl,
-                                     interrupted=self.stops > 0)
+        parts = [RunResult.from_engine(p, e.results(), secs, self.curl, interrupted=self.stops > 0)
+                 for p, e, secs in zip(self.plans, self.engines, self.seconds)]
+        if len(parts) == 1:
+            return parts[0]
+        merged = RunResult.merge(parts, kind="worker")
+        merged.configuration = {**self.plan.configuration(), "workers": len(parts)}
+        return merged
 
 
-def run(plan: Plan, on_tick: Callable[[dict], None] | None = None) -> RunResult:
-    """Run to the end in the foreground; Ctrl-C / SIGTERM stop it (twice: abort)."""
-    test = LoadTest(plan)
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
+
+
+def run(plan: Plan, on_tick: Callable[[dict], None] | None = None, workers: int | None = None) -> RunResult:
+    """Run to the end in the foreground; Ctrl-C / SIGTERM stop it (twice: abort).
+    workers: engine threads (default: the usable cores, capped by the connections)."""
+    test = LoadTest(plan, workers if workers is not None else usable_cores())
     previous = _install_sigterm()
     test.start()
     try:

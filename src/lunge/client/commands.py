@@ -51,7 +51,8 @@ def _pairs(items, flag: str) -> list[tuple[str, str]]:
 
 
 def _build_adhoc(method, url, headers, json_body, data, form, query, timeout, insecure, follow):
-    from lunge.config import ResolvedRequest, check_url
+    from lunge.config import ResolvedRequest
+    from lunge.urls import check_url
     from lunge.units import parse_duration
 
     if not url.strip():

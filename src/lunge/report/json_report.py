@@ -12,8 +12,9 @@ def document(result) -> dict:
                                "configuration", "lunge")}
     doc["metrics"] = analysis.metrics(result)
     doc["timeSeries"] = analysis.time_series(result)
-    for k in ("histogram", "phaseHistograms", "counters", "warnings"):
-        doc[k] = raw[k]
+    for k in ("histogram", "phaseHistograms", "counters", "warnings", "workers", "shards"):
+        if k in raw:
+            doc[k] = raw[k]
     return doc
 
 
