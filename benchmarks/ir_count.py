@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""ir_count.py - user-space instructions per request, counted by valgrind (run it via ir_count.sh).
+
+Wall-clock figures on this VM drift 15-30 % between identical runs; instruction counts do not.
+Each tool runs twice under `valgrind --tool=cachegrind --cache-sim=no`, once for N1 and once for N2
+requests (exactly: curl_loop -n, pycurl_loop -n, lunge perf --iterations), and
+
+    instructions per request = (Ir(N2) - Ir(N1)) / (N2 - N1)
+
+so start-up (Python, imports, handle set-up) and shut-down (reports) cancel out.  Everything the
+process runs per unit of time (a snapshot thread, poll wake-ups) stays in, as it should.
+The same difference per function (from the two cachegrind.out files) gives where each tool
+spends its instructions; `--diff A B` prints the functions where A spends more than B per request.
+Under valgrind the generator runs ~15-30x slower, so the server is never the bottleneck.
+
+    ir_count.py --url URL [--n1 N] [--n2 N] [--top K] [--out DIR] LABEL=COMMAND ...
+COMMAND contains {N} (request count) and, for lunge, may contain {OUT} (a scratch file).
+"""
+import argparse
+import collections
+import json
+import os
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+
+
+def requests_of(stdout, out_json):
+    m = re.search(r"\brequests=(\d+)", stdout)
+    if m:
+        return int(m.group(1))
+    try:
+        return int(json.load(open(out_json))["metrics"]["totalRequests"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def per_function(cg_file):
+    """Sum of Ir per function name in a cachegrind.out file (self cost, no inclusion)."""
+    cost = collections.Counter()
+    fn = "???"
+    with open(cg_file) as f:
+        for line in f:
+            if line.startswith("fn="):
+                fn = line[3:].strip()
+            elif line[:1].isdigit():
+                parts = line.split()
+                if len(parts) >= 2:
+                    cost[fn] += int(parts[1])
+    return cost
+
+
+def run_cg(label, cmd, n, out_dir, gen_cpu):
+    cg = os.path.join(out_dir, f"cg.{label}.{n}")
+    scratch = os.path.join(out_dir, f"{label}.{n}.json")
+    argv = [c.replace("{N}", str(n)).replace("{OUT}", scratch) for c in cmd]
+    full = ["taskset", "-c", gen_cpu, "timeout", "-k", "5", "900", "valgrind", "--tool=cachegrind",
+            "--cache-sim=no", f"--cachegrind-out-file={cg}"] + argv
+    p = subprocess.run(full, capture_output=True, text=True, env=dict(os.environ, PYTHONHASHSEED="0"))
+    with open(os.path.join(out_dir, f"{label}.{n}.log"), "w") as f:
+        f.write(" ".join(map(shlex.quote, full)) + "\n" + p.stdout + p.stderr)
+    m = re.search(r"I\s+refs:\s+([\d,]+)", p.stderr)
+    reqs = requests_of(p.stdout, scratch)
+    if p.returncode != 0 or not m or not reqs:
+        print(f"{label} N={n}: failed (rc={p.returncode}); see {out_dir}/{label}.{n}.log", file=sys.stderr)
+        return None
+    return int(m.group(1).replace(",", "")), reqs, cg
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n1", type=int, default=4000)
+    ap.add_argument("--n2", type=int, default=20000)
+    ap.add_argument("--top", type=int, default=15)
+    ap.add_argument("--out", default="/tmp/lunge-bench/ir")
+    ap.add_argument("--gen-cpu", default="0")
+    ap.add_argument("--diff", nargs=2, action="append", default=[], metavar=("A", "B"))
+    ap.add_argument("--ref", default="curl_loop", help="the label the ratios are taken against")
+    ap.add_argument("--repeat", type=int, default=1, help="count each tool this many times; the median is reported")
+    ap.add_argument("variants", nargs="+")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+
+    res, funcs, spread = {}, {}, {}
+    for spec in a.variants:
+        label, cmd = spec.split("=", 1)
+        cmd = shlex.split(cmd)
+        got = []
+        for rep in range(a.repeat):
+            r1 = run_cg(label, cmd, a.n1, a.out, a.gen_cpu)
+            r2 = run_cg(label, cmd, a.n2, a.out, a.gen_cpu) if r1 else None
+            if not (r1 and r2) or r2[1] <= r1[1]:
+                continue
+            dreq = r2[1] - r1[1]
+            got.append((r2[0] - r1[0]) / dreq)
+            f1, f2 = per_function(r1[2]), per_function(r2[2])
+            funcs[label] = {k: (f2[k] - f1.get(k, 0)) / dreq for k in f2}   # the last repeat's
+            print(f"{label:14s} {got[-1]:10.0f} instructions/request  (Ir {r1[0]:,} @ {r1[1]} req, "
+                  f"{r2[0]:,} @ {r2[1]} req)", file=sys.stderr, flush=True)
+        if not got:
+            res[label] = None
+            continue
+        res[label] = statistics.median(got)
+        spread[label] = (min(got), max(got), len(got))
+        json.dump({"label": label, "ir_per_req": res[label], "repeats": got, "functions": funcs[label]},
+                  open(os.path.join(a.out, f"{label}.ir.json"), "w"))
+
+    if a.ref not in res:
+        a.ref = next(iter(res))
+    ref = res.get(a.ref)
+    print(f"User-space instructions per request (valgrind cachegrind, (Ir(N2) - Ir(N1)) / (N2 - N1), "
+          f"N1={a.n1}, N2={a.n2})\n")
+    print(f"| tool | instructions / request (median) | min..max (repeats) | vs {a.ref} |\n|---|---:|---|---:|")
+    for label, v in res.items():
+        rel = f"{v / ref:.3f}" if v and ref else "n/a"
+        lo, hi, k = spread.get(label, (0, 0, 0))
+        print(f"| {label} | {'failed' if v is None else f'{v:,.0f}'.replace(',', ' ')} "
+              f"| {f'{lo:,.0f}..{hi:,.0f} ({k})'.replace(',', ' ')} | {rel} |")
+
+    for label in funcs:
+        top = sorted(funcs[label].items(), key=lambda kv: -kv[1])[: a.top]
+        print(f"\nTop functions per request, {label} (self instructions)\n")
+        print("| instructions / request | function |\n|---:|---|")
+        for name, v in top:
+            print(f"| {v:,.0f} | `{name}` |".replace(",", " "))
+
+    for x, y in a.diff:
+        if x not in funcs or y not in funcs:
+            continue
+        fx, fy = funcs[x], funcs[y]
+        delta = {k: fx.get(k, 0) - fy.get(k, 0) for k in set(fx) | set(fy)}
+        print(f"\nWhere {x} spends more than {y} (per request; total difference "
+              f"{res[x] - res[y]:,.0f})\n".replace(",", " "))
+        print(f"| {x} - {y} | {x} | {y} | function |\n|---:|---:|---:|---|")
+        for name, v in sorted(delta.items(), key=lambda kv: -kv[1])[: a.top]:
+            print(f"| {v:,.0f} | {fx.get(name, 0):,.0f} | {fy.get(name, 0):,.0f} | `{name}` |".replace(",", " "))
+        cheaper = sorted(delta.items(), key=lambda kv: kv[1])[:5]
+        print("\n(largest savings: " + ", ".join(f"`{n}` {v:,.0f}".replace(",", " ") for n, v in cheaper) + ")")
+
+
+if __name__ == "__main__":
+    main()
