@@ -120,6 +120,8 @@ def serve(host, port):
 @click.option("--grace", type=DURATION, help="How long in-flight requests may finish after issuing stops "
                                              "[default: 5s]; the rest count as aborted.")
 @click.option("--insecure", "-k", is_flag=True, help="Do not verify TLS certificates.")
+@click.option("--show-secrets", is_flag=True, help="Keep credentials (Authorization, cookies, tokens, URL passwords) "
+                                                   "in reports; they are redacted by default.")
 @click.option("--http2", is_flag=True, help="HTTP/2 (h2c prior knowledge on http://, ALPN on https://), streams multiplexed.")
 @click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
 @click.option("--max-redirects", default=10, show_default=True, type=click.IntRange(min=0))
@@ -155,7 +157,7 @@ def serve(host, port):
 @click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address for --metrics-port.")
 def perf(url, config_path, env, test, request, variables, method, headers, data, concurrency, iterations, duration,
          rps, pattern, ramp_up, ramp_down, warmup, warmup_iterations, data_file, variants, backoff, workers, shard,
-         timeout, connect_timeout, low_speed_limit, low_speed_time, max_body, grace, insecure, http2, follow, max_redirects, cacert, cert, key, max_concurrency,
+         timeout, connect_timeout, low_speed_limit, low_speed_time, max_body, grace, insecure, show_secrets, http2, follow, max_redirects, cacert, cert, key, max_concurrency,
          name, fmt, output, template, threshold_exprs, no_thresholds, save_baseline, compare_baseline, tolerance,
          fail_on_regression, **monitoring):
     """Load-test a URL, or a request or performance test of a config file, with the native engine.
@@ -182,7 +184,7 @@ def perf(url, config_path, env, test, request, variables, method, headers, data,
                   http2=http2, max_redirects=max_redirects, cacert=cacert, cert=cert, key=key,
                   max_concurrency=max_concurrency, backoff=_backoff(backoff) if backoff else None,
                   max_body=_size(max_body, "--max-body") if max_body else 0, low_speed_limit=low_speed_limit or 0,
-                  low_speed_time=low_speed_time or 0.0)
+                  low_speed_time=low_speed_time or 0.0, show_secrets=show_secrets)
     if config_path:
         if url or method or headers or data:
             raise ConfigError("--url/-X/-H/-d describe a request: with -c the request comes from the config")

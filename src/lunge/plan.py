@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lunge import __version__, patterns
+from lunge import __version__, patterns, redact
 from lunge.errors import CONCURRENCY_LIMIT, ConfigError
 from lunge.urls import check_url
 
@@ -121,6 +121,7 @@ class Plan:
     request: RequestTemplate
     load: Load
     transport: Transport = field(default_factory=Transport)
+    show_secrets: bool = False      # keep credentials in what the result records (--show-secrets)
 
     def share(self, i: int, n: int) -> "Plan":
         """Part i of n of this plan, for one of n workers or shards: connections, iterations
@@ -138,12 +139,13 @@ class Plan:
         return min(ld.concurrency, ld.iterations or ld.concurrency)
 
     def configuration(self) -> dict:
-        """The resolved settings, as recorded in the result (camelCase)."""
+        """The resolved settings, as recorded in the result (camelCase); secrets redacted
+        unless show_secrets (lunge.redact)."""
         r, ld, t = self.request, self.load, self.transport
         return {
-            "url": r.url,
+            "url": r.url if self.show_secrets else redact.url(r.url),
             "method": r.method,
-            "headers": list(r.headers),
+            "headers": list(r.headers) if self.show_secrets else [redact.header(h) for h in r.headers],
             "bodyBytes": len(r.body) if r.body is not None else 0,
             "concurrency": ld.concurrency,
             "iterations": ld.iterations,
@@ -239,7 +241,7 @@ def build_plan(*, url: str, method: str | None = None, headers=(), data: str | N
                max_concurrency: int = MAX_CONCURRENCY, rps: float | None = None, pattern=None,
                ramp_up: float | None = None, ramp_down: float | None = None, warmup: float | None = None,
                warmup_iterations: int | None = None, pattern_field: str = "--pattern", variants=(),
-               backoff: tuple[float, float] | None = None, **transport) -> Plan:
+               backoff: tuple[float, float] | None = None, show_secrets: bool = False, **transport) -> Plan:
     check_url(url)
     if body is None:
         body = read_body(data)
@@ -288,7 +290,8 @@ def build_plan(*, url: str, method: str | None = None, headers=(), data: str | N
             raise ConfigError(f"--iterations: {iterations} can never be reached: the pattern schedules "
                               f"only {capacity} requests in its {own:g}s (add --duration or lower --iterations)")
     plan = Plan(
-        name=name or f"{method} {url}",
+        name=name or f"{method} {url if show_secrets else redact.url(url)}",
+        show_secrets=show_secrets,
         request=RequestTemplate(url=url, method=method, headers=tuple(parse_header(h) for h in headers), body=body,
                                 variants=tuple(variants)),
         load=load,
