@@ -34,6 +34,15 @@ def test_wheels_workflow_passes_actionlint(tmp_path):
     assert p.returncode == 0, p.stdout + p.stderr
 
 
+def test_users_ci_example_passes_actionlint(tmp_path):
+    wf = tmp_path / ".github" / "workflows"
+    wf.mkdir(parents=True)
+    shutil.copy(REPO / "docs" / "examples" / "perf-on-pull-request.yml", wf / "perf.yml")
+    p = subprocess.run([actionlint(), "-no-color", str(wf / "perf.yml")], capture_output=True, text=True,
+                       cwd=tmp_path, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
 def test_actionlint_catches_a_broken_workflow(tmp_path):
     wf = tmp_path / ".github" / "workflows"
     wf.mkdir(parents=True)
