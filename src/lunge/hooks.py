@@ -13,34 +13,17 @@ dropped; the run goes on.
 """
 from __future__ import annotations
 
-import importlib
 import sys
 
 from lunge.errors import ConfigError
+from lunge.plugins import instantiate
 
 METHODS = ("on_start", "on_second", "on_result")
 
 
-def import_class(spec: str, field: str):
-    """The class named by 'package.module:Class' (or 'package.module.Class')."""
-    mod_name, sep, cls_name = spec.partition(":")
-    if not sep:
-        mod_name, _, cls_name = spec.rpartition(".")
-    if not mod_name or not cls_name:
-        raise ConfigError(f"{field}: {spec!r} is not 'package.module:Class'")
-    try:
-        return getattr(importlib.import_module(mod_name), cls_name)
-    except (ImportError, AttributeError) as e:
-        raise ConfigError(f"{field}: cannot load {spec!r} ({e})") from None
-
-
 def load(spec: str, field: str = "--hook"):
     """A hook object from 'package.module:Class'."""
-    cls = import_class(spec, field)
-    try:
-        obj = cls()
-    except Exception as e:  # user code: any failure is a configuration error
-        raise ConfigError(f"{field}: {spec!r} could not be created ({type(e).__name__}: {e})") from None
+    obj = instantiate(spec, field)
     if not any(callable(getattr(obj, m, None)) for m in METHODS):
         raise ConfigError(f"{field}: {spec!r} has none of the hook methods {', '.join(METHODS)}")
     return obj

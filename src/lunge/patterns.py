@@ -9,12 +9,12 @@ the cumulative count reaches k.  Custom patterns are such classes, loaded by mod
 """
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from lunge import plugins
 from lunge.errors import ConfigError
 
 STEP = 0.01  # seconds between samples of a varying pattern
@@ -120,19 +120,7 @@ def is_custom(p) -> bool:
 
 def load_custom(spec: str, kwargs: dict | None = None, field: str = "load.pattern.module"):
     """A pattern object from "package.module:Class" (or "package.module.Class")."""
-    mod_name, sep, cls_name = spec.partition(":")
-    if not sep:
-        mod_name, _, cls_name = spec.rpartition(".")
-    if not mod_name or not cls_name:
-        raise ConfigError(f"{field}: {spec!r} is not 'package.module:Class'")
-    try:
-        cls = getattr(importlib.import_module(mod_name), cls_name)
-    except (ImportError, AttributeError) as e:
-        raise ConfigError(f"{field}: cannot load {spec!r} ({e})") from None
-    try:
-        obj = cls(**(kwargs or {}))
-    except Exception as e:  # user code: any failure is a configuration error
-        raise ConfigError(f"{field}: {spec!r} could not be created ({type(e).__name__}: {e})") from None
+    obj = plugins.instantiate(spec, field, kwargs)
     for method in ("rate", "is_complete"):
         if not callable(getattr(obj, method, None)):
             raise ConfigError(f"{field}: {spec!r} has no {method}(elapsed) method")
