@@ -305,13 +305,6 @@ def test_missing_client_certificate_fails_every_request(mtls, pki):
     assert sum(m["errors"].values()) == 6
 
 
-@pytest.mark.xfail(strict=True, reason="engine: the TLS 1.3 'certificate required' alert arrives after the "
-                                       "client's handshake, as CURLE_RECV_ERROR (56, 'OpenSSL SSL_read: ... tlsv13 "
-                                       "alert certificate required'), which error_class() counts as "
-                                       "`connection_reset`; it must be `tls`. When the server closes first, the "
-                                       "same refusal is CURLE_SEND_ERROR (55, 'Connection reset by peer'): the "
-                                       "engine needs to know the TLS handshake had not been confirmed (e.g. no "
-                                       "response byte yet on a connection that never completed a request)")
 def test_missing_client_certificate_is_tls(mtls, pki):
     mtls.reset()
     doc = perf("--url", f"{mtls.url}/ok", "-n", 6, "--concurrency", 2, "--cacert", pki / "ca.pem", bound=5)

@@ -819,6 +819,12 @@ cdef class Engine:
             else:
                 msg = LC.easy_strerror(res)
             cls = error_class(res, msg)
+            if cls == C_RESET and new_conns and lc_info_off(e, CURLINFO_APPCONNECT_TIME_T) > 0 \
+                    and lc_info_long(e, CURLINFO_HEADER_SIZE) == 0:
+                # Reset right after this transfer's own TLS handshake, before any response
+                # byte: the server refused the TLS session (e.g. a client certificate it
+                # requires arrived as a reset instead of an alert).
+                cls = C_TLS
             lh_record(self.phase[P_ERROR], now - s.sent_ns)
             self._failure(cls, res, msg)
         la_bump(&self.live.connections, <uint64_t>new_conns)
