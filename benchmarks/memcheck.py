@@ -14,45 +14,14 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-CONF = """worker_processes 1; daemon off; pid {d}/nginx.pid; error_log {d}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{ access_log off; keepalive_requests 100000000;
-  client_body_temp_path {d}/b; proxy_temp_path {d}/p; fastcgi_temp_path {d}/f; uwsgi_temp_path {d}/u; scgi_temp_path {d}/s;
-  server {{ listen 127.0.0.1:{port}; location / {{ return 200 "ok\\n"; }} }} }}
-"""
+from _nginx import Nginx
+
 SUPP = "/usr/lib/valgrind/python3.supp"
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def start_nginx(d: str, port: int) -> subprocess.Popen:
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    with open(os.path.join(d, "nginx.conf"), "w") as f:
-        f.write(CONF.format(d=d, port=port))
-    proc = subprocess.Popen([nginx, "-c", os.path.join(d, "nginx.conf"), "-e", os.path.join(d, "error.log")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("nginx did not start")
-
-
 OURS = re.compile(r"engine\.cpython|hist\.cpython|libcurl|lunge_")  # frames of the engine or libcurl
 
 
@@ -118,17 +87,12 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the valgrind logs (their directory is printed)")
     args = ap.parse_args()
     d = tempfile.mkdtemp(prefix="lunge-memcheck-")
-    port = free_port()
-    nginx = start_nginx(d, port)
     rows = []
-    try:
+    with Nginx(cpu=None) as nginx:
         for n in (int(c) for c in args.counts.split(",")):
-            row = run(args.python, f"http://127.0.0.1:{port}/", n, d)
+            row = run(args.python, nginx.url, n, d)
             rows.append(row)
             print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
-    finally:
-        nginx.terminate()
-        nginx.wait(10)
     ok = all(r["ok"] == r["requests"] and r["invalidOurs"] == 0 for r in rows)
     flat = len({r["definitelyLost"] for r in rows}) == 1
     print(f"invalid accesses: {'none' if ok else 'FOUND'}; definitely lost: "

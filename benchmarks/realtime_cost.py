@@ -23,9 +23,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,56 +30,7 @@ import tempfile
 import threading
 import time
 
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-worker_rlimit_nofile 16384;
-events {{ worker_connections 8192; use epoll; multi_accept on; }}
-http {{
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 75s;
-    tcp_nodelay on;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    server {{
-        listen 127.0.0.1:{port} backlog=4096;
-        location / {{ default_type text/plain; return 200 "ok\\n"; }}
-    }}
-}}
-"""
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def start_nginx(workdir: str) -> tuple[subprocess.Popen, int]:
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    port = free_port()
-    conf = os.path.join(workdir, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(NGINX_CONF.format(dir=workdir, port=port))
-    proc = subprocess.Popen(["taskset", "-c", "1", nginx, "-p", workdir, "-c", conf, "-e", f"{workdir}/error.log"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(50):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("nginx did not start")
-
+from _nginx import Nginx
 
 def child_cpu() -> float:
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -162,9 +110,8 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=50)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="lunge-rt-") as work:
-        nginx, port = start_nginx(work)
-        try:
-            url = f"http://127.0.0.1:{port}/"
+        with Nginx(cpu="1") as nginx:
+            url = nginx.url
             run_lunge(url, 2, args.concurrency, False, f"{work}/warm.json")  # warm caches, page in the engine
             # start-up and shutdown CPU (imports, report) of each variant, subtracted below
             base = {live: statistics.median(run_lunge(url, 0, args.concurrency, live, f"{work}/b.json", 1)[1]
@@ -193,12 +140,6 @@ def main() -> None:
                 print(f"pair {i + 1}: off {got[False][0]:8.0f} req/s {us[False]:6.2f} us CPU/req   "
                       f"real-time {got[True][0]:8.0f} req/s {us[True]:6.2f} us CPU/req   "
                       f"rps ratio {ratios[-1]:.4f}  CPU/req ratio {cpu_ratios[-1]:.4f}", flush=True)
-        finally:
-            nginx.send_signal(signal.SIGQUIT)  # graceful stop of exactly the nginx we started
-            try:
-                nginx.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                nginx.kill()
     med, cmed = statistics.median(ratios), statistics.median(cpu_ratios)
     print(f"\nlive view's own CPU: +{1e3 * extra:.2f} ms per second of run = {100 * extra:.2f}% of the core "
           f"the engine runs on (the most it can take from a CPU-bound engine)")
