@@ -157,8 +157,8 @@ def serve(host, port):
 @click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address for --metrics-port.")
 def perf(url, config_path, env, test, request, variables, method, headers, data, concurrency, iterations, duration,
          rps, pattern, ramp_up, ramp_down, warmup, warmup_iterations, data_file, variants, backoff, workers, shard,
-         timeout, connect_timeout, low_speed_limit, low_speed_time, max_body, grace, insecure, show_secrets, http2, follow, max_redirects, cacert, cert, key, max_concurrency,
-         name, fmt, output, template, threshold_exprs, no_thresholds, save_baseline, compare_baseline, tolerance,
+         timeout, connect_timeout, low_speed_limit, low_speed_time, max_body, grace, insecure, show_secrets, http2,
+         follow, max_redirects, cacert, cert, key, max_concurrency, name, fmt, output, template, threshold_exprs, no_thresholds, save_baseline, compare_baseline, tolerance,
          fail_on_regression, **monitoring):
     """Load-test a URL, or a request or performance test of a config file, with the native engine.
 
