@@ -39,14 +39,18 @@ def _no_proxy(monkeypatch):
             monkeypatch.delenv(k)
 
 
-@pytest.fixture
-def closed_port():
+def free_port() -> int:
     """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+@pytest.fixture
+def closed_port():
+    return free_port()
 
 
 class Run:

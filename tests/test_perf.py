@@ -6,7 +6,6 @@ import sys
 import time
 
 import jsonschema
-import pytest
 
 from conftest import lunge
 

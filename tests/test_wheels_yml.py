@@ -24,22 +24,22 @@ def actionlint():
     return lint_tool("actionlint")
 
 
-def test_wheels_workflow_passes_actionlint(tmp_path):
-    # actionlint only lints files under .github/workflows/: lint a copy placed there.
+def lint_workflow(tmp_path, source):
+    """actionlint on a copy of `source` (it only lints files under .github/workflows/)."""
     wf = tmp_path / ".github" / "workflows"
     wf.mkdir(parents=True)
-    shutil.copy(REPO / "wheels.yml", wf / "wheels.yml")
-    p = subprocess.run([actionlint(), "-no-color", str(wf / "wheels.yml")], capture_output=True, text=True,
-                       cwd=tmp_path, timeout=60)
+    shutil.copy(source, wf / source.name)
+    return subprocess.run([actionlint(), "-no-color", str(wf / source.name)], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=60)
+
+
+def test_wheels_workflow_passes_actionlint(tmp_path):
+    p = lint_workflow(tmp_path, REPO / "wheels.yml")
     assert p.returncode == 0, p.stdout + p.stderr
 
 
 def test_users_ci_example_passes_actionlint(tmp_path):
-    wf = tmp_path / ".github" / "workflows"
-    wf.mkdir(parents=True)
-    shutil.copy(REPO / "docs" / "examples" / "perf-on-pull-request.yml", wf / "perf.yml")
-    p = subprocess.run([actionlint(), "-no-color", str(wf / "perf.yml")], capture_output=True, text=True,
-                       cwd=tmp_path, timeout=60)
+    p = lint_workflow(tmp_path, REPO / "docs" / "examples" / "perf-on-pull-request.yml")
     assert p.returncode == 0, p.stdout + p.stderr
 
 

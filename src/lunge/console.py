@@ -13,7 +13,6 @@ import shutil
 
 from lunge.units import format_bytes, format_ms
 
-CLEAR_LINE = "\r\x1b[K"
 
 
 def for_stream(stream, tty: bool, real_time: bool, interval: float):

@@ -126,7 +126,7 @@ class Plan:
     def share(self, i: int, n: int) -> "Plan":
         """Part i of n of this plan, for one of n workers or shards: connections, iterations
         and the rate schedule split so the parts add up exactly to the whole."""
-        ld, r = self.load, self.request
+        ld = self.load
         load = dataclasses.replace(
             ld, concurrency=split_count(ld.concurrency, i, n),
             iterations=split_count(ld.iterations, i, n) if ld.iterations else ld.iterations,
@@ -273,11 +273,11 @@ def build_plan(*, url: str, method: str | None = None, headers=(), data: str | N
     if iterations is not None and iterations < 1:
         raise ConfigError(f"--iterations: {iterations} must be at least 1")
     if duration is not None and duration <= 0:
-        raise ConfigError(f"--duration: must be more than 0")
+        raise ConfigError("--duration: must be more than 0")
     if timeout is not None and timeout < 0:
         raise ConfigError("--timeout: must not be negative")
     if backoff is not None and not (backoff[0] > 0 and backoff[1] >= backoff[0]):
-        raise ConfigError(f"--backoff: the pause must be above 0 and its maximum at least as long")
+        raise ConfigError("--backoff: the pause must be above 0 and its maximum at least as long")
     load = Load(concurrency=concurrency, iterations=iterations, duration=duration,
                 grace=5.0 if grace is None else grace, pattern=pattern,
                 ramp_up=ramp_up or 0.0, ramp_down=ramp_down or 0.0, warmup=warmup or 0.0,
@@ -301,10 +301,6 @@ def build_plan(*, url: str, method: str | None = None, headers=(), data: str | N
         if path and not os.path.exists(path):
             raise ConfigError(f"file {path!r} does not exist")
     return plan
-
-
-def with_load(plan: Plan, **changes) -> Plan:
-    return dataclasses.replace(plan, load=dataclasses.replace(plan.load, **changes))
 
 
 def system_ca_bundle() -> str | None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from typing import Callable
 
 import numpy as np
 
@@ -158,8 +157,7 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def run(plan: Plan, on_tick: Callable[[dict], None] | None = None, monitor=None,
-        workers: int | None = None) -> RunResult:
+def run(plan: Plan, monitor=None, workers: int | None = None) -> RunResult:
     """Run to the end in the foreground; Ctrl-C / SIGTERM stop it (twice: abort).
     workers: engine threads (default: the usable cores, capped by the connections).
 
@@ -178,8 +176,6 @@ def run(plan: Plan, on_tick: Callable[[dict], None] | None = None, monitor=None,
                 if test.poll():
                     break
                 snap = test.snapshot()
-                if on_tick:
-                    on_tick(snap)
                 if monitor is not None and stop is None:
                     stop = monitor.tick(snap)
                     if stop is not None and test.stops == 0:

@@ -45,16 +45,6 @@ def parse_size(text: str | int | float, field: str = "size") -> int:
     return int(value)
 
 
-def format_duration(seconds: float) -> str:
-    if seconds >= 3600 and seconds % 3600 == 0:
-        return f"{seconds / 3600:g}h"
-    if seconds >= 60 and seconds % 60 == 0:
-        return f"{seconds / 60:g}m"
-    if seconds >= 1:
-        return f"{seconds:g}s"
-    return f"{seconds * 1000:g}ms"
-
-
 def format_ms(ms: float) -> str:
     """A latency for humans: 812us, 1.25ms, 3.41s."""
     if ms < 1:
