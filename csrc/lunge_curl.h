@@ -48,9 +48,11 @@ typedef struct {
 struct curl_waitfd { int fd; short events; short revents; };
 
 typedef size_t (*curl_write_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
+typedef int (*curl_sockopt_callback)(void *clientp, int curlfd, int purpose);
 
 enum {
   CURLE_OK = 0,
+  CURLE_OPERATION_TIMEDOUT = 28,
   CURLM_OK = 0,
   CURLMSG_DONE = 1,
   CURL_GLOBAL_DEFAULT = 3,
@@ -91,6 +93,8 @@ enum {
   CURLOPT_RESOLVE = 10203,
   CURLOPT_PIPEWAIT = 237,
   CURLOPT_CURLU = 10282,
+  CURLOPT_SOCKOPTFUNCTION = 20148,
+  CURLOPT_SOCKOPTDATA = 10149,
   CURLOPT_MAXFILESIZE_LARGE = 30117,
   CURLOPT_POSTFIELDSIZE_LARGE = 30120,
 
@@ -111,6 +115,7 @@ enum {
   CURLINFO_OS_ERRNO = 0x200019,
   CURLINFO_NUM_CONNECTS = 0x20001A,
   CURLINFO_SIZE_DOWNLOAD_T = 0x600008,
+  CURLINFO_CONTENT_LENGTH_DOWNLOAD_T = 0x60000F,
   CURLINFO_TOTAL_TIME_T = 0x600032,
   CURLINFO_NAMELOOKUP_TIME_T = 0x600033,
   CURLINFO_CONNECT_TIME_T = 0x600034,
@@ -215,6 +220,9 @@ static inline CURLcode lc_setopt_ptr(CURL *h, int opt, const void *v) { return L
 static inline CURLcode lc_setopt_off(CURL *h, int opt, curl_off_t v) { return LC.easy_setopt(h, opt, v); }
 static inline CURLcode lc_setopt_write(CURL *h, curl_write_callback cb) {
   return LC.easy_setopt(h, CURLOPT_WRITEFUNCTION, cb);
+}
+static inline CURLcode lc_setopt_sockopt(CURL *h, curl_sockopt_callback cb) {
+  return LC.easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, cb);
 }
 static inline CURLMcode lc_multi_setopt_long(CURLM *m, int opt, long v) { return LC.multi_setopt(m, opt, v); }
 static inline long lc_info_long(CURL *h, int info) {

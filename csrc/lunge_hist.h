@@ -40,6 +40,13 @@ static inline void lh_clear(lunge_hist *h) {
   h->min = UINT64_MAX;
 }
 
+/* Empty the totals but not the counters: for a caller that has zeroed the counters it set. */
+static inline void lh_reset_stats(lunge_hist *h) {
+  h->total = h->overflow = h->max = h->sum = 0;
+  h->sum_sq = 0.0;
+  h->min = UINT64_MAX;
+}
+
 static inline lunge_hist *lh_new(void) {
   lunge_hist *h = (lunge_hist *)malloc(sizeof(lunge_hist));
   if (h) lh_clear(h);
@@ -61,6 +68,14 @@ static inline void lh_record(lunge_hist *h, uint64_t v) {
   h->sum_sq += (double)v * (double)v;
   if (v < h->min) h->min = v;
   if (v > h->max) h->max = v;
+}
+
+/* Record n values of 0 at once. */
+static inline void lh_record_zeros(lunge_hist *h, uint64_t n) {
+  if (!n) return;
+  h->counts[lh_index(0)] += n;
+  h->total += n;
+  h->min = 0;
 }
 
 static inline void lh_add(lunge_hist *dst, const lunge_hist *src) {

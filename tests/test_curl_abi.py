@@ -12,7 +12,8 @@ CONSTANTS = dict((m.group(1), int(m.group(2), 0)) for m in re.finditer(r"^\s+(CU
 # pycurl exposes no name for these two; check them by libcurl's own arithmetic instead.
 ARITHMETIC = {"CURLOPT_PRIVATE": 10000 + 103, "CURLOPT_ERRORBUFFER": 10000 + 10, "CURLINFO_PRIVATE": 0x100000 + 21,
               "CURLE_OK": 0, "CURLM_OK": 0, "CURLMSG_DONE": 1, "CURL_GLOBAL_DEFAULT": 3, "CURLUPART_URL": 0,
-              "CURLPIPE_NOTHING": 0}
+              "CURLPIPE_NOTHING": 0,
+              "CURLOPT_SOCKOPTDATA": 10000 + 149, "CURLE_OPERATION_TIMEDOUT": 28}
 
 
 def pycurl_name(name):

@@ -11,10 +11,12 @@ curl_multi_info_read, re-add the finished easy handle untouched, curl_multi_poll
 from libc.stdint cimport uint64_t, int64_t, UINT64_MAX
 from libc.stdlib cimport calloc, free
 from libc.string cimport strncpy, strlen, strstr
+from libc.stdio cimport snprintf
 
 import numpy as np
 
-from lunge._native.hist cimport Histogram, lunge_hist, lh_new, lh_clear, lh_record, LH_COUNTS_LEN
+from lunge._native.hist cimport Histogram, lunge_hist, lh_new, lh_reset_stats, lh_index, lh_record, lh_record_zeros, LH_COUNTS_LEN, \
+    LH_HIGHEST
 
 cdef extern from "lunge_clock.h" nogil:
     uint64_t lunge_now_ns()
@@ -69,6 +71,7 @@ cdef extern from "lunge_curl.h" nogil:
         const char **protocols
 
     ctypedef size_t (*curl_write_callback)(char *ptr, size_t size, size_t nmemb, void *userdata) noexcept nogil
+    ctypedef int (*curl_sockopt_callback)(void *clientp, int curlfd, int purpose) noexcept nogil
 
     ctypedef struct lunge_curl_api:
         void *dl
@@ -100,6 +103,7 @@ cdef extern from "lunge_curl.h" nogil:
     CURLcode lc_setopt_ptr(CURL *h, int opt, const void *v)
     CURLcode lc_setopt_off(CURL *h, int opt, curl_off_t v)
     CURLcode lc_setopt_write(CURL *h, curl_write_callback cb)
+    CURLcode lc_setopt_sockopt(CURL *h, curl_sockopt_callback cb)
     CURLMcode lc_multi_setopt_long(CURLM *m, int opt, long v)
     long lc_info_long(CURL *h, int info)
     curl_off_t lc_info_off(CURL *h, int info)
@@ -107,6 +111,7 @@ cdef extern from "lunge_curl.h" nogil:
 
     enum:
         CURLE_OK
+        CURLE_OPERATION_TIMEDOUT
         CURLM_OK
         CURLMSG_DONE
         CURLUPART_URL
@@ -131,7 +136,7 @@ cdef extern from "lunge_curl.h" nogil:
         CURLOPT_DNS_CACHE_TIMEOUT
         CURLOPT_PRIVATE
         CURLOPT_TCP_NODELAY
-        CURLOPT_TIMEOUT_MS
+        CURLOPT_SOCKOPTDATA
         CURLOPT_CONNECTTIMEOUT_MS
         CURLOPT_RESOLVE
         CURLOPT_PIPEWAIT
@@ -150,6 +155,7 @@ cdef extern from "lunge_curl.h" nogil:
         CURLINFO_PRIVATE
         CURLINFO_RESPONSE_CODE
         CURLINFO_HEADER_SIZE
+        CURLINFO_CONTENT_LENGTH_DOWNLOAD_T
         CURLINFO_NUM_CONNECTS
         CURLINFO_TOTAL_TIME_T
         CURLINFO_NAMELOOKUP_TIME_T
@@ -220,6 +226,7 @@ cdef struct Slot:
     int index
     int active
     int warm            # a warmup request: counted apart, kept out of the metrics
+    int opened          # sockets libcurl opened for this transfer (a new connection)
     char errbuf[256]
 
 
@@ -250,6 +257,13 @@ cdef struct Live:       # one writer (the engine), read live by snapshot()
 cdef size_t _discard(char *ptr, size_t size, size_t nmemb, void *userdata) noexcept nogil:
     (<Slot *>userdata).body_bytes += size * nmemb
     return size * nmemb
+
+
+cdef int _opened(void *clientp, int fd, int purpose) noexcept nogil:
+    # Called only when libcurl opens a socket: tells _complete when CURLINFO_NUM_CONNECTS is
+    # worth asking for (a getinfo costs ~200 instructions; most transfers reuse a connection).
+    (<Slot *>clientp).opened += 1
+    return 0     # CURL_SOCKOPT_OK
 
 
 class EngineError(RuntimeError):
@@ -311,6 +325,12 @@ cdef class Engine:
     cdef lunge_hist *h_response
     cdef lunge_hist *h_service    # open model: from the actual send
     cdef lunge_hist *h_lag        # open model: actual send - scheduled send
+    cdef lunge_hist *h_jitter     # open model: |interval between sends - scheduled interval|
+    cdef uint64_t prev_sent
+    cdef uint64_t prev_sched
+    cdef uint64_t timeout_ns      # 0: none
+    cdef uint64_t next_expiry     # no transfer times out before this (UINT64_MAX: none)
+    cdef uint64_t reused          # responses on a reused connection: DNS, connect, TLS zeros to record
     cdef int *free_stack          # idle slots
     cdef int nfree
     # open model: cumulative schedule, request k is due when it reaches k
@@ -397,11 +417,13 @@ cdef class Engine:
         self.iterations = <uint64_t>max(iterations, 0)
         self.duration_ns = <uint64_t>(duration * 1e9)
         self.grace_ns = <uint64_t>(grace * 1e9)
+        self.timeout_ns = <uint64_t>(timeout * 1e9) if timeout > 0 else 0
+        self.next_expiry = UINT64_MAX
         self.nslots = concurrency
         self.keep = []
         self.hists = {}
         cdef Histogram hobj
-        for i, name in enumerate(("response", "service", "sendLag") + PHASES):
+        for i, name in enumerate(("response", "service", "sendLag", "sendJitter") + PHASES):
             hobj = Histogram()
             self.hists[name] = hobj
             if i == 0:
@@ -410,8 +432,10 @@ cdef class Engine:
                 self.h_service = hobj.h
             elif i == 2:
                 self.h_lag = hobj.h
+            elif i == 3:
+                self.h_jitter = hobj.h
             else:
-                self.phase[i - 3] = hobj.h
+                self.phase[i - 4] = hobj.h
         self.free_stack = <int *>calloc(concurrency, sizeof(int))
         self.wfds_cap = concurrency + 32
         self.wfds = <curl_waitfd *>calloc(self.wfds_cap, sizeof(curl_waitfd))
@@ -486,6 +510,8 @@ cdef class Engine:
             self._opt(lc_setopt_write(e, _discard), "write callback")
             lc_setopt_ptr(e, CURLOPT_WRITEDATA, s)
             lc_setopt_ptr(e, CURLOPT_PRIVATE, s)
+            lc_setopt_sockopt(e, _opened)
+            lc_setopt_ptr(e, CURLOPT_SOCKOPTDATA, s)
             lc_setopt_ptr(e, CURLOPT_ERRORBUFFER, s.errbuf)
             lc_setopt_long(e, CURLOPT_NOSIGNAL, 1)
             # No proxy, and no proxy-environment look-ups per request (libcurl 8 reads
@@ -505,8 +531,6 @@ cdef class Engine:
                 lc_setopt_ptr(e, CURLOPT_HTTPHEADER, self.headers)
             if self.resolve != NULL:
                 lc_setopt_ptr(e, CURLOPT_RESOLVE, self.resolve)
-            if timeout > 0:
-                lc_setopt_long(e, CURLOPT_TIMEOUT_MS, <long>(timeout * 1000))
             if max_body > 0:  # larger responses fail as invalid_response (CURLE_FILESIZE_EXCEEDED)
                 lc_setopt_off(e, CURLOPT_MAXFILESIZE_LARGE, max_body)
             if low_speed_limit > 0:  # slower than this for low_speed_time seconds: a timeout
@@ -654,6 +678,8 @@ cdef class Engine:
         cdef uint64_t lag
         s.sched_ns = sched
         s.sent_ns = now
+        if self.timeout_ns and now + self.timeout_ns < self.next_expiry:
+            self.next_expiry = now + self.timeout_ns
         s.body_bytes = 0
         s.errbuf[0] = 0
         s.warm = (sched - self.t0 < self.warmup_ns) or (n < self.warmup_n)
@@ -684,6 +710,11 @@ cdef class Engine:
                     self.late_sends += 1
                 if lag > self.max_lag:
                     self.max_lag = lag
+                if self.prev_sent:  # jitter: each interval between sends against the scheduled one
+                    lag = (now - self.prev_sent) - (sched - self.prev_sched)
+                    lh_record(self.h_jitter, lag if <int64_t>lag >= 0 else 0 - lag)
+                self.prev_sent = now
+                self.prev_sched = sched
         la_set(&self.live.issued, n + 1)
         la_bump(&self.live.in_flight, 1)
         return 0
@@ -728,25 +759,27 @@ cdef class Engine:
         s.requests = s.failures = s.errors = s.bytes = 0
         for i in range(6):
             s.status[i] = 0
-        lh_clear(s.hist)
+        lh_reset_stats(s.hist)   # harvest() zeroed the counters it read
         s.state = 1
         self.cur = nxt
 
     cdef inline void _breakdown(self, CURL *e, long new_conns) noexcept nogil:
         # libcurl's times are cumulative microseconds from the transfer's start.  On a reused
         # connection DNS, connect and TLS took no time: skip those getinfo calls (~200
-        # instructions each, a few per cent of a request).
-        cdef curl_off_t dns = 0, con = 0, app = 0
+        # instructions each, a few per cent of a request) and count the zeros, recorded at the end.
+        cdef curl_off_t dns, con, app
         if new_conns:
             dns = lc_info_off(e, CURLINFO_NAMELOOKUP_TIME_T)
             con = lc_info_off(e, CURLINFO_CONNECT_TIME_T)
             app = lc_info_off(e, CURLINFO_APPCONNECT_TIME_T)
+            lh_record(self.phase[P_DNS], <uint64_t>dns * 1000)
+            lh_record(self.phase[P_CONNECT], <uint64_t>(con - dns if con > dns else 0) * 1000)
+            lh_record(self.phase[P_TLS], <uint64_t>(app - con if app > con else 0) * 1000)
+        else:
+            self.reused += 1
         cdef curl_off_t pre = lc_info_off(e, CURLINFO_PRETRANSFER_TIME_T)
         cdef curl_off_t st = lc_info_off(e, CURLINFO_STARTTRANSFER_TIME_T)
         cdef curl_off_t tot = lc_info_off(e, CURLINFO_TOTAL_TIME_T)
-        lh_record(self.phase[P_DNS], <uint64_t>dns * 1000)
-        lh_record(self.phase[P_CONNECT], <uint64_t>(con - dns if con > dns else 0) * 1000)
-        lh_record(self.phase[P_TLS], <uint64_t>(app - con if app > con else 0) * 1000)
         lh_record(self.phase[P_TTFB], <uint64_t>(st - pre if st > pre else 0) * 1000)
         lh_record(self.phase[P_TRANSFER], <uint64_t>(tot - st if tot > st else 0) * 1000)
         lh_record(self.phase[P_TOTAL], <uint64_t>tot * 1000)
@@ -787,7 +820,10 @@ cdef class Engine:
         cdef int sclass = 0, cls
         cdef bint failed = True
         cdef const char *msg
-        cdef long new_conns = lc_info_long(e, CURLINFO_NUM_CONNECTS)
+        cdef long new_conns = 0
+        if s.opened:
+            new_conns = lc_info_long(e, CURLINFO_NUM_CONNECTS)
+            s.opened = 0
         self._roll(now)
         if s.warm:
             la_bump(&self.live.warm_completed, 1)
@@ -847,6 +883,34 @@ cdef class Engine:
         if now + d > self.hold_until:
             self.hold_until = now + d
             self.backoffs += 1
+
+    cdef void _expire(self, uint64_t now) noexcept nogil:
+        # --timeout is enforced here, not by libcurl: CURLOPT_TIMEOUT_MS costs a timer insert
+        # and removal per transfer (~600 instructions).  Deadlines follow send order, so the
+        # scan runs about once per timeout period, or when a transfer really expires.
+        cdef uint64_t nxt = UINT64_MAX, d
+        cdef curl_off_t size
+        cdef Slot *s
+        if now < self.next_expiry:
+            return
+        for i in range(self.nslots):
+            s = &self.slots[i]
+            if not s.active:
+                continue
+            d = s.sent_ns + self.timeout_ns
+            if d <= now:   # in libcurl's words
+                size = lc_info_off(s.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T)
+                if size >= 0:
+                    snprintf(s.errbuf, ERRLEN, "Operation timed out after %llu milliseconds with %llu out of %lld bytes received",
+                             <unsigned long long>((now - s.sent_ns) // 1000000), <unsigned long long>s.body_bytes,
+                             <long long>size)
+                else:
+                    snprintf(s.errbuf, ERRLEN, "Operation timed out after %llu milliseconds with %llu bytes received",
+                             <unsigned long long>((now - s.sent_ns) // 1000000), <unsigned long long>s.body_bytes)
+                self._complete(s, CURLE_OPERATION_TIMEDOUT, now)
+            elif d < nxt:
+                nxt = d
+        self.next_expiry = nxt
 
     cdef inline CURLMcode _wait(self, uint64_t wait_ns) noexcept nogil:
         # Rate-paced waits shorter than 2 ms: sleep on libcurl's sockets with ns precision
@@ -908,6 +972,7 @@ cdef class Engine:
                     break
             now = lunge_now_ns()
             self._roll(now)
+            self._expire(now)
             if self.fatal != CURLM_OK or self._fill(now) < 0:
                 break
             if self.issue_end == 0 and not self._may_issue(now):
@@ -938,6 +1003,8 @@ cdef class Engine:
                 limit = self.issue_end + self.grace_ns
                 if limit > now and limit - now < wait_ns:
                     wait_ns = limit - now
+            if self.next_expiry > now and self.next_expiry - now < wait_ns:
+                wait_ns = self.next_expiry - now
             mc = self._wait(wait_ns)
             if mc != CURLM_OK:
                 self.fatal = mc
@@ -956,6 +1023,9 @@ cdef class Engine:
                     self._count(&self.ring[self.cur], 0, True, s.body_bytes)
                 self._release(s)
         self.t_end = now
+        lh_record_zeros(self.phase[P_DNS], self.reused)
+        lh_record_zeros(self.phase[P_CONNECT], self.reused)
+        lh_record_zeros(self.phase[P_TLS], self.reused)
         la_set_int(&self.ring[self.cur].state, 2)
         return 0 if self.fatal == CURLM_OK else -1
 
@@ -1010,23 +1080,36 @@ cdef class Engine:
         form (counter indices and counts), and hand their slots back to the engine."""
         out = []
         cdef Second *s
-        cdef size_t j, n
+        cdef size_t j, n, lo, hi
         cdef uint64_t *c
-        cdef int[::1] idx_buf = np.empty(LH_COUNTS_LEN, dtype=np.int32)
-        cdef uint64_t[::1] cnt_buf = np.empty(LH_COUNTS_LEN, dtype=np.uint64)
+        cdef int[::1] idx_buf
+        cdef uint64_t[::1] cnt_buf
         for i in range(RING):
             s = &self.ring[i]
             if la_get_int(&s.state) != 2:
                 continue
+            # Only counters between those of min and max can be set; reading them also zeroes
+            # them, so the engine reuses the slot without clearing 270 KB each second.
             c = s.hist.counts
+            n = lo = hi = 0
+            if s.hist.total:
+                lo = lh_index(s.hist.min)
+                hi = lh_index(s.hist.max if s.hist.max < LH_HIGHEST else LH_HIGHEST)
+                for j in range(lo, hi + 1):
+                    if c[j]:
+                        n += 1
+            idx = np.empty(n, dtype=np.int32)
+            cnt = np.empty(n, dtype=np.uint64)
+            idx_buf = idx
+            cnt_buf = cnt
             n = 0
-            for j in range(LH_COUNTS_LEN):
-                if c[j]:
-                    idx_buf[n] = j
-                    cnt_buf[n] = c[j]
-                    n += 1
-            idx = np.asarray(idx_buf[:n]).copy()
-            cnt = np.asarray(cnt_buf[:n]).copy()
+            if s.hist.total:
+                for j in range(lo, hi + 1):
+                    if c[j]:
+                        idx_buf[n] = j
+                        cnt_buf[n] = c[j]
+                        c[j] = 0
+                        n += 1
             out.append({
                 "sec": s.sec, "lastSec": s.last_sec, "requests": s.requests,
                 "failures": s.failures, "errors": s.errors, "bytes": s.bytes,

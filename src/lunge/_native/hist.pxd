@@ -20,8 +20,10 @@ cdef extern from "lunge_hist.h" nogil:
 
     lunge_hist *lh_new()
     void lh_clear(lunge_hist *h)
+    void lh_reset_stats(lunge_hist *h)
     size_t lh_index(uint64_t v)
     void lh_record(lunge_hist *h, uint64_t v)
+    void lh_record_zeros(lunge_hist *h, uint64_t n)
     void lh_add(lunge_hist *dst, const lunge_hist *src)
     uint64_t lh_value_at(size_t i, uint64_t *width)
 
