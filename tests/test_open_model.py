@@ -40,6 +40,18 @@ def test_constant_rate_is_kept(fresh_target, result_schema):
     jsonschema.validate(doc, result_schema, format_checker=jsonschema.FormatChecker())
 
 
+def test_send_jitter_measures_intervals_against_the_schedule(target):
+    # One connection and a 20 ms response: sends due every 5 ms can only go out every ~20 ms,
+    # so each interval between sends misses the scheduled one by ~15 ms.
+    doc = perf_json("--url", f"{target.url}/delay/20", "--rps", 200, "--duration", "1s", "--concurrency", 1)
+    p = doc["metrics"]["pacing"]
+    assert 14.5 <= p["jitterP50Ms"] <= 20, p
+    assert p["lagP99Ms"] > 500  # the queue grows all second: lag accumulates, jitter does not
+    # With a free connection for every due send, the interval error is far below a millisecond.
+    doc = perf_json("--url", f"{target.url}/", "--rps", 200, "--duration", "1s", "--concurrency", 20)
+    assert doc["metrics"]["pacing"]["jitterP50Ms"] < 1.0, doc["metrics"]["pacing"]
+
+
 def test_iterations_with_rate_sends_exactly_that_many(fresh_target):
     t0 = time.monotonic()
     doc = perf_json("--url", f"{fresh_target.url}/", "--rps", 1000, "-n", 5000, "--concurrency", 20)

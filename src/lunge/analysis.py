@@ -73,6 +73,7 @@ def pacing(r: RunResult) -> dict | None:
         return None
     sent = r.issued - r.warmup_issued
     lag = r.histograms["sendLag"]
+    jitter = r.histograms.get("sendJitter")  # absent from results written before it existed
     return {
         "scheduled": r.scheduled,
         "sent": sent,
@@ -81,6 +82,8 @@ def pacing(r: RunResult) -> dict | None:
         "maxLagMs": r.max_lag_ns / 1e6,
         "lagP50Ms": lag.percentile(50) / 1e6,
         "lagP99Ms": lag.percentile(99) / 1e6,
+        **({"jitterP50Ms": jitter.percentile(50) / 1e6, "jitterP99Ms": jitter.percentile(99) / 1e6}
+           if jitter is not None else {}),
         "sustained": not any(w.startswith("rate_limit") for w in r.warnings),
     }
 
