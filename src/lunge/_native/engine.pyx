@@ -959,6 +959,8 @@ cdef class Engine:
             if mc != CURLM_OK:
                 self.fatal = mc
                 break
+            # One clock read per wake-up: the transfers below all ended inside that perform.
+            now = lunge_now_ns()
             while True:
                 msg = LC.multi_info_read(self.multi, &queued)
                 if msg == NULL:
@@ -966,11 +968,11 @@ cdef class Engine:
                 if msg.msg != CURLMSG_DONE:
                     continue
                 s = <Slot *>lc_info_ptr(msg.easy_handle, CURLINFO_PRIVATE)
-                now = lunge_now_ns()
                 self._complete(s, msg.data.result, now)
                 if not self.open_model and self._fill(now) < 0:  # closed: re-add at once
                     break
-            now = lunge_now_ns()
+            if self.open_model:  # due sends are judged against a fresh reading
+                now = lunge_now_ns()
             self._roll(now)
             self._expire(now)
             if self.fatal != CURLM_OK or self._fill(now) < 0:
