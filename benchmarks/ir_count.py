@@ -15,9 +15,21 @@ Under valgrind the generator runs ~15-30x slower, so the server is never the bot
 
     ir_count.py --url URL [--n1 N] [--n2 N] [--top K] [--out DIR] LABEL=COMMAND ...
 COMMAND contains {N} (request count) and, for lunge, may contain {OUT} (a scratch file).
+
+A label ending in `@threads` (e.g. `lunge@threads`) runs under callgrind `--separate-threads=yes`
+instead, and is reported by thread:
+- the engine thread (the thread other than the main one whose count grows most with N): its
+  instructions per request, the loop's own cost with nothing time-based in it;
+- the main thread, whose work is per second of run (snapshots, harvest, the resource monitor,
+  the report's time series), not per request: its instructions per second of run under valgrind
+  (the same timers fire at real speed), charged per request at `--real-rps` (lunge's req/s at
+  full speed in compare.sh).  Under valgrind lunge runs ~50x slower, so the whole-process count
+  charges each request ~50x its real share of that per-second work.
+The sum, engine + main at real speed, is the figure to compare with a single-threaded C loop.
 """
 import argparse
 import collections
+import glob
 import json
 import os
 import re
@@ -52,21 +64,73 @@ def per_function(cg_file):
     return cost
 
 
-def run_cg(label, cmd, n, out_dir, gen_cpu):
-    cg = os.path.join(out_dir, f"cg.{label}.{n}")
+def run_valgrind(label, cmd, n, out_dir, gen_cpu, tool_args):
+    """Run one count: (completed process, requests) or None, with the log kept in out_dir."""
     scratch = os.path.join(out_dir, f"{label}.{n}.json")
     argv = [c.replace("{N}", str(n)).replace("{OUT}", scratch) for c in cmd]
-    full = ["taskset", "-c", gen_cpu, "timeout", "-k", "5", "900", "valgrind", "--tool=cachegrind",
-            "--cache-sim=no", f"--cachegrind-out-file={cg}"] + argv
+    full = ["taskset", "-c", gen_cpu, "timeout", "-k", "5", "1800", "valgrind"] + tool_args + argv
     p = subprocess.run(full, capture_output=True, text=True, env=dict(os.environ, PYTHONHASHSEED="0"))
     with open(os.path.join(out_dir, f"{label}.{n}.log"), "w") as f:
         f.write(" ".join(map(shlex.quote, full)) + "\n" + p.stdout + p.stderr)
-    m = re.search(r"I\s+refs:\s+([\d,]+)", p.stderr)
     reqs = requests_of(p.stdout, scratch)
-    if p.returncode != 0 or not m or not reqs:
+    if p.returncode != 0 or not reqs:
         print(f"{label} N={n}: failed (rc={p.returncode}); see {out_dir}/{label}.{n}.log", file=sys.stderr)
         return None
-    return int(m.group(1).replace(",", "")), reqs, cg
+    return p, reqs
+
+
+def run_cg(label, cmd, n, out_dir, gen_cpu):
+    cg = os.path.join(out_dir, f"cg.{label}.{n}")
+    r = run_valgrind(label, cmd, n, out_dir, gen_cpu, ["--tool=cachegrind", "--cache-sim=no",
+                                                         f"--cachegrind-out-file={cg}"])
+    m = r and re.search(r"I\s+refs:\s+([\d,]+)", r[0].stderr)
+    return (int(m.group(1).replace(",", "")), r[1], cg) if m else None
+
+
+def callgrind_threads(prefix):
+    """{thread number: (total Ir, {function: self Ir})} from callgrind's per-thread files."""
+    out = {}
+    for path in sorted(glob.glob(prefix + "-*")):
+        th = int(path.rsplit("-", 1)[1])
+        ann = subprocess.run(["callgrind_annotate", "--threshold=100", "--inclusive=no", path],
+                             capture_output=True, text=True).stdout
+        total, funcs = 0, collections.Counter()
+        for line in ann.splitlines():
+            m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*)$", line)
+            if not m:
+                continue
+            ir, what = int(m.group(1).replace(",", "")), m.group(2)
+            if what.startswith("PROGRAM TOTALS"):
+                total = ir
+            else:  # "file:function [object]"
+                funcs[what.split(" [")[0].rsplit(":", 1)[-1]] += ir
+        out[th] = (total, funcs)
+    return out
+
+
+def run_threads(label, cmd, n, out_dir, gen_cpu):
+    prefix = os.path.join(out_dir, f"cgt.{label}.{n}")
+    for old in glob.glob(prefix + "*"):
+        os.remove(old)
+    r = run_valgrind(label, cmd, n, out_dir, gen_cpu, ["--tool=callgrind", "--separate-threads=yes",
+                                                         f"--callgrind-out-file={prefix}"])
+    if r is None:
+        return None
+    return callgrind_threads(prefix), r[1], json.load(open(os.path.join(out_dir, f"{label}.{n}.json")))["durationMs"] / 1e3
+
+
+def count_threads(label, cmd, a):
+    """(engine instructions/request, main-thread instructions/second, engine functions/request)."""
+    r1 = run_threads(label, cmd, a.n1, a.out, a.gen_cpu)
+    r2 = run_threads(label, cmd, a.n2, a.out, a.gen_cpu) if r1 else None
+    if not (r1 and r2) or r2[1] <= r1[1]:
+        return None
+    (t1, n1, d1), (t2, n2, d2) = r1, r2
+    grow = {th: t2[th][0] - t1.get(th, (0, {}))[0] for th in t2}
+    engine = max((th for th in grow if th != 1), key=grow.get)
+    f1, f2 = t1[engine][1], t2[engine][1]
+    funcs = {k: (f2[k] - f1.get(k, 0)) / (n2 - n1) for k in f2}
+    return grow[engine] / (n2 - n1), grow.get(1, 0) / max(d2 - d1, 1e-9), funcs
 
 
 def main():
@@ -79,6 +143,8 @@ def main():
     ap.add_argument("--diff", nargs=2, action="append", default=[], metavar=("A", "B"))
     ap.add_argument("--ref", default="curl_loop", help="the label the ratios are taken against")
     ap.add_argument("--repeat", type=int, default=1, help="count each tool this many times; the median is reported")
+    ap.add_argument("--real-rps", type=float, default=40000.0,
+                    help="lunge's req/s at full speed, to charge the main thread's per-second work (@threads)")
     ap.add_argument("variants", nargs="+")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -88,7 +154,17 @@ def main():
         label, cmd = spec.split("=", 1)
         cmd = shlex.split(cmd)
         got = []
-        for rep in range(a.repeat):
+        if label.endswith("@threads"):
+            for rep in range(a.repeat):
+                r = count_threads(label, cmd, a)
+                if r is None:
+                    continue
+                eng, main_per_s, funcs[label] = r
+                got.append(eng + main_per_s / a.real_rps)
+                print(f"{label:14s} {got[-1]:10.0f} instructions/request: engine thread {eng:.0f}, main thread "
+                      f"{main_per_s / 1e6:.2f} M/s of run = {main_per_s / a.real_rps:.0f}/request at "
+                      f"{a.real_rps:.0f} req/s", file=sys.stderr, flush=True)
+        for rep in range(0 if label.endswith("@threads") else a.repeat):
             r1 = run_cg(label, cmd, a.n1, a.out, a.gen_cpu)
             r2 = run_cg(label, cmd, a.n2, a.out, a.gen_cpu) if r1 else None
             if not (r1 and r2) or r2[1] <= r1[1]:

@@ -5,6 +5,11 @@
 #   bash benchmarks/ir_count.sh                  # N1=4000 N2=20000 requests, C=50 (~5-10 min)
 #   N1=2000 N2=10000 TOOLS="curl_loop lunge" bash benchmarks/ir_count.sh
 #   TOOLS="curl_loop lunge" REPEAT=3 bash benchmarks/ir_count.sh   # medians of 3 counts (+-1 % noise)
+#   TOOLS="curl_loop lunge@threads" REPEAT=3 REAL_RPS=40000 bash benchmarks/ir_count.sh
+#     the goal's figure: lunge's engine thread per request + its main thread's per-second work
+#     charged at the real-speed request rate (see ir_count.py); like for like on the wire:
+#     lunge@threads vs curl_loop_ua (both send lunge's User-Agent), lunge_noua@threads vs curl_loop
+#     (neither sends one)
 #   TOOLS="curl_loop curl_loop_ua curl_loop_ua+timeout curl_loop_ua+getinfo lunge lunge_t0" bash ...
 #     attributes lunge's extra cost: curl_loop_ua sends lunge's User-Agent, "+X,Y" adds curl_loop's
 #     -x extras (lunge's other libcurl choices), lunge_t0 is lunge with --timeout 0
@@ -37,9 +42,11 @@ for t in "${TOOLS[@]}"; do
     lunge_t0)        specs+=("lunge_t0=$LUNGE perf --url $URL --concurrency $C --iterations {N} --timeout 0 --format json --output {OUT}") ;;
     pycurl_loop)     specs+=("pycurl_loop=$PY $BENCH_DIR/pycurl_loop.py -c $C -n {N} $URL") ;;
     lunge)           specs+=("lunge=$LUNGE perf --url $URL --concurrency $C --iterations {N} --format json --output {OUT}") ;;
+    lunge@threads)   specs+=("lunge@threads=$LUNGE perf --url $URL --concurrency $C --iterations {N} --format json --output {OUT}") ;;
+    lunge_noua@threads) specs+=("lunge_noua@threads=$LUNGE perf --url $URL -H User-Agent: --concurrency $C --iterations {N} --format json --output {OUT}") ;;  # no User-Agent: curl_loop's request
     *) log "unknown tool $t" ;;
   esac
 done
-"$PY" "$BENCH_DIR/ir_count.py" --n1 "$N1" --n2 "$N2" --top "$TOP" --out "$OUT" --gen-cpu "$GEN_CPU" --repeat "$REPEAT" \
-  --diff lunge curl_loop "${specs[@]}" | tee "$OUT/table.md"
+"$PY" "$BENCH_DIR/ir_count.py" --real-rps "${REAL_RPS:-40000}" --n1 "$N1" --n2 "$N2" --top "$TOP" --out "$OUT" --gen-cpu "$GEN_CPU" --repeat "$REPEAT" \
+  --diff lunge curl_loop --diff lunge@threads curl_loop_ua --diff lunge_noua@threads curl_loop "${specs[@]}" | tee "$OUT/table.md"
 log "raw outputs: $OUT"

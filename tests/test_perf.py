@@ -6,6 +6,7 @@ import sys
 import time
 
 import jsonschema
+import pytest
 
 from conftest import lunge
 
@@ -99,6 +100,45 @@ def test_post_body_and_headers_reach_the_server(fresh_target):
                     "-n", 5, "--concurrency", 1)
     assert doc["metrics"]["statusCodes"] == {"201": 5}
     assert fresh_target.stats()["byMethod"] == {"POST": 5}
+
+
+@pytest.mark.parametrize("flag, sent", [
+    (None, "lunge/"),                          # lunge's own by default
+    ("User-Agent: probe/2", "probe/2"),        # the request's, once, not both
+    ("User-Agent:", None),                     # an empty header: none at all, as wrk sends
+])
+def test_user_agent_is_lunges_unless_the_request_sets_one(flag, sent):
+    import http.server
+    import threading
+
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            seen.append(self.headers.get_all("User-Agent"))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        doc = perf_json("--url", f"http://127.0.0.1:{srv.server_address[1]}/", "-n", 3, "--concurrency", 1,
+                        *(("-H", flag) if flag else ()))
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert doc["metrics"]["totalRequests"] == len(seen) == 3
+    for values in seen:
+        if sent is None:
+            assert values is None
+        else:
+            assert len(values) == 1 and values[0].startswith(sent), values
 
 
 def test_head_and_custom_method(fresh_target):

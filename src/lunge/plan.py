@@ -168,6 +168,13 @@ class Plan:
             "backoffMaxMs": ld.backoff_max * 1000,
         }
 
+    def user_agent(self) -> str:
+        """lunge's User-Agent, unless the request sets its own (`-H 'User-Agent: x'`, or an
+        empty `-H 'User-Agent:'` to send none): then libcurl is not asked to build one."""
+        if any(h.split(":", 1)[0].strip().lower() == "user-agent" for h in self.request.headers):
+            return ""
+        return f"lunge/{__version__}"
+
     def engine_kwargs(self) -> dict:
         r, ld, t = self.request, self.load, self.transport
         kw = dict(
@@ -176,7 +183,7 @@ class Plan:
             duration=ld.duration + ld.warmup_span() if ld.duration else 0.0,
             grace=ld.grace, timeout=t.timeout or 0.0, connect_timeout=t.connect_timeout or 0.0,
             insecure=t.insecure, http2=t.http2, follow=t.follow, max_redirects=t.max_redirects,
-            cacert=t.cacert or system_ca_bundle(), cert=t.cert, key=t.key, user_agent=f"lunge/{__version__}",
+            cacert=t.cacert or system_ca_bundle(), cert=t.cert, key=t.key, user_agent=self.user_agent(),
             max_body=t.max_body, low_speed_limit=t.low_speed_limit, low_speed_time=int(math.ceil(t.low_speed_time)),
             resolve=pinned_resolve(r.url), warmup=ld.warmup, warmup_iterations=ld.warmup_iterations,
             variants=list(r.variants) if len(r.variants) > 1 else None,

@@ -526,7 +526,8 @@ cdef class Engine:
                       "--http2 (this libcurl has no HTTP/2)" if http2 else "http version")
             if http2:
                 lc_setopt_long(e, CURLOPT_PIPEWAIT, 1)
-            lc_setopt_ptr(e, CURLOPT_USERAGENT, self._cstr(user_agent))
+            if user_agent:  # "": the request's own User-Agent header (or none) goes out as given
+                lc_setopt_ptr(e, CURLOPT_USERAGENT, self._cstr(user_agent))
             if self.headers != NULL:
                 lc_setopt_ptr(e, CURLOPT_HTTPHEADER, self.headers)
             if self.resolve != NULL:
