@@ -4,6 +4,8 @@
 #   bash benchmarks/compare.sh                 # R=3 rounds x 4 tools x 8 s at 50 connections (~3 min)
 #   R=5 D=5 C=50 bash benchmarks/compare.sh    # knobs: R rounds, D seconds per run, C connections
 #   TOOLS="curl_loop lunge" CHECK=0 bash ...   # a subset; CHECK=0 skips the request-count check
+#   TOOLS="wrk curl_loop pycurl_loop lunge lunge_noua" ...   # lunge_noua: -H 'User-Agent:', the very
+#     request the others send (lunge sends its own User-Agent by default)
 #
 # Installs what is missing (apt: nginx-light wrk time gcc libcurl4-openssl-dev; the project into
 # /tmp/lunge-bench-venv), builds curl_loop against pycurl's wheel libcurl, starts nginx on
@@ -41,6 +43,8 @@ tool_cmd() {
     pycurl_loop) CMD=("$PY" "$BENCH_DIR/pycurl_loop.py" -c "$C" ${lim:+-n "$lim"} ${dur:+-d "$dur"} "$URL") ;;
     lunge)       CMD=("$LUNGE" perf --url "$URL" --concurrency "$C" ${lim:+--iterations "$lim"} ${dur:+--duration "${dur}s"}
                       --format json --output "$OUT/raw/$tag.json") ;;
+    lunge_noua)  CMD=("$LUNGE" perf --url "$URL" -H "User-Agent:" --concurrency "$C" ${lim:+--iterations "$lim"}
+                      ${dur:+--duration "${dur}s"} --format json --output "$OUT/raw/$tag.json") ;;  # the others' request: no User-Agent
     *) log "unknown tool $tool"; return 1 ;;
   esac
 }
@@ -138,7 +142,7 @@ for ((r = 1; r <= R; r++)); do
   log "round $r/$R: ${order[*]}"
   for tool in "${order[@]}"; do
     run_one "$r" "$tool" "$D"
-    [[ "$tool" == pycurl_loop || "$tool" == lunge ]] && run_one "$r" "$tool" n50
+    [[ "$tool" == pycurl_loop || "$tool" == lunge* ]] && run_one "$r" "$tool" n50
   done
 done
 nginx_stop

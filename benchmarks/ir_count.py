@@ -94,15 +94,20 @@ def callgrind_threads(prefix):
         th = int(path.rsplit("-", 1)[1])
         ann = subprocess.run(["callgrind_annotate", "--threshold=100", "--inclusive=no", path],
                              capture_output=True, text=True).stdout
-        total, funcs = 0, collections.Counter()
+        total, funcs, table = 0, collections.Counter(), False
         for line in ann.splitlines():
+            if "file:function" in line:   # the per-function table; source annotation follows it
+                table = True
+                continue
+            if table and not line.strip() and funcs:
+                break
             m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*)$", line)
             if not m:
                 continue
             ir, what = int(m.group(1).replace(",", "")), m.group(2)
             if what.startswith("PROGRAM TOTALS"):
                 total = ir
-            else:  # "file:function [object]"
+            elif table:  # "file:function [object]"
                 funcs[what.split(" [")[0].rsplit(":", 1)[-1]] += ir
         out[th] = (total, funcs)
     return out

@@ -44,7 +44,7 @@ def parse(out_dir, tool, tag):
         return dict(requests=int(m.group(1)), rps=float(r.group(1)), p50=ms(p50.group(1)) if p50 else None,
                     p99=ms(p99.group(1)) if p99 else None,
                     errors=(int(errs.group(1)) if errs else 0) + (sum(map(int, sock.groups())) if sock else 0))
-    if tool == "lunge":
+    if tool.startswith("lunge"):
         try:
             m = json.load(open(raw + ".json"))["metrics"]
         except (OSError, ValueError, KeyError):
@@ -132,16 +132,19 @@ def main():
               f"| {fmt(med(x['nginx_us'] for x in ok), 1)} "
               f"| {max(x['steal'] for x in ok)} | {max(x['foreign'] for x in ok)} | {sum(x['errors'] for x in allr)} |")
 
-    if "lunge" not in tools:
-        return
-    print("\nlunge's ratios (per round, then the median; lunge / other)\n")
+    for lunge in [t for t in tools if t.startswith("lunge")]:
+        ratios(lunge, rounds, runs)
+
+
+def ratios(lunge, rounds, runs):
+    print(f"\n{lunge}'s ratios (per round, then the median; {lunge} / other)\n")
     print("| metric | vs wrk | vs curl_loop | vs pycurl_loop | goal | met |")
     print("|---|---:|---:|---:|---|---|")
 
     def ratio(metric, other, other_metric=None):
         xs = []
         for r in rounds:
-            a, b = runs.get((r, "lunge")), runs.get((r, other))
+            a, b = runs.get((r, lunge)), runs.get((r, other))
             if a and b and a.get(metric) and b.get(other_metric or metric):
                 xs.append(a[metric] / b[other_metric or metric])
         return med(xs)
