@@ -62,8 +62,8 @@ def main():
         w50, w99, wmax = wake_baseline()
         print(f"this machine wakes a sleeping process late by {w50:.3f} ms p50, {w99:.3f} ms p99, {wmax:.1f} ms max "
               f"(2000 sleeps of 1 ms on CPU 0)\n")
-        print(f"| target rps | achieved rps | error | jitter p50 ms | jitter p99 ms | lag p50 ms | lag p99 ms | "
-              f"max lag ms | late sends | unsent | goal |")
+        print("| target rps | achieved rps | error | jitter p50 ms | jitter p99 ms | lag p50 ms | lag p99 ms | "
+              "max lag ms | late sends | unsent | goal |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for rps in (100, 1000, 10000):
             doc = perf(a.lunge, url, "--rps", rps, "--duration", f"{a.duration}s", "--concurrency", 50,

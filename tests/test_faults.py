@@ -33,11 +33,18 @@ def perf(*args, bound: float):
     return r.json()
 
 
+def serving(**kw):
+    """A FaultServer for a fixture's lifetime: `yield from serving(...)`."""
+    s = FaultServer(**kw)
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
 @pytest.fixture(scope="module")
 def server():
-    s = FaultServer()
-    yield s
-    s.stop()
+    yield from serving()
 
 
 @pytest.fixture
@@ -195,9 +202,7 @@ def test_http2_prior_knowledge_against_an_http1_only_server(fs):
 
 @pytest.fixture(scope="module")
 def h2only():
-    s = FaultServer(h2only=True)
-    yield s
-    s.stop()
+    yield from serving(h2only=True)
 
 
 def test_http1_against_an_http2_only_server_is_invalid_response(h2only):
@@ -243,9 +248,7 @@ def pki(tmp_path_factory):
 def self_signed(pki):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(pki / "self.pem", pki / "self.key")
-    s = FaultServer(tls=ctx)
-    yield s
-    s.stop()
+    yield from serving(tls=ctx)
 
 
 @pytest.fixture(scope="module")
@@ -254,9 +257,7 @@ def mtls(pki):
     ctx.load_cert_chain(pki / "server.pem", pki / "server.key")
     ctx.load_verify_locations(pki / "ca.pem")
     ctx.verify_mode = ssl.CERT_REQUIRED
-    s = FaultServer(tls=ctx)
-    yield s
-    s.stop()
+    yield from serving(tls=ctx)
 
 
 def test_self_signed_certificate_fails_as_tls(self_signed):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lunge.errors import RATE_LIMIT
 from lunge.result import STATUS_CLASSES, RunResult, encode_hist
 
 PERCENTILES = (50, 90, 95, 99, 99.9)
@@ -84,7 +85,7 @@ def pacing(r: RunResult) -> dict | None:
         "lagP99Ms": lag.percentile(99) / 1e6,
         **({"jitterP50Ms": jitter.percentile(50) / 1e6, "jitterP99Ms": jitter.percentile(99) / 1e6}
            if jitter is not None else {}),
-        "sustained": not any(w.startswith("rate_limit") for w in r.warnings),
+        "sustained": not any(w.startswith(RATE_LIMIT) for w in r.warnings),
     }
 
 

@@ -14,7 +14,7 @@ import click
 
 from lunge import baselines, report, thresholds
 from lunge import compare as comparing
-from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_THRESHOLD, ConfigError
+from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_THRESHOLD, THRESHOLD, ConfigError
 
 
 @dataclass
@@ -120,7 +120,7 @@ def finish(result, opts: Options, test=None, environment: str | None = None, con
         return EXIT_INTERRUPTED
     failed = [c for c in th["checks"] if not c["passed"]] if th else []
     for c in failed:
-        click.echo(f"lunge: threshold_exceeded: {thresholds.describe(c)}", err=True)
+        click.echo(f"lunge: {THRESHOLD}: {thresholds.describe(c)}", err=True)
     if regressed and opts.fail_on_regression:
         worse = ", ".join(f"{m['label']} {m['deltaPct']:+.1f}%" if m["deltaPct"] is not None else m["label"]
                           for m in comparison["metrics"] if m["verdict"] == "regressed")

@@ -6,6 +6,8 @@ plain functions over the RunResult and its analysis, so each can be tested on it
 """
 from __future__ import annotations
 
+from lunge.errors import RATE_LIMIT
+
 GENERATOR_CPU = 90.0      # % of one core's worth per core: above it the generator bounds the results
 TAIL_RATIO = 3.0          # p99 / p90 above it: a tail worth a look
 ERROR_SHARE = 0.5         # one error class above this share of transport errors explains them
@@ -70,11 +72,11 @@ def generator_cpu(r, a, resources):
 
 
 def rate_not_sustained(r, a, _res):
-    w = next((w for w in r.warnings if w.startswith("rate_limit")), None)
+    w = next((w for w in r.warnings if w.startswith(RATE_LIMIT)), None)
     if w is None:
         return None
     lag = r.histograms["sendLag"].percentile(99) / 1e6 if "sendLag" in r.histograms else 0.0
-    return _insight("rate_limit", "warning",
+    return _insight(RATE_LIMIT, "warning",
                     f"the target rate was not sustained (send lag p99 {lag:.1f} ms, {r.late_sends} late sends): "
                     f"add connections (--concurrency) or lower the rate",
                     sendLagP99Ms=lag, lateSends=r.late_sends, scheduled=r.scheduled)

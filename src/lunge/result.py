@@ -14,7 +14,7 @@ import numpy as np
 
 from lunge import __version__
 from lunge._native.hist import BUCKET_MID, Histogram, HistogramFormatError
-from lunge.errors import ConfigError
+from lunge.errors import RATE_LIMIT, ConfigError
 
 FORMAT = "lunge-result/1"
 ENCODING = "HdrHistogram-V2-deflate-base64"
@@ -135,7 +135,7 @@ class RunResult:
             lag_p99 = raw["histograms"]["sendLag"].percentile(99)
             if scheduled > sent or lag_p99 > RATE_LIMIT_LAG_NS:
                 warnings.append(
-                    f"rate_limit: the target rate was not sustained: {max(0, scheduled - sent)} scheduled requests "
+                    f"{RATE_LIMIT}: the target rate was not sustained: {max(0, scheduled - sent)} scheduled requests "
                     f"were never sent, sends lagged {lag_p99 / 1e6:.1f} ms at p99 (max {raw['maxLagNs'] / 1e6:.1f} ms, "
                     f"{raw['lateSends']} of {sent} more than 1 ms late); add connections (--concurrency) or "
                     f"workers, or lower the rate")

@@ -57,10 +57,6 @@ class Response:
         return found
 
     @property
-    def content_type(self) -> str:
-        return (self.header("Content-Type") or "").lower()
-
-    @property
     def elapsed_ms(self) -> float:
         return self.timing.total
 
