@@ -141,6 +141,56 @@ def test_user_agent_is_lunges_unless_the_request_sets_one(flag, sent):
             assert len(values) == 1 and values[0].startswith(sent), values
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_own_pools_change_nothing_on_the_wire(host):
+    """Each slot reaches the origin through its own slotN.lunge.invalid route (docs/engine.md):
+    the server still sees the URL's Host, one connection per slot, every request once."""
+    import http.server
+    import threading
+
+    seen = []  # (client port, Host) per request
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            seen.append((self.client_address[1], self.headers.get("Host")))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    port = srv.server_address[1]
+    try:
+        doc = perf_json("--url", f"http://{host}:{port}/", "-n", 400, "--concurrency", 4)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert doc["metrics"]["totalRequests"] == len(seen) == 400
+    assert {h for _, h in seen} == {f"{host}:{port}"}
+    assert len({p for p, _ in seen}) == doc["metrics"]["connectionsOpened"] == 4
+
+
+def test_own_pools_route_stays_out_of_error_samples(closed_port):
+    doc = perf_json("--url", f"http://127.0.0.1:{closed_port}/", "--concurrency", 3, "-n", 6)
+    sample = doc["metrics"]["errorSamples"]["connection_refused"]
+    assert f"127.0.0.1:{closed_port}" in sample and "lunge.invalid" not in sample and " via " not in sample
+
+
+def test_own_pools_only_for_http1_to_a_known_address():
+    from lunge.plan import own_pools
+
+    ip = ("127.0.0.1", 8080, "127.0.0.1")
+    assert own_pools("http://127.0.0.1:8080/", ip, http2=False) == ip
+    assert own_pools("http://127.0.0.1:8080/", ip, http2=True) is None       # streams share connections
+    assert own_pools("http://nohost.invalid/", ("nohost.invalid", 80, None), http2=False) is None  # left to libcurl: dns
+
+
 def test_head_and_custom_method(fresh_target):
     perf_json("--url", f"{fresh_target.url}/", "-X", "HEAD", "-n", 3, "--concurrency", 1)
     perf_json("--url", f"{fresh_target.url}/", "-X", "DELETE", "-n", 2, "--concurrency", 1)

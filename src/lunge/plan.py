@@ -177,6 +177,7 @@ class Plan:
 
     def engine_kwargs(self) -> dict:
         r, ld, t = self.request, self.load, self.transport
+        origin = pinned_address(r.url)
         kw = dict(
             url=r.url, method=r.method, headers=r.headers, body=r.body,
             concurrency=ld.concurrency, iterations=ld.iterations or 0,
@@ -185,7 +186,8 @@ class Plan:
             insecure=t.insecure, http2=t.http2, follow=t.follow, max_redirects=t.max_redirects,
             cacert=t.cacert or system_ca_bundle(), cert=t.cert, key=t.key, user_agent=self.user_agent(),
             max_body=t.max_body, low_speed_limit=t.low_speed_limit, low_speed_time=int(math.ceil(t.low_speed_time)),
-            resolve=pinned_resolve(r.url), warmup=ld.warmup, warmup_iterations=ld.warmup_iterations,
+            resolve=pinned_resolve(origin), own_pools=own_pools(r.url, origin, t.http2),
+            warmup=ld.warmup, warmup_iterations=ld.warmup_iterations,
             variants=list(r.variants) if len(r.variants) > 1 else None,
             variant_stride=math.prod(n for _, n in ld.share),
             variant_offset=_share_offset(ld.share),
@@ -321,23 +323,40 @@ def system_ca_bundle() -> str | None:
     return None
 
 
-def pinned_resolve(url: str) -> tuple[str, ...]:
-    """Resolve the host once, before the run (as wrk does), so no request pays for DNS.
-    A host that does not resolve is left to libcurl: its requests then fail as `dns`."""
+def pinned_address(url: str) -> tuple[str, int, str | None]:
+    """(host, port, address) of the URL's origin, the host resolved once before the run (as wrk
+    does) so no request pays for DNS.  The address is the host itself when that is an address,
+    and None when the host does not resolve: left to libcurl, its requests then fail as `dns`."""
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         ipaddress.ip_address(host)
-        return ()  # already an address
+        return host, port, host
     except ValueError:
         pass
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
+        return host, port, None
+    return host, port, infos[0][4][0]
+
+
+def pinned_resolve(origin: tuple[str, int, str | None]) -> tuple[str, ...]:
+    """CURLOPT_RESOLVE entries pinning pinned_address()'s host to its address (none for an address)."""
+    host, port, addr = origin
+    if addr is None or addr == host:
         return ()
-    addr = infos[0][4][0]
     return (f"{host}:{port}:{'[' + addr + ']' if ':' in addr else addr}",)
+
+
+def own_pools(url: str, origin: tuple[str, int, str | None], http2: bool) -> tuple[str, int, str] | None:
+    """The engine's own_pools: each connection slot in a libcurl pool of its own (see
+    Engine), for HTTP/1.x to an origin with a known address.  Not for --http2, where the
+    slots' streams share connections."""
+    if http2 or origin[2] is None or urllib.parse.urlsplit(url).scheme.lower() not in ("http", "https"):
+        return None
+    return origin
 
 
 def plan_from_config(path: str, env: str | None, test: str | None = None, request: str | None = None,
