@@ -6,6 +6,9 @@
 #   TOOLS="curl_loop lunge" CHECK=0 bash ...   # a subset; CHECK=0 skips the request-count check
 #   TOOLS="wrk curl_loop pycurl_loop lunge lunge_noua" ...   # lunge_noua: -H 'User-Agent:', the very
 #     request the others send (lunge sends its own User-Agent by default)
+#   TOOLS="... pycurl_ref ..."                 # pycurl_ref: the pycurl loop issue 2's reference figure
+#     (31.5 us/request) was measured with, run where it lies (PYCURL_REF, default
+#     ../shared/bench/pycurl_loop.py; not part of this repository, so only when present)
 #
 # Installs what is missing (apt: nginx-light wrk time gcc libcurl4-openssl-dev; the project into
 # /tmp/lunge-bench-venv), builds curl_loop against pycurl's wheel libcurl, starts nginx on
@@ -25,6 +28,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 R="${R:-3}"; D="${D:-8}"; C="${C:-50}"; CHECK="${CHECK:-1}"; CHECK_D="${CHECK_D:-5}"
 TOOLS=(${TOOLS:-wrk curl_loop pycurl_loop lunge})
 OUT="${OUT:-/tmp/lunge-bench/compare-$(date -u +%Y%m%d-%H%M%S)}"
+PYCURL_REF="${PYCURL_REF:-$REPO_DIR/../shared/bench/pycurl_loop.py}"
+if [[ " ${TOOLS[*]} " == *" pycurl_ref "* && ! -f "$PYCURL_REF" ]]; then
+  echo "pycurl_ref: no $PYCURL_REF (set PYCURL_REF to the reference pycurl loop)" >&2; exit 2
+fi
 [[ "$D" =~ ^[0-9]+$ && "$D" -ge 1 && "$D" -le 60 ]] || { echo "D must be 1..60 seconds" >&2; exit 2; }
 [[ "$R" =~ ^[0-9]+$ && "$R" -ge 1 && "$R" -le 20 ]] || { echo "R must be 1..20" >&2; exit 2; }
 
@@ -41,6 +48,7 @@ tool_cmd() {
     wrk)         CMD=(wrk -t1 -c"$C" -d"${dur}s" --latency "$URL") ;;
     curl_loop)   CMD=("$BUILD/curl_loop" -c "$C" ${lim:+-n "$lim"} ${dur:+-d "$dur"} "$URL") ;;
     pycurl_loop) CMD=("$PY" "$BENCH_DIR/pycurl_loop.py" -c "$C" ${lim:+-n "$lim"} ${dur:+-d "$dur"} "$URL") ;;
+    pycurl_ref)  CMD=("$PY" "$PYCURL_REF" -c "$C" -d "${dur:-0.02}" "$URL") ;;  # no -n: a 20 ms run for its start-up
     lunge)       CMD=("$LUNGE" perf --url "$URL" --concurrency "$C" ${lim:+--iterations "$lim"} ${dur:+--duration "${dur}s"}
                       --format json --output "$OUT/raw/$tag.json") ;;
     lunge_noua)  CMD=("$LUNGE" perf --url "$URL" -H "User-Agent:" --concurrency "$C" ${lim:+--iterations "$lim"}
@@ -142,7 +150,7 @@ for ((r = 1; r <= R; r++)); do
   log "round $r/$R: ${order[*]}"
   for tool in "${order[@]}"; do
     run_one "$r" "$tool" "$D"
-    [[ "$tool" == pycurl_loop || "$tool" == lunge* ]] && run_one "$r" "$tool" n50
+    [[ "$tool" == pycurl_* || "$tool" == lunge* ]] && run_one "$r" "$tool" n50
   done
 done
 nginx_stop

@@ -6,8 +6,8 @@
 What a careful Python programmer writes without a native engine: one pycurl.Curl per
 connection, re-added after each response; per wake-up one perform(), info_read() drained, then
 select() bounded by libcurl's own timeout.  Options: URL, a write callback that discards the
-body, NOSIGNAL.  --tuned adds lunge's libcurl options (PROXY "", RESOLVE) so the Python
-overhead can be told apart from option choices.  Latency: perf_counter_ns from add_handle to
+body, NOSIGNAL.  --tuned adds lunge's libcurl options (PROXY "", NOPROXY "*", RESOLVE, a pool
+bundle per handle through CONNECT_TO) so the Python overhead can be told apart from option choices.  Latency: perf_counter_ns from add_handle to
 info_read, kept in a list (a plain loop would).  Prints the same one-line format as curl_loop.
 """
 import argparse
@@ -39,7 +39,7 @@ def main() -> int:
 
     m = pycurl.CurlMulti()
     free = []
-    for _ in range(a.conns):
+    for i in range(a.conns):
         c = pycurl.Curl()
         c.setopt(pycurl.URL, a.url)
         c.setopt(pycurl.WRITEFUNCTION, discard)
@@ -47,7 +47,10 @@ def main() -> int:
         if a.tuned:
             port = urlsplit(a.url).port or 80
             c.setopt(pycurl.PROXY, "")
-            c.setopt(pycurl.RESOLVE, [f"{host}:{port}:127.0.0.1"])
+            c.setopt(pycurl.NOPROXY, "*")
+            c.setopt(pycurl.DNS_CACHE_TIMEOUT, -1)
+            c.setopt(pycurl.CONNECT_TO, [f"{host}:{port}:slot{i}.lunge.invalid:{port}"])
+            c.setopt(pycurl.RESOLVE, [f"slot{i}.lunge.invalid:{port}:127.0.0.1"])
         free.append(c)
 
     now = time.perf_counter_ns

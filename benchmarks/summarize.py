@@ -133,13 +133,16 @@ def main():
               f"| {max(x['steal'] for x in ok)} | {max(x['foreign'] for x in ok)} | {sum(x['errors'] for x in allr)} |")
 
     for lunge in [t for t in tools if t.startswith("lunge")]:
-        ratios(lunge, rounds, runs)
+        ratios(lunge, rounds, runs, "pycurl_ref" in tools)
 
 
-def ratios(lunge, rounds, runs):
+def ratios(lunge, rounds, runs, with_ref):
+    # pycurl_ref: the loop issue 2's reference figure was measured with (compare.sh runs it in place)
+    others = ("wrk", "curl_loop", "pycurl_loop") + (("pycurl_ref",) if with_ref else ())
     print(f"\n{lunge}'s ratios (per round, then the median; {lunge} / other)\n")
-    print("| metric | vs wrk | vs curl_loop | vs pycurl_loop | goal | met |")
-    print("|---|---:|---:|---:|---|---|")
+    print("| metric | " + " | ".join(f"vs {o}" for o in others) + " | goal | met |"
+          + (" met vs pycurl_ref |" if with_ref else ""))
+    print("|---|" + "---:|" * len(others) + "---|---|" + ("---|" if with_ref else ""))
 
     def ratio(metric, other, other_metric=None):
         xs = []
@@ -149,21 +152,25 @@ def ratios(lunge, rounds, runs):
                 xs.append(a[metric] / b[other_metric or metric])
         return med(xs)
 
+    def verdict(v, op, bound):
+        return "n/a" if v is None else ("yes" if (v >= bound if op == ">=" else v <= bound) else "NO")
+
     for metric, label in (("rps", "req/s"), ("us", "generator CPU per request"),
                           ("us_steady", "generator CPU per request, start-up excluded"),
                           ("p50", "p50 latency"), ("p99", "p99 latency")):
         # wrk's and curl_loop's start-up is a millisecond: their whole-run figure is their steady one
-        vals = {o: ratio(metric, o, "us" if metric == "us_steady" and o != "pycurl_loop" else None)
-                for o in ("wrk", "curl_loop", "pycurl_loop")}
-        goal = met = ""
+        vals = {o: ratio(metric, o, "us" if metric == "us_steady" and not o.startswith("pycurl_") else None)
+                for o in others}
+        goal = met = met_ref = ""
         key = "cpu" if metric in ("us", "us_steady") else metric
         if key in GOALS:
             ref, op, bound = GOALS[key]
-            v = vals[ref]
             goal = f"{op} {bound} x {ref}"
-            met = "n/a" if v is None else ("yes" if (v >= bound if op == ">=" else v <= bound) else "NO")
-        print(f"| {label} | {fmt(vals['wrk'], 3)} | {fmt(vals['curl_loop'], 3)} | {fmt(vals['pycurl_loop'], 3)} "
-              f"| {goal} | {met} |")
+            met = verdict(vals[ref], op, bound)
+            if with_ref and ref == "pycurl_loop":
+                met_ref = verdict(vals["pycurl_ref"], op, bound)
+        print(f"| {label} | " + " | ".join(fmt(vals[o], 3) for o in others) + f" | {goal} | {met} |"
+              + (f" {met_ref} |" if with_ref else ""))
 
 
 if __name__ == "__main__":
