@@ -612,8 +612,12 @@ cdef class Engine:
         cdef str name = f"{OWN_POOL_PREFIX}{s.index}{OWN_POOL_SUFFIX}"  # .invalid: never a real host
         cdef str h = f"[{host}]" if ":" in host else host
         cdef str a = f"[{address}]" if ":" in address else address
+        cdef curl_slist *r = self.resolve
         s.route = LC.slist_append(NULL, self._cstr(f"{h}:{port}:{name}:{port}"))
         s.pin = LC.slist_append(NULL, self._cstr(f"{name}:{port}:{a}"))
+        while r != NULL and s.pin != NULL:  # the host stays pinned for its other ports (redirects, variants)
+            s.pin = LC.slist_append(s.pin, r.data)
+            r = r.next
         if s.route == NULL or s.pin == NULL:
             raise MemoryError()
         self._opt(lc_setopt_ptr(s.easy, CURLOPT_CONNECT_TO, s.route), "connect-to")
