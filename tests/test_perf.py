@@ -186,9 +186,9 @@ def test_own_pools_only_for_http1_to_a_known_address():
     from lunge.plan import own_pools
 
     ip = ("127.0.0.1", 8080, "127.0.0.1")
-    assert own_pools("http://127.0.0.1:8080/", ip, http2=False) == ip
-    assert own_pools("http://127.0.0.1:8080/", ip, http2=True) is None       # streams share connections
-    assert own_pools("http://nohost.invalid/", ("nohost.invalid", 80, None), http2=False) is None  # left to libcurl: dns
+    assert own_pools(ip, http2=False) == ip
+    assert own_pools(ip, http2=True) is None       # streams share connections
+    assert own_pools(("nohost.invalid", 80, None), http2=False) is None  # left to libcurl: dns
 
 
 def test_head_and_custom_method(fresh_target):

@@ -186,7 +186,7 @@ class Plan:
             insecure=t.insecure, http2=t.http2, follow=t.follow, max_redirects=t.max_redirects,
             cacert=t.cacert or system_ca_bundle(), cert=t.cert, key=t.key, user_agent=self.user_agent(),
             max_body=t.max_body, low_speed_limit=t.low_speed_limit, low_speed_time=int(math.ceil(t.low_speed_time)),
-            resolve=pinned_resolve(origin), own_pools=own_pools(r.url, origin, t.http2),
+            resolve=pinned_resolve(origin), own_pools=own_pools(origin, t.http2),
             warmup=ld.warmup, warmup_iterations=ld.warmup_iterations,
             variants=list(r.variants) if len(r.variants) > 1 else None,
             variant_stride=math.prod(n for _, n in ld.share),
@@ -350,13 +350,11 @@ def pinned_resolve(origin: tuple[str, int, str | None]) -> tuple[str, ...]:
     return (f"{host}:{port}:{'[' + addr + ']' if ':' in addr else addr}",)
 
 
-def own_pools(url: str, origin: tuple[str, int, str | None], http2: bool) -> tuple[str, int, str] | None:
+def own_pools(origin: tuple[str, int, str | None], http2: bool) -> tuple[str, int, str] | None:
     """The engine's own_pools: each connection slot in a libcurl pool of its own (see
     Engine), for HTTP/1.x to an origin with a known address.  Not for --http2, where the
     slots' streams share connections."""
-    if http2 or origin[2] is None or urllib.parse.urlsplit(url).scheme.lower() not in ("http", "https"):
-        return None
-    return origin
+    return None if http2 or origin[2] is None else origin
 
 
 def plan_from_config(path: str, env: str | None, test: str | None = None, request: str | None = None,

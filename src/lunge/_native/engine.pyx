@@ -193,7 +193,7 @@ PHASES = ("dns", "connect", "tls", "ttfb", "transfer", "curlTotal", "error")
 # A slot's own name for the origin (own_pools); libcurl's messages say "... via NAME:PORT",
 # which is lunge's plumbing, not the target's: taken out of the error samples.
 OWN_POOL_PREFIX, OWN_POOL_SUFFIX = "slot", ".lunge.invalid"
-OWN_POOL_VIA = re.compile(r" via slot\d+\.lunge\.invalid:\d+")
+OWN_POOL_VIA = re.compile(f" via {re.escape(OWN_POOL_PREFIX)}\\d+{re.escape(OWN_POOL_SUFFIX)}:\\d+")
 cdef enum:
     P_DNS, P_CONNECT, P_TLS, P_TTFB, P_TRANSFER, P_TOTAL, P_ERROR
 
