@@ -1,6 +1,7 @@
 """Analysis on synthetic RunResults with known answers: statistics, anomalies, insights,
 and the statistics behind comparisons."""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -53,6 +54,31 @@ def test_percentile_curve_is_monotonic_and_ends_at_the_max():
 # ---------------------------------------------------------------- anomalies
 def rows(r):
     return analysis.time_series_light(r)
+
+
+def test_rolling_median_equals_numpys_nanmedian_over_the_same_windows():
+    # the sorted-window median must agree exactly with np.nanmedian, NaN gaps and edges included
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        n = int(rng.integers(1, 50))
+        x = rng.normal(10, 3, n)
+        x[rng.random(n) < rng.random()] = np.nan
+        for window in (anomalies.WINDOW, 4, 1):
+            half = window // 2
+            padded = np.concatenate([np.full(half, np.nan), x, np.full(half, np.nan)])
+            windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: NaN, with a warning
+                want = np.nanmedian(windows, axis=1)
+            assert np.array_equal(anomalies.rolling_median(x, window), want, equal_nan=True), (x, window)
+
+
+def test_median_equals_numpys():
+    rng = np.random.default_rng(3)
+    for n in list(range(1, 12)) + [99, 100]:
+        x = rng.lognormal(2, 1, n)
+        assert anomalies.median(x) == np.median(x)
+        assert anomalies.median(list(x)) == np.median(x)
 
 
 def test_planted_latency_spike_is_found_at_its_second():

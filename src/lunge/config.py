@@ -15,7 +15,6 @@ import os
 import re
 import urllib.parse
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from lunge import variables as V
@@ -39,6 +38,8 @@ OPERATORS = {
 @functools.lru_cache(maxsize=1)
 def config_schema() -> dict:
     """The JSON Schema of config files (the one published in docs/)."""
+    from importlib import resources  # ~8 ms to import: only runs that read a config need it
+
     text = resources.files("lunge").joinpath("schemas/config.schema.json").read_text("utf-8")
     return json.loads(text)
 

@@ -117,10 +117,10 @@ def latency_drift(r, a, _res):
     if len(rows) < 9:
         return None
     third = len(rows) // 3
-    import numpy as np
+    from lunge.anomalies import median
 
-    first = float(np.median([s.hist.percentiles([50])[0] for s in rows[:third]])) / 1e6
-    last = float(np.median([s.hist.percentiles([50])[0] for s in rows[-third:]])) / 1e6
+    first = median([s.hist.percentiles([50])[0] for s in rows[:third]]) / 1e6
+    last = median([s.hist.percentiles([50])[0] for s in rows[-third:]]) / 1e6
     if not first or last / first < DRIFT_RATIO:
         return None
     return _insight("latency_drift", "warning",

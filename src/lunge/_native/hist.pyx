@@ -31,9 +31,10 @@ def _bucket_values():
     cdef uint64_t w
     low = np.empty(LH_COUNTS_LEN, dtype=np.float64)
     width = np.empty(LH_COUNTS_LEN, dtype=np.float64)
+    cdef double[::1] lv = low, wv = width   # typed views: 34k item writes in C, not via numpy
     for i in range(LH_COUNTS_LEN):
-        low[i] = lh_value_at(i, &w)
-        width[i] = w
+        lv[i] = lh_value_at(i, &w)
+        wv[i] = w
     return low, width
 
 
