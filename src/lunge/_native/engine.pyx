@@ -77,6 +77,7 @@ cdef extern from "lunge_curl.h" nogil:
 
     ctypedef struct lunge_curl_api:
         void *dl
+        int own_alloc
         curl_version_info_data *(*version_info)(int) noexcept nogil
         const char *(*easy_strerror)(CURLcode) noexcept nogil
         CURL *(*easy_init)() noexcept nogil
@@ -298,6 +299,8 @@ def load_libcurl(str path):
         "http2": bool(vi.features & (1 << 16)),
         "http3": bool(vi.features & (1 << 25)),
         "protocols": protocols,
+        # lunge_alloc.h's calloc/realloc, or libcurl's defaults (someone initialised it first)
+        "allocator": "lunge" if LC.own_alloc else "default",
     }
 
 
