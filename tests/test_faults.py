@@ -390,7 +390,10 @@ def test_target_dies_mid_run_and_comes_back():
     doc = json.loads(out)
     m, rows = doc["metrics"], doc["timeSeries"]
     assert set(m["errors"]) <= {"connection_refused", "connection_reset"} and m["errors"], m["errors"]
-    assert m["statusCodes"]["200"] == s.requests  # every success was served, every served request counted
+    # Every success was served.  The server counts a request before it answers, so a request being
+    # answered when the target died is in its count but reached lunge as a connection_reset: at most
+    # one per connection.
+    assert s.requests - 4 <= m["statusCodes"]["200"] <= s.requests, (m["statusCodes"], s.requests)
     assert m["totalRequests"] == m["statusCodes"]["200"] + sum(m["errors"].values())
     assert sum(r["requests"] for r in rows) == m["totalRequests"]
     failing = [r["t"] for r in rows if r["errors"] > 0]
