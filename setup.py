@@ -4,6 +4,7 @@ LUNGE_ANNOTATE=1 writes Cython's HTML annotation next to each .pyx;
 LUNGE_DEBUG=1 builds with -O0 -g and Cython's bounds checks on.
 """
 import os
+import platform
 import sys
 
 from Cython.Build import cythonize
@@ -13,8 +14,14 @@ DEBUG = os.environ.get("LUNGE_DEBUG") == "1"
 ANNOTATE = os.environ.get("LUNGE_ANNOTATE") == "1"
 
 compile_args = ["-O0", "-g"] if DEBUG else ["-O2"]
-# dlopen/dlsym live in libdl before glibc 2.34 (manylinux2014); libc has them on macOS.
-libraries = ["dl"] if sys.platform.startswith("linux") else []
+if sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64"):
+    # TLS descriptors: csrc/lunge_alloc.h's per-thread stash is read ~60 times per request, and
+    # the default dialect calls __tls_get_addr each time (~650 instructions per request).
+    # (aarch64 uses descriptors already.)
+    compile_args.append("-mtls-dialect=gnu2")
+# dlopen/dlsym, and pthread keys, live in libdl and libpthread before glibc 2.34 (manylinux2014);
+# libc has them on macOS.
+libraries = ["dl", "pthread"] if sys.platform.startswith("linux") else []
 
 
 def ext(name):

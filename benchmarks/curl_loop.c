@@ -24,7 +24,7 @@
  *        idlethread  start an idle second thread but run the loop in the main one (as if the
  *                  engine ran on Python's main thread; numpy's OpenBLAS starts a thread anyway)
  *        sharedpool  all handles in one pool bundle (libcurl's default; see "own pools" below)
- *        sysalloc  libcurl's default allocator (glibc's calloc and realloc; see "allocator" below)
+ *        sysalloc  libcurl's default allocator (plain glibc; see "Allocator" below)
  *
  * Loop: one curl_multi_perform and one curl_multi_poll per wake-up, curl_multi_info_read drained
  * once per batch; each slot owns one easy handle that is removed and re-added untouched (no reset,
@@ -36,10 +36,10 @@
  * connection sits alone in its pool bundle.  libcurl otherwise tests every connection to the
  * origin, busy ones included, before reusing one: ~22 matches per request at 50 connections.
  * The wire is unchanged (Host and SNI follow the URL).  lunge's engine does the same.
- * Allocator: libcurl is initialised with curl_global_init_mem and lunge's calloc/realloc
- * (../csrc/lunge_alloc.h, the very code the engine uses): glibc's calloc and realloc bypass its
- * per-thread cache, and libcurl makes ~14 callocs and ~10 reallocs per request.  -P and -L keep
- * libcurl's default allocator.
+ * Allocator: libcurl is initialised with curl_global_init_mem and the allocator of
+ * ../csrc/lunge_alloc.h, the very code the engine uses (a per-thread stash of small blocks in
+ * front of glibc: its calloc and realloc bypass its own per-thread cache, and its free is ~80
+ * instructions).  -P and -L keep libcurl's default allocator.
  * Latency = monotonic time from add_handle to the batch in which info_read reports it, into a 1-us
  * histogram up to 10 s.  Prints one line:
  *   tool=curl_loop ... requests=N errors=E non200=X rps=R p50_ms=.. p90_ms=.. p99_ms=.. max_ms=..
@@ -139,7 +139,7 @@ static int run(int argc, char **argv) {
   CURLcode init;
 #if LUNGE_ALLOC
   if (!plain && !legacy && !strstr(extras, "sysalloc"))
-    init = curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, free, lunge_realloc, strdup, lunge_calloc);
+    init = curl_global_init_mem(CURL_GLOBAL_DEFAULT, lunge_malloc, lunge_free, lunge_realloc, lunge_strdup, lunge_calloc);
   else
 #endif
     init = curl_global_init(CURL_GLOBAL_DEFAULT);

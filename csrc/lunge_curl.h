@@ -222,7 +222,7 @@ static int lunge_curl_load(const char *path, char *err, size_t errlen) {
                        char *(*)(const char *), void *(*)(size_t, size_t));
   *(void **)(&init_mem) = dlsym(dl, "curl_global_init_mem");
   if (init_mem && !loaded_before) {
-    rc = init_mem(CURL_GLOBAL_DEFAULT, malloc, free, lunge_realloc, strdup, lunge_calloc);
+    rc = init_mem(CURL_GLOBAL_DEFAULT, lunge_malloc, lunge_free, lunge_realloc, lunge_strdup, lunge_calloc);
     LC.own_alloc = rc == CURLE_OK;
   } else
 #endif

@@ -93,3 +93,40 @@ def test_exact_counts_and_bytes_with_lunges_allocator(fresh_target, size):
     assert m["totalRequests"] == 300 and m["statusCodes"] == {"200": 300} and m["errors"] == {}
     assert fresh_target.stats()["requests"] == 300
     assert m["bytesReceived"] == 300 * raw_response_size(fresh_target.url, f"/bytes/{size}")
+
+
+def test_threads_that_come_and_go_share_libcurl_safely(fresh_target):
+    # Each thread gets its own stash of small blocks; blocks freed on another thread than the one
+    # that allocated them, and the stash handed back when a thread exits, must not corrupt anything.
+    out = python(f"""
+import json, threading
+from io import BytesIO
+from lunge import libcurl
+info = libcurl.load()
+import pycurl
+handles = []
+def work(i, results):
+    for j in range(20):
+        c = pycurl.Curl()
+        buf = BytesIO()
+        c.setopt(c.URL, "{fresh_target.url}/echo?i=%d&j=%d" % (i, j))
+        c.setopt(c.HTTPHEADER, ["X-T: %s" % ("t%d" % i * 50)])
+        c.setopt(c.WRITEDATA, buf)
+        c.perform()
+        results.append(json.loads(buf.getvalue())["headers"]["X-T"] == "t%d" % i * 50)
+        if j % 2:
+            handles.append(c)  # closed later, on another thread
+        else:
+            c.close()
+results = []
+for wave in range(3):
+    ts = [threading.Thread(target=work, args=(wave * 10 + k, results)) for k in range(6)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    while handles:
+        handles.pop().close()
+print(json.dumps({{"allocator": info["allocator"], "ok": sum(results), "all": len(results)}}))
+""")
+    assert out["allocator"] == "lunge"
+    assert out["ok"] == out["all"] == 3 * 6 * 20
+    assert fresh_target.stats()["requests"] == 3 * 6 * 20

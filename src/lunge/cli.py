@@ -49,7 +49,7 @@ def _version_text() -> str:
         lines.append(f"libcurl {info['version']} ({info['ssl']}; {feats or 'HTTP/1.1 only'})")
         lines.append(f"engine {engine.ENGINE_VERSION} ({engine.BUILD})")
         lines.append(f"engine libcurl file: {info['path']} ({info['origin']})")
-        lines.append("libcurl allocator: " + ("lunge's (calloc and realloc through glibc's per-thread cache)"
+        lines.append("libcurl allocator: " + ("lunge's (a per-thread stash of small blocks in front of glibc's malloc)"
                                               if info["allocator"] == "lunge" else "libcurl's default"))
     except LungeError as e:
         lines.append(f"libcurl: unavailable ({e.message})")

@@ -299,7 +299,7 @@ def load_libcurl(str path):
         "http2": bool(vi.features & (1 << 16)),
         "http3": bool(vi.features & (1 << 25)),
         "protocols": protocols,
-        # lunge_alloc.h's calloc/realloc, or libcurl's defaults (someone initialised it first)
+        # lunge_alloc.h's allocator, or libcurl's default (someone initialised it first)
         "allocator": "lunge" if LC.own_alloc else "default",
     }
 
