@@ -14,7 +14,8 @@ DEBUG = os.environ.get("LUNGE_DEBUG") == "1"
 ANNOTATE = os.environ.get("LUNGE_ANNOTATE") == "1"
 
 compile_args = ["-O0", "-g"] if DEBUG else ["-O2"]
-if sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64"):
+if sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64") \
+        and "clang" not in os.environ.get("CC", ""):  # (clang took the flag only lately)
     # TLS descriptors: csrc/lunge_alloc.h's per-thread stash is read ~60 times per request, and
     # the default dialect calls __tls_get_addr each time (~650 instructions per request).
     # (aarch64 uses descriptors already.)
