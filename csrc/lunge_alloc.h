@@ -91,8 +91,8 @@ static void lunge_free(void *p) {
   /* (under valgrind it is the requested size: a block too small for the link goes to free) */
   if (have >= sizeof(void *) && have <= LUNGE_ALLOC_SMALL + 8) {
     lunge_stash *st = lunge_stash_get();
-    unsigned c = (unsigned)((have + 8) >> 4);
-    if (st && c < LUNGE_STASH_CLASSES && st->n[c] < LUNGE_STASH_DEPTH) {
+    unsigned c = (unsigned)((have + 8) >> 4);  /* <= 65: have <= 1032 */
+    if (st && st->n[c] < LUNGE_STASH_DEPTH) {
       *(void **)p = st->top[c];
       st->top[c] = p;
       st->n[c]++;

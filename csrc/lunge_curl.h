@@ -176,10 +176,11 @@ static lunge_curl_api LC;
  * Returns 0, or -1 with a message in err.  Called once, from Python, before any engine runs. */
 static int lunge_curl_load(const char *path, char *err, size_t errlen) {
   if (LC.dl) return 0;
+#if LUNGE_ALLOC
   void *mapped = dlopen(path, RTLD_NOW | RTLD_NOLOAD);  /* already in the process (pycurl)? */
   int loaded_before = mapped != NULL;
   if (mapped) dlclose(mapped);
-  (void)loaded_before;  /* unused without LUNGE_ALLOC */
+#endif
   void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!dl) { snprintf(err, errlen, "cannot load libcurl: %s", dlerror()); return -1; }
   LUNGE_SYM(global_init, "curl_global_init");
