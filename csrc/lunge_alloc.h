@@ -8,8 +8,10 @@
  *  - free costs ~80 instructions even on tcache's fast path (its integrity checks), and the
  *    cache holds 7 blocks per size, fewer than a batch of finished transfers frees.
  * So small blocks go through a per-thread stash in front of glibc: a LIFO list per glibc chunk
- * size (16-byte classes up to 1040), at most LUNGE_STASH_DEPTH blocks each (~2 MB at worst per
- * thread).  Every block is still glibc's own: the stash only delays free() and hands the block
+ * size (16-byte classes up to 1040), each holding up to LUNGE_STASH_BYTES of blocks (at least
+ * LUNGE_STASH_MIN of them; ~4 MB at worst per thread).  A byte budget, not a fixed count: the
+ * small classes are where a batch of finished transfers frees hundreds of blocks at once (at 50
+ * connections, ~850 blocks of 48 bytes), and a stash that overflows sends them back to glibc.  Every block is still glibc's own: the stash only delays free() and hands the block
  * out again, so any block may be freed on any thread, by glibc or by us, and malloc_usable_size
  * says which class a block belongs to.  calloc is stash + memset; realloc grows by
  * stash + memcpy.  Larger blocks go straight to glibc.  A thread's stash is handed back to
@@ -27,11 +29,13 @@
 
 #define LUNGE_ALLOC_SMALL 1024   /* larger requests go to glibc directly */
 #define LUNGE_STASH_CLASSES 66   /* chunk sizes 32..1040 (usable 24..1032): class = chunk / 16 */
-#define LUNGE_STASH_DEPTH 64
+#define LUNGE_STASH_BYTES 65536  /* per class */
+#define LUNGE_STASH_MIN 64
 
 typedef struct {
   void *top[LUNGE_STASH_CLASSES];  /* each free block's first word links to the next */
   unsigned n[LUNGE_STASH_CLASSES];
+  unsigned limit[LUNGE_STASH_CLASSES];
 } lunge_stash;
 
 static __thread lunge_stash *lunge_tls;
@@ -59,6 +63,10 @@ static lunge_stash *lunge_stash_get(void) {
   pthread_once(&lunge_stash_once, lunge_stash_make_key);
   st = calloc(1, sizeof *st);
   if (st) {
+    for (unsigned c = 2; c < LUNGE_STASH_CLASSES; c++) {
+      unsigned by_bytes = LUNGE_STASH_BYTES / (c * 16);
+      st->limit[c] = by_bytes > LUNGE_STASH_MIN ? by_bytes : LUNGE_STASH_MIN;
+    }
     lunge_tls = st;
     pthread_setspecific(lunge_stash_key, st);
   }
@@ -92,7 +100,7 @@ static void lunge_free(void *p) {
   if (have >= sizeof(void *) && have <= LUNGE_ALLOC_SMALL + 8) {
     lunge_stash *st = lunge_stash_get();
     unsigned c = (unsigned)((have + 8) >> 4);  /* <= 65: have <= 1032 */
-    if (st && st->n[c] < LUNGE_STASH_DEPTH) {
+    if (st && st->n[c] < st->limit[c]) {
       *(void **)p = st->top[c];
       st->top[c] = p;
       st->n[c]++;
