@@ -69,9 +69,11 @@ pct_of() {
 # This VM is shared: other sessions' tests come and go.  Before a run we wait (up to QUIET_WAIT s)
 # until both CPUs are nearly idle; after it we estimate the foreign load as
 #   busy(CPU0) + busy(CPU1) - generator CPU - nginx worker CPU   (in % of one CPU)
-# and repeat a run disturbed by more than FOREIGN_MAX %, up to ATTEMPTS tries, keeping the least
-# disturbed try.  The table shows what was kept.
-QUIET_WAIT="${QUIET_WAIT:-120}"; FOREIGN_MAX="${FOREIGN_MAX:-10}"; ATTEMPTS="${ATTEMPTS:-3}"
+# and repeat a run disturbed by more than FOREIGN_MAX %, or whose generator CPU the host stole for
+# more than STEAL_MAX % of the time (steal shows up as extra CPU time in the run's own figures: one
+# run at 19 % steal measured 36 us/request where its neighbours measured 21-26), up to ATTEMPTS
+# tries, keeping the least disturbed try (foreign + steal).  The table shows what was kept.
+QUIET_WAIT="${QUIET_WAIT:-120}"; FOREIGN_MAX="${FOREIGN_MAX:-10}"; STEAL_MAX="${STEAL_MAX:-5}"; ATTEMPTS="${ATTEMPTS:-3}"
 busy_all() { awk '/^cpu[0-9]+ /{b += $2+$3+$4+$7+$8} END{print b}' /proc/stat; }
 wait_quiet() {
   local waited=0 b0 b1
@@ -86,7 +88,7 @@ wait_quiet() {
 
 # run_one ROUND TOOL LEN -> one line in runs.tsv (the least disturbed of up to ATTEMPTS tries)
 run_one() {
-  local round=$1 tool=$2 len=$3 tag rc a0 a1 b0 b1 ng0 ng1 try best=0 best_foreign=100000 foreign line best_line f
+  local round=$1 tool=$2 len=$3 tag rc a0 a1 b0 b1 ng0 ng1 try best=0 best_bad=100000 foreign steal line best_line f
   tag="r${round}_${tool}_${len}"
   for ((try = 1; try <= ATTEMPTS; try++)); do
     tool_cmd "$tool" "$len" "$tag.a$try" || return 0
@@ -100,15 +102,16 @@ run_one() {
       -v b0="$(pct_of "$a0" "$a1" 2,3,4,7,8)" -v b1="$(pct_of "$b0" "$b1" 2,3,4,7,8)" \
       'BEGIN { split(t, x, " "); w = (x[3] > 0) ? x[3] : 1
                f = b0 + b1 - 100 * (x[1] + x[2]) / w - 100 * ng / tck / w; printf "%d", (f > 0) ? f : 0 }')
+    steal=$(pct_of "$a0" "$a1" 9)
     line="$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$round" "$tool" "$len" "$rc" "$tag" \
-      $((ng1 - ng0)) "$(pct_of "$a0" "$a1" 9)" "$(pct_of "$b0" "$b1" 9)" \
+      $((ng1 - ng0)) "$steal" "$(pct_of "$b0" "$b1" 9)" \
       "$(pct_of "$a0" "$a1" 2,3,4,7,8)" "$(pct_of "$b0" "$b1" 2,3,4,7,8)" "$foreign" "$try")"
-    log "round $round $tool $len try $try rc=$rc foreign=${foreign}% $(grep -m1 -oE 'Requests/sec: *[0-9.]+|rps=[0-9.]+|[0-9.]+ req/s' "$OUT/raw/$tag.a$try.out") $(tail -n1 "$OUT/raw/$tag.a$try.time" 2>/dev/null)"
+    log "round $round $tool $len try $try rc=$rc foreign=${foreign}% steal=${steal}% $(grep -m1 -oE 'Requests/sec: *[0-9.]+|rps=[0-9.]+|[0-9.]+ req/s' "$OUT/raw/$tag.a$try.out") $(tail -n1 "$OUT/raw/$tag.a$try.time" 2>/dev/null)"
     ((rc == 0)) || log "  $tool exited $rc: $(tail -n2 "$OUT/raw/$tag.a$try.err" | tr '\n' ' ' | cut -c1-200)"
-    if ((foreign < best_foreign)); then best=$try; best_foreign=$foreign; best_line=$line; fi
+    if ((foreign + steal < best_bad)); then best=$try; best_bad=$((foreign + steal)); best_line=$line; fi
     sleep 1
     [[ "$len" == n* ]] && break          # start-up runs: CPU seconds, not throughput
-    ((foreign <= FOREIGN_MAX)) && break
+    ((foreign <= FOREIGN_MAX && steal <= STEAL_MAX)) && break
   done
   for f in time out err json; do
     [[ -e "$OUT/raw/$tag.a$best.$f" ]] && cp "$OUT/raw/$tag.a$best.$f" "$OUT/raw/$tag.$f"
