@@ -70,8 +70,8 @@ pct_of() {
 # until both CPUs are nearly idle; after it we estimate the foreign load as
 #   busy(CPU0) + busy(CPU1) - generator CPU - nginx worker CPU   (in % of one CPU)
 # and repeat a run disturbed by more than FOREIGN_MAX %, or whose generator CPU the host stole for
-# more than STEAL_MAX % of the time (steal shows up as extra CPU time in the run's own figures: one
-# run at 19 % steal measured 36 us/request where its neighbours measured 21-26), up to ATTEMPTS
+# more than STEAL_MAX % of the time (steal shows up as extra CPU time in the run's own figures: a
+# lunge run at 19 % steal measured 36 us/request, its calm runs 19-26), up to ATTEMPTS
 # tries, keeping the least disturbed try (foreign + steal).  The table shows what was kept.
 QUIET_WAIT="${QUIET_WAIT:-120}"; FOREIGN_MAX="${FOREIGN_MAX:-10}"; STEAL_MAX="${STEAL_MAX:-5}"; ATTEMPTS="${ATTEMPTS:-3}"
 busy_all() { awk '/^cpu[0-9]+ /{b += $2+$3+$4+$7+$8} END{print b}' /proc/stat; }

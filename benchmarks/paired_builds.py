@@ -52,7 +52,7 @@ def run(py, path, url, duration, out):
     _, status, ru = os.wait4(p.pid, 0)
     s1, t1 = cpu0()
     if status != 0:
-        sys.exit(f"{cmd[1]} ({path or 'new'}) exited with status {status}")
+        sys.exit(f"{'pycurl_loop.py' if path is None else 'lunge ' + (path or '(new)')} exited with status {status}")
     if path is None:
         n = int(re.search(r"requests=(\d+)", text).group(1))
     else:

@@ -11,11 +11,12 @@
  * size (16-byte classes up to 1040), each holding up to LUNGE_STASH_BYTES of blocks (at least
  * LUNGE_STASH_MIN of them; ~4 MB at worst per thread).  A byte budget, not a fixed count: the
  * small classes are where a batch of finished transfers frees hundreds of blocks at once (at 50
- * connections, ~850 blocks of 48 bytes), and a stash that overflows sends them back to glibc.  Every block is still glibc's own: the stash only delays free() and hands the block
- * out again, so any block may be freed on any thread, by glibc or by us, and malloc_usable_size
- * says which class a block belongs to.  calloc is stash + memset; realloc grows by
- * stash + memcpy.  Larger blocks go straight to glibc.  A thread's stash is handed back to
- * glibc when the thread exits.  Only with glibc; elsewhere libcurl keeps its default allocator.
+ * connections, ~850 blocks of 48 bytes), and a stash that overflows sends them back to glibc.
+ * Every block is still glibc's own: the stash only delays free() and hands the block out again,
+ * so any block may be freed on any thread, by glibc or by us, and malloc_usable_size says which
+ * class a block belongs to.  calloc is stash + memset; realloc grows by stash + memcpy.  Larger
+ * blocks go straight to glibc.  A thread's stash is handed back to glibc when the thread exits.
+ * Only with glibc; elsewhere libcurl keeps its default allocator.
  */
 #ifndef LUNGE_ALLOC_H
 #define LUNGE_ALLOC_H
@@ -63,6 +64,7 @@ static lunge_stash *lunge_stash_get(void) {
   pthread_once(&lunge_stash_once, lunge_stash_make_key);
   st = calloc(1, sizeof *st);
   if (st) {
+    /* classes 0 and 1 keep nothing: malloc never asks for them (only valgrind's exact sizes land there) */
     for (unsigned c = 2; c < LUNGE_STASH_CLASSES; c++) {
       unsigned by_bytes = LUNGE_STASH_BYTES / (c * 16);
       st->limit[c] = by_bytes > LUNGE_STASH_MIN ? by_bytes : LUNGE_STASH_MIN;
