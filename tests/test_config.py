@@ -140,7 +140,17 @@ SEMANTIC_ERRORS = [
      ["thresholds.expressions[0]", "is not a threshold expression"]),
     ("performance/load1/thresholds", {"expressions": ["errorRate < 5ms"]}, ["errorRate takes a fraction"]),
     ("performance/load1/thresholds", {"maxErrorRate": "150%"}, ["more than 100%"]),
+    # JSON integers have no bound: float() of 10**400 raises OverflowError (found by the fuzz test)
+    ("performance/load1/load/concurrency", 10 ** 400, ["$.performance.load1.load.concurrency: out of range"]),
+    ("requests/getThing/timeout", -(10 ** 400), ["$.requests.getThing.timeout: out of range"]),
 ]
+
+
+def test_huge_integers_in_the_users_own_data_are_kept(tmp_path):
+    doc = mutated("requests/makeThing/body", {"n": 10 ** 400, "list": [-(2 ** 70)]})
+    doc["environments"]["dev"]["variables"]["big"] = 10 ** 30
+    cfg = load_config(write(tmp_path, doc))
+    assert cfg.data["requests"]["makeThing"]["body"] == {"n": 10 ** 400, "list": [-(2 ** 70)]}
 
 
 @pytest.mark.parametrize("path,value,fragments", SCHEMA_ERRORS + SEMANTIC_ERRORS,

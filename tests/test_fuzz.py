@@ -129,13 +129,25 @@ def test_validate_mutated_example(changes):
     assert_clean(code, err)
 
 
+PERF_PATHS = [p for p in EXAMPLE_PATHS if p[0] in ("performance", "requests", "environments")]
+
+
 @FUZZ
-@given(st.sampled_from([p for p in EXAMPLE_PATHS if p[0] in ("performance", "requests", "environments")]),
-       json_values, st.booleans(), st.sampled_from(["fetchLoad", "smoke"]))
+@given(st.sampled_from(PERF_PATHS), json_values, st.booleans(), st.sampled_from(["fetchLoad", "smoke"]))
+@example(("requests", "createItem", "timeout"), 10 ** 400, False, "fetchLoad")  # found: float() overflowed
 def test_perf_from_mutated_config(path, value, delete, test):
     doc = mutate(EXAMPLE, path, value, delete)
     code, _, err = invoke("perf", "-c", write(doc), "-e", "local", "-p", test)
     assert_clean(code, err)
+
+
+def test_perf_with_integers_beyond_a_float_anywhere():
+    # JSON integers have no bound; a float() of one raises OverflowError.  Every field, both signs.
+    for path in PERF_PATHS:
+        for value in (10 ** 400, -10 ** 400):
+            code, _, err = invoke("perf", "-c", write(mutate(EXAMPLE, path, value, False)), "-e", "local",
+                                  "-p", "fetchLoad")
+            assert_clean(code, err)
 
 
 @FUZZ

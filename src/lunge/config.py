@@ -99,6 +99,26 @@ def _json_type(value: Any) -> str:
     return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
 
 
+# Where a config holds the user's own data (sent, matched or passed on as written), not settings.
+_USER_DATA = {"body", "schemas", "variables", "headers", "queryParams", "equals", "contains", "args"}
+
+
+def _huge_integer(value: Any, path: str) -> str | None:
+    """The path of the first setting that is an integer beyond +-2^63: JSON and YAML integers
+    have no bound, and float() of one past ~1e308 raises OverflowError in whichever field reads it."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return path if abs(value) > 2 ** 63 else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for k, v in items:
+        if k in _USER_DATA:
+            continue
+        sub = f"{path}[{k}]" if isinstance(k, int) else f"{path}.{k}" if re.fullmatch(r"\w+", str(k)) else f"{path}[{k!r}]"
+        found = _huge_integer(v, sub)
+        if found:
+            return found
+    return None
+
+
 def _a(types) -> str:
     names = [types] if isinstance(types, str) else list(types)
     return " or ".join(("an " if t[0] in "aeiou" else "a ") + t for t in names)
@@ -432,6 +452,9 @@ class Config:
     def validate(self) -> None:
         if not isinstance(self.data, dict):
             raise self.error(f"$: expected an object at the top level, got {_json_type(self.data)}")
+        where = _huge_integer(self.data, "$")
+        if where:
+            raise self.error(f"{where}: out of range (an integer beyond 2^63)")
         import jsonschema
         from jsonschema.exceptions import relevance
 
