@@ -149,8 +149,15 @@ SEMANTIC_ERRORS = [
 def test_huge_integers_in_the_users_own_data_are_kept(tmp_path):
     doc = mutated("requests/makeThing/body", {"n": 10 ** 400, "list": [-(2 ** 70)]})
     doc["environments"]["dev"]["variables"]["big"] = 10 ** 30
+    doc["suites"]["smoke"]["tests"][0]["assertions"].append({"jsonPath": "$.n", "equals": 10 ** 30})
     cfg = load_config(write(tmp_path, doc))
     assert cfg.data["requests"]["makeThing"]["body"] == {"n": 10 ** 400, "list": [-(2 ** 70)]}
+
+
+def test_a_request_named_like_a_data_field_is_still_checked(tmp_path):
+    doc = mutated("requests/body", {"url": "/b", "timeout": 10 ** 400})
+    with pytest.raises(ConfigError, match=r"\$\.requests\.body\.timeout: out of range"):
+        load_config(write(tmp_path, doc))
 
 
 @pytest.mark.parametrize("path,value,fragments", SCHEMA_ERRORS + SEMANTIC_ERRORS,

@@ -100,18 +100,21 @@ def _json_type(value: Any) -> str:
 
 
 # Where a config holds the user's own data (sent, matched or passed on as written), not settings.
-_USER_DATA = {"body", "schemas", "variables", "headers", "queryParams", "equals", "contains", "args"}
+_NAME = r"(?:\.\w+|\[[^\]]*\])"
+_USER_DATA = re.compile(rf"""\$(?:\.schemas|\.environments{_NAME}\.variables|\.suites{_NAME}\.variables
+    |\.requests{_NAME}\.(?:body|headers|queryParams)|\.suites{_NAME}\.tests\[\d+\]\.assertions\[\d+\]\.(?:equals|contains)
+    |\.performance{_NAME}\.load\.pattern\.args)""", re.X)
 
 
 def _huge_integer(value: Any, path: str) -> str | None:
     """The path of the first setting that is an integer beyond +-2^63: JSON and YAML integers
     have no bound, and float() of one past ~1e308 raises OverflowError in whichever field reads it."""
+    if _USER_DATA.fullmatch(path):
+        return None
     if isinstance(value, int) and not isinstance(value, bool):
         return path if abs(value) > 2 ** 63 else None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for k, v in items:
-        if k in _USER_DATA:
-            continue
         sub = f"{path}[{k}]" if isinstance(k, int) else f"{path}.{k}" if re.fullmatch(r"\w+", str(k)) else f"{path}[{k!r}]"
         found = _huge_integer(v, sub)
         if found:

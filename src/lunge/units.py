@@ -9,17 +9,17 @@ _UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(us|µs|ms|s|m|h)")
 
 
-def _number(value: int | float, text, field: str) -> float:
+def _number(value: int | float, field: str) -> float:
     try:
         return float(value)
     except OverflowError:  # an int beyond float's range, e.g. from a JSON config
-        raise ConfigError(f"{field}: {text!r} is out of range") from None
+        raise ConfigError(f"{field}: {value!r} is out of range") from None
 
 
 def parse_duration(text: str | float | int, field: str = "duration") -> float:
     """Seconds from '250ms', '30s', '5m', '1h', '1m30s' or a bare number of seconds."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
-        value = _number(text, text, field)
+        value = _number(text, field)
     else:
         s = str(text).strip().lower()
         if re.fullmatch(r"\d+(\.\d+)?", s):
@@ -41,7 +41,7 @@ def parse_size(text: str | int | float, field: str = "size") -> int:
     """Bytes from '512MB', '1.5GiB', '800M' or a bare number of bytes.  K, M, G and T are
     powers of 1024 with or without B / iB (512MB = 512 MiB), as memory is counted."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
-        value = _number(text, text, field)
+        value = _number(text, field)
     else:
         m = _SIZE.fullmatch(str(text).strip().lower())
         if not m:
