@@ -64,7 +64,8 @@ static lunge_stash *lunge_stash_get(void) {
   pthread_once(&lunge_stash_once, lunge_stash_make_key);
   st = calloc(1, sizeof *st);
   if (st) {
-    /* classes 0 and 1 keep nothing: malloc never asks for them (only valgrind's exact sizes land there) */
+    /* Classes 0 and 1 keep nothing: malloc never asks for them.  Only under valgrind, where
+     * malloc_usable_size is the requested size, do blocks land there, some too small for the link. */
     for (unsigned c = 2; c < LUNGE_STASH_CLASSES; c++) {
       unsigned by_bytes = LUNGE_STASH_BYTES / (c * 16);
       st->limit[c] = by_bytes > LUNGE_STASH_MIN ? by_bytes : LUNGE_STASH_MIN;
@@ -98,8 +99,7 @@ static void *lunge_malloc(size_t size) {
 static void lunge_free(void *p) {
   if (!p) return;
   size_t have = malloc_usable_size(p);  /* chunk size - 8 for heap chunks (>= 24) */
-  /* (under valgrind it is the requested size: a block too small for the link goes to free) */
-  if (have >= sizeof(void *) && have <= LUNGE_ALLOC_SMALL + 8) {
+  if (have <= LUNGE_ALLOC_SMALL + 8) {
     lunge_stash *st = lunge_stash_get();
     unsigned c = (unsigned)((have + 8) >> 4);  /* <= 65: have <= 1032 */
     if (st && st->n[c] < st->limit[c]) {
