@@ -81,7 +81,7 @@ def run_lunge(url: str, seconds: float, concurrency: int, live: bool, out: str,
 
 def main_thread_cpu(url: str, seconds: float, concurrency: int, live_on: bool) -> tuple[float, float]:
     """In-process run: (main-thread CPU seconds per second of run, req/s)."""
-    from lunge import live
+    from lunge.live import view as live
     from lunge.plan import build_plan
     from lunge.runner import run
 

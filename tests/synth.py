@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from lunge._native.hist import Histogram
-from lunge.result import RunResult, Second, SparseHist
+from lunge.results import RunResult, Second, SparseHist
 
 PHASES = ("dns", "connect", "tls", "ttfb", "transfer", "curlTotal", "error", "service", "sendLag")
 

@@ -94,7 +94,7 @@ def test_baseline_store_save_then_compare(fresh_target, tmp_path, result_schema)
 
 
 def test_environment_names_the_baseline(tmp_path):
-    from lunge import baselines
+    from lunge.analysis import baselines
 
     p = baselines.path_for("Fetch the home page", "staging", root=str(tmp_path))
     assert p == os.path.join(str(tmp_path), ".lunge", "baselines", "Fetch_the_home_page@staging.json")

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from lunge._native.hist import COUNTS_LEN, HIGHEST, Histogram, HistogramFormatError
-from lunge.result import decode_hist, encode_hist
+from lunge.results import decode_hist, encode_hist
 
 N = 1_000_000
 PS = [1, 10, 25, 50, 75, 90, 95, 99, 99.9, 99.99]

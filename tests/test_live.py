@@ -17,10 +17,11 @@ import psutil
 import pytest
 
 from conftest import assert_one_line_error, lunge, run_lunge
-from lunge import live, monitor
+from lunge.live import view as live
+from lunge.live import monitor
 from lunge.errors import ConfigError
 from lunge.plan import build_plan
-from lunge.result import RunResult
+from lunge.results import RunResult
 from lunge.runner import run
 from lunge.units import parse_size
 

@@ -11,7 +11,7 @@ import yaml
 
 from conftest import REPO, lunge
 from lunge._native.hist import Histogram
-from lunge.result import RunResult, Second, SparseHist
+from lunge.results import RunResult, Second, SparseHist
 
 K8S = REPO / "examples" / "k8s"
 

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import assert_one_line_error, lunge, run_lunge
 from lunge.config import Thresholds, parse_threshold
-from lunge.thresholds import evaluate, from_config
+from lunge.analysis.thresholds import evaluate, from_config
 from synth import make_result
 
 

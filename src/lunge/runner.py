@@ -23,7 +23,7 @@ import numpy as np
 from lunge import libcurl
 from lunge.errors import ConfigError, LungeError
 from lunge.plan import Plan
-from lunge.result import RunResult, SparseHist
+from lunge.results import RunResult, SparseHist
 
 TICK = 0.25  # seconds between snapshots
 
@@ -161,7 +161,7 @@ def run(plan: Plan, monitor=None, workers: int | None = None) -> RunResult:
     """Run to the end in the foreground; Ctrl-C / SIGTERM stop it (twice: abort).
     workers: engine threads (default: the usable cores, capped by the connections).
 
-    `monitor` (lunge.live.Live) sees every snapshot through `tick()`, which may return
+    `monitor` (lunge.live.view.Live) sees every snapshot through `tick()`, which may return
     (error type, message) to stop the run early, as a protection does; `finish()` then
     gets the result and that reason."""
     test = LoadTest(plan, workers if workers is not None else usable_cores())

@@ -24,7 +24,7 @@ class Report:
     @property
     def analysis(self) -> dict:
         if self._analysis is None:
-            from lunge import analysis
+            from lunge.analysis import stats as analysis
 
             self._analysis = analysis.analyze(self.result, getattr(self.result, "resources", None))
         return self._analysis

@@ -6,8 +6,8 @@ import csv
 import io
 import os
 
-from lunge import analysis
-from lunge.result import STATUS_CLASSES
+from lunge.analysis import stats as analysis
+from lunge.results import STATUS_CLASSES
 
 SERIES_COLUMNS = ("t", "span", "requests", "failures", "errors", "rps", "bytes", "p50Ms", "p90Ms", "p99Ms",
                   "meanMs", "maxMs") + tuple(f"status{c}" for c in STATUS_CLASSES)

@@ -11,7 +11,7 @@ import os
 import jinja2
 import numpy as np
 
-from lunge import analysis
+from lunge.analysis import stats as analysis
 from lunge.errors import ConfigError
 from lunge.report import charts
 from lunge.units import format_bytes, format_ms

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from lunge import analysis
+from lunge.analysis import stats as analysis
 
 
 def document(result, thresholds: dict | None = None, comparison: dict | None = None,

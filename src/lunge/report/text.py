@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from lunge import analysis
+from lunge.analysis import stats as analysis
 from lunge.units import format_bytes, format_ms
 
 _COLOURS = {"passed": "green", "improved": "green", "FAILED": "red", "regressed": "red", "unchanged": None,

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import click
 
-from lunge import baselines, report, thresholds
-from lunge import compare as comparing
+from lunge import report
+from lunge.analysis import baselines
+from lunge.analysis import thresholds
+from lunge.analysis import compare as comparing
 from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_THRESHOLD, THRESHOLD, ConfigError
 
 
@@ -85,7 +87,7 @@ def finish(result, opts: Options, test=None, environment: str | None = None, con
     if opts.compare:
         found = baselines.find(result.name, environment)
         if found:
-            from lunge.result import load
+            from lunge.results import load
 
             comparison = comparing.compare(load(found), result, opts.tolerance)
         else:

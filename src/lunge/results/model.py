@@ -111,7 +111,7 @@ class RunResult:
     warmup_completed: int = 0
     warmup_failures: int = 0
     parts: dict = field(default_factory=dict)  # {"workers": [...]} or {"shards": [...]}, when merged
-    resources: list = field(default_factory=list)  # one dict per second from lunge.monitor
+    resources: list = field(default_factory=list)  # one dict per second from lunge.live.monitor
     stop_reason: str | None = None  # error type of a protection that stopped the run early
 
     # ------------------------------------------------------------------ building

@@ -117,7 +117,7 @@ def latency_drift(r, a, _res):
     if len(rows) < 9:
         return None
     third = len(rows) // 3
-    from lunge.anomalies import median
+    from lunge.analysis.anomalies import median
 
     first = median([s.hist.percentiles([50])[0] for s in rows[:third]]) / 1e6
     last = median([s.hist.percentiles([50])[0] for s in rows[-third:]]) / 1e6

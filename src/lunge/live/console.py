@@ -5,7 +5,7 @@
 - anything else (CI logs, pipes): one plain line every `interval` seconds, no control
   characters.
 
-Views come from lunge.live; nothing here reads the engine.
+Views come from lunge.live.view; nothing here reads the engine.
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import operator
 
-from lunge.analysis import throughput
+from lunge.analysis.stats import throughput
 from lunge.config import ThresholdExpr, Thresholds, parse_threshold
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}

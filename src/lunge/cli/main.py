@@ -133,7 +133,7 @@ def serve(host, port):
 @click.option("--max-concurrency", default=20000, show_default=True, type=click.IntRange(min=1),
               help="Refuse a higher --concurrency (a guard against typos).")
 @click.option("--name", help="Test name recorded in the result (default: the test's name, or METHOD URL).")
-# Reports, thresholds and baselines (lunge.finish); flags win over the config's sections.
+# Reports, thresholds and baselines (lunge.cli.finish); flags win over the config's sections.
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "csv"]), multiple=True,
               help="Report format, repeatable [default: text, or the config's reporting.formats].")
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE; with several formats FILE is a "
@@ -147,7 +147,7 @@ def serve(host, port):
 @click.option("--compare", "compare_baseline", is_flag=True, help="Compare this run with the saved baseline.")
 @click.option("--tolerance", metavar="PCT", help="Changes smaller than this are 'unchanged' [default: 10%].")
 @click.option("--fail-on-regression", is_flag=True, help="Exit 1 if --compare finds a regression.")
-# Live console, resource monitor, hooks and protections (docs/monitoring.md); lunge.live reads them.
+# Live console, resource monitor, hooks and protections (docs/monitoring.md); lunge.live.view reads them.
 @click.option("--real-time", is_flag=True, default=None, help="On a terminal: the full live panel, every second.")
 @click.option("--progress-interval", type=DURATION, help="Off a terminal: a progress line this often [default: 5s; 0: none].")
 @click.option("--resources/--no-resources", default=None, help="Sample lunge's CPU, memory, fds, TCP states [default: on].")
@@ -174,7 +174,9 @@ def perf(url, config_path, env, test, request, variables, method, headers, data,
       lunge perf -c config.json -e dev -p loadTest
       lunge perf -c config.json -e dev -r getUsers --rps 500 --duration 5m
     """
-    from lunge import finish, live, patterns, runner
+    from lunge import patterns, runner
+    from lunge.cli import finish
+    from lunge.live import view as live
     from lunge.plan import build_plan, plan_from_config
     from lunge.variables import parse_assignments
 
@@ -230,9 +232,10 @@ def compare_cmd(baseline, current, tolerance, fmt, fail_on_regression):
     improved / regressed / unchanged, that accounts for run-to-run noise."""
     import json
 
-    from lunge import compare, finish
+    from lunge.analysis import compare
+    from lunge.cli import finish
     from lunge.errors import EXIT_THRESHOLD
-    from lunge.result import load
+    from lunge.results import load
 
     tol = finish.parse_tolerance(tolerance)
     c = compare.compare(load(baseline), load(current), tol)
@@ -288,8 +291,8 @@ def merge(results, fmt, output, threshold_exprs):
     Example:
       lunge merge shard-0.json shard-1.json --format json --output merged.json
     """
-    from lunge import finish
-    from lunge.result import RunResult, load
+    from lunge.cli import finish
+    from lunge.results import RunResult, load
 
     merged = RunResult.merge([load(p) for p in results], kind="shard")
     opts = finish.Options(formats=fmt, output=output, thresholds=threshold_exprs)
@@ -334,6 +337,6 @@ def main(argv=None):
 
 
 # The request toolkit: get/post/put/delete/patch/head, run, test, validate.
-from lunge.client.commands import register as _register_toolkit  # noqa: E402
+from lunge.cli.toolkit import register as _register_toolkit  # noqa: E402
 
 _register_toolkit(cli)

@@ -3,7 +3,7 @@
 `runner.run(plan, monitor=Live(plan, options))` calls `tick(snapshot)` a few times a
 second.  At each new second of the run Live builds a *view* (the engine's counters, the
 last second's rates and percentiles, the cumulative percentiles, a resource sample) and
-hands it to the console, the hooks (lunge.hooks, the Prometheus exporter) and the
+hands it to the console, the hooks (lunge.live.hooks, the Prometheus exporter) and the
 protections (--max-memory, --max-error-rate-abort).  All of this runs on snapshots and
 closed seconds, never per request.
 """
@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lunge import console, hooks
+from lunge.live import console
+from lunge.live import hooks
 from lunge._native.hist import BUCKET_MID
 from lunge.errors import ERROR_RATE_ABORT, RESOURCE_LIMIT, ConfigError
-from lunge.result import STATUS_CLASSES, SparseHist
+from lunge.results import STATUS_CLASSES, SparseHist
 from lunge.units import format_bytes, parse_duration, parse_size
 
 PERCENTILES = (50, 95, 99)
@@ -100,13 +101,13 @@ class Live:
 
     # ------------------------------------------------------------------ runner interface
     def start(self, test) -> None:
-        from lunge.monitor import ResourceMonitor
+        from lunge.live.monitor import ResourceMonitor
 
         self.test = test
         if self.opts.resources or self.opts.max_memory:
             self.monitor = ResourceMonitor()
         if self.opts.metrics_port is not None:
-            from lunge.prometheus import Exporter
+            from lunge.live.prometheus import Exporter
 
             exporter = Exporter(self.opts.metrics_port, self.opts.metrics_host)
             self.hooks.add(exporter)

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from lunge.analysis import full_second_rps, throughput
+from lunge.analysis.stats import full_second_rps, throughput
 
 DEFAULT_TOLERANCE = 0.10
 ALPHA = 0.01

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from lunge.errors import RATE_LIMIT
-from lunge.result import STATUS_CLASSES, RunResult, encode_hist
+from lunge.results import STATUS_CLASSES, RunResult, encode_hist
 
 PERCENTILES = (50, 90, 95, 99, 99.9)
 PHASE_FIELDS = (("dns", "dnsMs"), ("connect", "connectMs"), ("tls", "tlsMs"), ("ttfb", "ttfbMs"),
@@ -182,7 +182,8 @@ def error_analysis(r: RunResult) -> dict:
 def analyze(r: RunResult, resources: list | None = None) -> dict:
     """perf-design.md's AnalysisResult: summary, response/service/phase statistics,
     throughput, errors, anomalies in the per-second series and insights."""
-    from lunge import anomalies, insights
+    from lunge.analysis import anomalies
+    from lunge.analysis import insights
 
     resp = full_stats(r.response)
     phases = {name: full_stats(r.histograms[name]) for name in ANALYSED_PHASES

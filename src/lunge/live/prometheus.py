@@ -1,7 +1,7 @@
 """Live metrics for Prometheus (`lunge perf --metrics-port PORT`): a hook that serves the
 latest one-second view at http://127.0.0.1:PORT/metrics with prometheus_client.
 
-The values are the view's (lunge.live), so a scrape costs the engine nothing: the HTTP
+The values are the view's (lunge.live.view), so a scrape costs the engine nothing: the HTTP
 server runs in its own thread and only reads the last view.
 """
 from __future__ import annotations
