@@ -237,7 +237,7 @@ def test_performance_section_is_parsed_into_typed_settings():
     ("error_rate<0.02", "errorRate", "<", 0.02),
 ])
 def test_threshold_expressions(text, metric, op, value):
-    from lunge.config import parse_threshold
+    from lunge.analysis.thresholds import parse_threshold
 
     t = parse_threshold(text, "x")
     assert (t.metric, t.op, t.value) == (metric, op, pytest.approx(value))

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from lunge import variables as V
-from lunge.config import Config, ResolvedRequest, load_config, resolve_request
+from lunge.config import Config, ResolvedRequest, build_request, load_config, resolve_request
 from lunge.errors import ConfigError
 
 
@@ -132,7 +132,7 @@ def test_resolve_request_body_kinds(tmp_path):
 def test_resolve_request_errors(tmp_path):
     cfg = cfg_of(tmp_path, DOC)
     with pytest.raises(V.UndefinedVariable, match=r"requests.create.url: undefined variable 'who'"):
-        cfg.build_request("create", V.Scope(), {"baseUrl": "http://h"})
+        build_request(cfg, "create", V.Scope(), {"baseUrl": "http://h"})
     with pytest.raises(ConfigError, match=r"requests.create.url: 'users/other' is not absolute and there is no "
                                           r"environment baseUrl"):
         resolve_request(cfg, "other", "create", {"v": "1"})
@@ -141,6 +141,6 @@ def test_resolve_request_errors(tmp_path):
     with pytest.raises(ConfigError, match=r"cannot read body file"):
         resolve_request(cfg, "dev", "file")
     with pytest.raises(ConfigError, match=r"is not an http:// or https:// URL"):
-        cfg.build_request("create", V.Scope(cli={"who": "w", "v": 1}), {"baseUrl": "ftp://h"})
+        build_request(cfg, "create", V.Scope(cli={"who": "w", "v": 1}), {"baseUrl": "ftp://h"})
     with pytest.raises(ConfigError, match=r"several environments, choose one with -e: dev, other"):
         resolve_request(cfg, None, "raw")

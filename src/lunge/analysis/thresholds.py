@@ -1,5 +1,5 @@
 """Thresholds: pass/fail limits on a run's figures, from the config's `thresholds` section
-and `--threshold EXPR` flags (k6-style expressions, parsed by config.parse_threshold).
+and `--threshold EXPR` flags (k6-style expressions, parsed by parse_threshold below).
 
 `maxResponseTime` limits p95 (or the percentile it names: {"p99": "300ms"}), `maxErrorRate` the failed fraction, `minThroughput` the
 rps over the issuing window.  Each check reports the measured value beside its limit, so
@@ -8,9 +8,68 @@ a failed one says by how much.
 from __future__ import annotations
 
 import operator
+import re
+from dataclasses import dataclass
 
-from lunge.analysis.stats import throughput
-from lunge.config import ThresholdExpr, Thresholds, parse_threshold
+from lunge.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ThresholdExpr:
+    """One k6-style threshold such as `p(95)<500ms`.
+
+    metric: p50..p99.9 as "pNN", mean, min, max, median, errorRate, rps.
+    value: milliseconds for latency metrics, a fraction for errorRate, req/s for rps.
+    """
+    metric: str
+    op: str
+    value: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    max_response_time_ms: float | None = None
+    max_response_percentile: float = 95.0  # maxResponseTime limits p95 unless it names a percentile
+    max_error_rate: float | None = None  # fraction, 0.01 = 1%
+    min_throughput: float | None = None  # req/s
+    expressions: tuple[ThresholdExpr, ...] = ()
+
+
+_THRESHOLD = re.compile(
+    r"\s*(?P<metric>p\(\s*\d+(?:\.\d+)?\s*\)|p\d+(?:\.\d+)?|avg|mean|min|max|med|median|"
+    r"errorRate|error_rate|rate\(\s*errors\s*\)|rps|throughput)\s*(?P<op><=|>=|<|>|==)\s*"
+    r"(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>us|ms|s|%)?\s*")
+_METRIC_ALIASES = {"avg": "mean", "med": "median", "error_rate": "errorRate", "throughput": "rps"}
+
+
+def parse_threshold(text: str, where: str) -> ThresholdExpr:
+    m = _THRESHOLD.fullmatch(text)
+    if not m:
+        raise ConfigError(f"{where}: {text!r} is not a threshold expression "
+                          "(e.g. p(95)<500ms, avg<200, max<2s, errorRate<1%, rate(errors)<0.01, rps>100)")
+    metric = m["metric"].replace(" ", "")
+    if metric == "rate(errors)":  # k6's spelling
+        metric = "errorRate"
+    if metric.startswith("p("):
+        metric = "p" + metric[2:-1]
+    metric = _METRIC_ALIASES.get(metric, metric)
+    if metric.startswith("p") and metric != "p" and not (0 < float(metric[1:]) <= 100):
+        raise ConfigError(f"{where}: {text!r}: percentile must be in (0, 100]")
+    value, unit = float(m["num"]), m["unit"]
+    if metric == "errorRate":
+        if unit not in (None, "%"):
+            raise ConfigError(f"{where}: {text!r}: errorRate takes a fraction or a percentage")
+        value = value / 100 if unit == "%" else value
+    elif metric == "rps":
+        if unit is not None:
+            raise ConfigError(f"{where}: {text!r}: rps takes a plain number of requests per second")
+    else:
+        if unit == "%":
+            raise ConfigError(f"{where}: {text!r}: a latency takes us, ms or s, not %")
+        value *= {None: 1.0, "ms": 1.0, "s": 1000.0, "us": 0.001}[unit]
+    return ThresholdExpr(metric, m["op"], value, text.strip())
+
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
 
@@ -40,6 +99,8 @@ def measure(result, metric: str) -> float:
     if metric == "errorRate":
         return result.failures / result.completed if result.completed else 0.0
     if metric == "rps":
+        from lunge.analysis.stats import throughput
+
         return throughput(result)["rps"]
     if metric == "mean":
         return h.mean_ns() / 1e6

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from lunge import variables as V
 from lunge.client.assertions import Outcome, check
 from lunge.client.http import RequestFailed, Response, send
-from lunge.config import Config, parse_jsonpath
+from lunge.config import Config, build_request, parse_jsonpath, scope_for
 from lunge.errors import ConfigError
 
 
@@ -102,7 +102,7 @@ class _Run:
 
     def send(self, name: str) -> None:
         try:
-            req = self.cfg.build_request(name, self.scope, self.env)
+            req = build_request(self.cfg, name, self.scope, self.env)
         except V.UndefinedVariable as e:
             if e.name not in self.extractable:
                 raise
@@ -129,7 +129,7 @@ def run_suite(cfg: Config, env_name: str | None, suite_name: str, cli_vars: dict
     if only is not None and only not in [t["name"] for t in tests]:
         names = ", ".join(t["name"] for t in tests) or "none"
         raise ConfigError(f"{cfg.path}: suite {suite_name!r} has no test {only!r}; its tests: {names}")
-    run = _Run(cfg, env, cfg.scope_for(env, suite, cli_vars), sender, **send_opts)
+    run = _Run(cfg, env, scope_for(env, suite, cli_vars), sender, **send_opts)
     result = SuiteResult(suite_name, env_name, datetime.datetime.now(datetime.timezone.utc)
                          .isoformat(timespec="milliseconds").replace("+00:00", "Z"))
     t0 = time.perf_counter()

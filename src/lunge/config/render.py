@@ -1,0 +1,94 @@
+"""Rendering a config's request: every variable filled in, the URL joined to the
+environment's baseUrl, the body encoded. The result, a plain ResolvedRequest, is what gets
+sent by the request toolkit (pycurl) or the load engine.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+from lunge import variables as V
+from lunge.config.model import Config
+from lunge.errors import ConfigError
+from lunge.units import parse_duration
+from lunge.urls import check_url
+
+
+@dataclass
+class ResolvedRequest:
+    """A request with every variable filled in: what gets sent (by pycurl or the load engine)."""
+    method: str
+    url: str
+    headers: list[str] = field(default_factory=list)  # "Name: value"
+    body: bytes | None = None
+    timeout: float | None = None  # seconds
+    name: str | None = None
+    follow_redirects: bool = False
+    insecure: bool = False
+
+
+def build_request(cfg: Config, name: str, scope: V.Scope, env: dict | None = None) -> ResolvedRequest:
+    """Render requests.NAME with `scope`; `env` supplies baseUrl."""
+    req = cfg.request(name)
+    w = f"requests.{name}"
+    url = V.render_text(req["url"], scope, f"{w}.url")
+    if not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", url):
+        base = (env or {}).get("baseUrl")
+        if not base:
+            raise cfg.error(f"{w}.url: {url!r} is not absolute and there is no environment baseUrl to join it to")
+        base = V.render_text(base, scope, "baseUrl")
+        url = base.rstrip("/") + "/" + url.lstrip("/")
+    query = req.get("queryParams")
+    if query:
+        pairs = []
+        for k, v in query.items():
+            for item in v if isinstance(v, list) else [v]:
+                pairs.append((V.render_text(k, scope, f"{w}.queryParams"),
+                              V.render_text(item, scope, f"{w}.queryParams.{k}")))
+        url += ("&" if "?" in url else "?") + urllib.parse.urlencode(pairs)
+    check_url(url, f"{cfg.path}: {w}.url")
+    headers = [f"{V.render_text(k, scope, f'{w}.headers')}: {V.render_text(v, scope, f'{w}.headers.{k}')}"
+               for k, v in (req.get("headers") or {}).items()]
+    body = None
+    if "body" in req:
+        body, ctype = encode_body(req["body"], scope, f"{w}.body", cfg.base_dir)
+        if ctype and not any(h.lower().startswith("content-type:") for h in headers):
+            headers.append(f"Content-Type: {ctype}")
+    timeout = req.get("timeout")
+    return ResolvedRequest(
+        method=req.get("method", "GET"), url=url, headers=headers, body=body,
+        timeout=None if timeout is None else parse_duration(timeout, f"{w}.timeout"), name=name,
+        follow_redirects=req.get("followRedirects", False), insecure=req.get("insecure", False))
+
+def scope_for(env: dict | None, suite: dict | None = None, cli_vars: dict | None = None) -> V.Scope:
+    return V.Scope(environment=(env or {}).get("variables"), suite=(suite or {}).get("variables"), cli=cli_vars)
+
+
+def encode_body(body: Any, scope: V.Scope, where: str, base_dir: str = ".") -> tuple[bytes, str | None]:
+    """(bytes, content type to add or None): objects and arrays as JSON, strings as is, @file read."""
+    if isinstance(body, str) and body.startswith("@"):
+        path = os.path.join(base_dir, V.render_text(body[1:], scope, where))
+        try:
+            with open(path, "rb") as f:
+                return f.read(), None
+        except OSError as e:
+            raise ConfigError(f"{where}: cannot read body file {path!r}: {e.strerror}") from None
+    value = V.render(body, scope, where)
+    if isinstance(body, str):
+        return V.to_text(value).encode("utf-8"), None
+    return json.dumps(value).encode("utf-8"), "application/json"
+
+
+def resolve_request(cfg: Config, env: str | None, name: str, variables: dict | None = None) -> ResolvedRequest:
+    """requests.NAME of `cfg`, rendered for environment `env` with `variables` (as --var) on top.
+
+    The plain request a load test sends: method, url (query included), headers, body bytes,
+    timeout in seconds. Raises ConfigError for an unknown environment or request, or an
+    undefined variable (naming it and where it was used).
+    """
+    _, env_doc = cfg.environment(env)
+    return build_request(cfg, name, scope_for(env_doc, cli_vars=variables), env_doc)
