@@ -82,10 +82,10 @@ def run_lunge(url: str, seconds: float, concurrency: int, live: bool, out: str,
 def main_thread_cpu(url: str, seconds: float, concurrency: int, live_on: bool) -> tuple[float, float]:
     """In-process run: (main-thread CPU seconds per second of run, req/s)."""
     from lunge.live import view as live
-    from lunge.plan import build_plan
+    from lunge.plan import for_url
     from lunge.runner import run
 
-    plan = build_plan(url=url, concurrency=concurrency, duration=seconds)
+    plan = for_url(url, concurrency=concurrency, duration=seconds)
     monitor = sink = None
     if live_on:
         master, slave = os.openpty()

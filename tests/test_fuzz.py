@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lunge import cli, runner
+from lunge.prepare import prepare
 
 EXAMPLE = json.loads((Path(__file__).resolve().parent.parent / "examples" / "items.json").read_text())
 FUZZ = settings(max_examples=int(os.environ.get("LUNGE_FUZZ_EXAMPLES", 500)), deadline=None, suppress_health_check=[HealthCheck.too_slow],
@@ -34,7 +35,7 @@ class Planned(Exception):
 @pytest.fixture(autouse=True)
 def _stop_at_the_plan(monkeypatch):
     def fake_run(plan, on_tick=None, monitor=None, workers=None):
-        plan.engine_kwargs()  # what the engine would be given: must build too
+        prepare(plan).engine_kwargs()  # what the engine would be given: must build too
         plan.configuration()
         raise Planned()
 
@@ -229,10 +230,10 @@ def _valid_result() -> dict:
     """A real result document (a tiny run against a closed port), made once."""
     path = TMP / "seed-result.json"
     if not path.exists():
-        from lunge.plan import build_plan
+        from lunge.plan import for_url
         from lunge import report
 
-        plan = build_plan(url="http://127.0.0.1:9/", iterations=3, concurrency=1)
+        plan = for_url("http://127.0.0.1:9/", iterations=3, concurrency=1)
         report.write(runner_run(plan), "json", str(path))
     return json.loads(path.read_text())
 

@@ -20,7 +20,7 @@ from conftest import assert_one_line_error, lunge, run_lunge
 from lunge.live import view as live
 from lunge.live import monitor
 from lunge.errors import ConfigError
-from lunge.plan import build_plan
+from lunge.plan import for_url
 from lunge.results import RunResult
 from lunge.runner import run
 from lunge.units import parse_size
@@ -118,7 +118,7 @@ def test_config_real_time_shows_the_panel(fresh_target, tmp_path):
 
 # ---------------------------------------------------------------------- resources
 def test_resources_series_is_plausible(fresh_target, result_schema):
-    plan = build_plan(url=f"{fresh_target.url}/delay/20", concurrency=8, duration=3.0)
+    plan = for_url(f"{fresh_target.url}/delay/20", concurrency=8, duration=3.0)
     result = run(plan, monitor=live.Live(plan, live.Options(), stream=io.StringIO(), tty=False))
     rows = result.resources
     assert len(rows) >= 3, rows
@@ -144,7 +144,7 @@ def test_resources_series_is_plausible(fresh_target, result_schema):
 
 
 def test_resources_can_be_turned_off(fresh_target):
-    plan = build_plan(url=f"{fresh_target.url}/", concurrency=2, duration=1.5)
+    plan = for_url(f"{fresh_target.url}/", concurrency=2, duration=1.5)
     result = run(plan, monitor=live.Live(plan, live.Options(resources=False), stream=io.StringIO(), tty=False))
     assert result.resources == []
 
@@ -168,7 +168,7 @@ def test_monitor_warnings():
 
 def test_the_generator_cpu_warning_reaches_the_console(fresh_target, monkeypatch):
     monkeypatch.setattr(monitor, "CPU_BOUND_PERCENT", -1.0)  # any CPU use counts as "hot"
-    plan = build_plan(url=f"{fresh_target.url}/", concurrency=2, duration=4.0)
+    plan = for_url(f"{fresh_target.url}/", concurrency=2, duration=4.0)
     err = io.StringIO()
     result = run(plan, monitor=live.Live(plan, live.Options(), stream=err, tty=False))
     assert any(w.startswith("generator_cpu:") for w in result.warnings), result.warnings
@@ -353,7 +353,7 @@ def test_parsers():
 
 
 def test_error_rate_guard_counts_seconds_in_a_row():
-    plan = build_plan(url="http://127.0.0.1:1/", concurrency=1, iterations=1)
+    plan = for_url("http://127.0.0.1:1/", concurrency=1, iterations=1)
     lv = live.Live(plan, live.Options(error_abort=(0.5, 3), resources=False), stream=io.StringIO(), tty=False)
     view = {"resources": None, "elapsed": 1.0}
     seq = [0.9, 0.9, None, 0.1, 0.9, 0.9, None, 0.9]  # None: nothing completed that second (neutral)

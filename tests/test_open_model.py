@@ -159,10 +159,10 @@ def test_ctrl_c_in_open_model_writes_counts_equal_to_the_server(fresh_target, tm
 
 
 def test_stop_test_from_the_engine_api(fresh_target):
-    from lunge.plan import build_plan
+    from lunge.plan import for_url
     from lunge.runner import LoadTest
 
-    plan = build_plan(url=f"{fresh_target.url}/", rps=300, duration=60, concurrency=10)
+    plan = for_url(f"{fresh_target.url}/", rps=300, duration=60, concurrency=10)
     test = LoadTest(plan).start()
     time.sleep(1.0)
     snap = test.snapshot()

@@ -183,7 +183,7 @@ def test_own_pools_route_stays_out_of_error_samples(closed_port):
 
 
 def test_own_pools_only_for_http1_to_a_known_address():
-    from lunge.plan import own_pools
+    from lunge.prepare import own_pools
 
     ip = ("127.0.0.1", 8080, "127.0.0.1")
     assert own_pools(ip, http2=False) == ip

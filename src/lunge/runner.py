@@ -23,6 +23,7 @@ import numpy as np
 from lunge import libcurl
 from lunge.errors import ConfigError, LungeError
 from lunge.plan import Plan
+from lunge.prepare import prepare
 from lunge.results import RunResult, SparseHist
 
 TICK = 0.25  # seconds between snapshots
@@ -45,8 +46,9 @@ class LoadTest:
             raise ConfigError(f"--http2: libcurl {self.curl['version']} ({self.curl['path']}) has no HTTP/2 support")
         workers = max(1, min(workers, plan.max_parts()))
         self.plans = [plan] if workers == 1 else [plan.share(i, workers) for i in range(workers)]
+        prepared = prepare(plan)  # once per run, whatever the number of engines
         try:
-            self.engines = [Engine(**p.engine_kwargs()) for p in self.plans]
+            self.engines = [Engine(**prepared.engine_kwargs(p)) for p in self.plans]
         except ValueError as e:
             raise ConfigError(str(e)) from None
         except EngineError as e:

@@ -15,8 +15,8 @@ import math
 import numpy as np
 
 from lunge.analysis.stats import full_second_rps, throughput
+from lunge.settings import DEFAULT_TOLERANCE
 
-DEFAULT_TOLERANCE = 0.10
 ALPHA = 0.01
 # The per-second test needs this many whole seconds on each side: with 8 against 8 a
 # complete separation gives p = 0.0009, so one or two overlapping seconds still pass 1%.

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from lunge.analysis.thresholds import Thresholds, parse_threshold
 from lunge.errors import ConfigError
+from lunge.settings import BACKOFF_MAX_FACTOR
 from lunge.units import parse_duration, parse_size
 
 SUBJECTS = ("status", "responseTime", "header", "jsonPath", "schema")
@@ -59,7 +60,7 @@ class Warmup:
 @dataclass(frozen=True)
 class LoadConfig:
     """Durations in seconds; None means not set."""
-    concurrency: int = 10
+    concurrency: int | None = None
     iterations: int | None = None
     duration: float | None = None
     rps: float | None = None
@@ -74,15 +75,15 @@ class LoadConfig:
 
 @dataclass(frozen=True)
 class MonitoringConfig:
-    real_time: bool = False
+    real_time: bool | None = None
     interval: float | None = None  # seconds
-    resources: bool = True
+    resources: bool | None = None
     max_memory: int | None = None  # bytes
 
 
 @dataclass(frozen=True)
 class Reporting:
-    formats: tuple[str, ...] = ("text",)
+    formats: tuple[str, ...] | None = None
     output: dict[str, str] = field(default_factory=dict)  # format -> path; "*" for a single base path
     template: str | None = None
 
@@ -106,7 +107,7 @@ def _backoff(doc: dict | None, where: str) -> tuple[float, float] | None:
     if not doc:
         return None
     initial = parse_duration(doc["initial"], f"{where}.initial")
-    return initial, _dur(doc, "max", where) or initial * 64
+    return initial, _dur(doc, "max", where) or initial * BACKOFF_MAX_FACTOR
 
 
 def performance_test(key: str, doc: dict, where: str) -> PerformanceTest:
@@ -139,14 +140,14 @@ def performance_test(key: str, doc: dict, where: str) -> PerformanceTest:
         raise ConfigError(f"{lw}: set iterations or duration (or a pattern with its own duration or steps)")
     warm = load.get("warmup")
     warmup = Warmup(duration=_dur(warm, "duration", f"{lw}.warmup"), iterations=warm.get("iterations")) if warm else None
-    lc = LoadConfig(concurrency=load.get("concurrency", 10), iterations=load.get("iterations"),
+    lc = LoadConfig(concurrency=load.get("concurrency"), iterations=load.get("iterations"),
                     duration=_dur(load, "duration", lw), rps=load.get("rps"), ramp_up=_dur(load, "rampUp", lw),
                     ramp_down=_dur(load, "rampDown", lw), pattern=pattern, warmup=warmup,
                     data_file=load.get("dataFile"), variants=load.get("variants"),
                     backoff=_backoff(load.get("backoff"), f"{lw}.backoff"))
     mon = doc.get("monitoring", {})
-    mc = MonitoringConfig(real_time=mon.get("realTime", False), interval=_dur(mon, "interval", f"{where}.monitoring"),
-                          resources=mon.get("resources", True),
+    mc = MonitoringConfig(real_time=mon.get("realTime"), interval=_dur(mon, "interval", f"{where}.monitoring"),
+                          resources=mon.get("resources"),
                           max_memory=None if mon.get("maxMemory") is None
                           else parse_size(mon["maxMemory"], f"{where}.monitoring.maxMemory"))
     th = doc.get("thresholds", {})
@@ -171,7 +172,7 @@ def performance_test(key: str, doc: dict, where: str) -> PerformanceTest:
                             min_throughput=th.get("minThroughput"), expressions=exprs)
     rep = doc.get("reporting", {})
     out = rep.get("output", {})
-    reporting = Reporting(formats=tuple(rep.get("formats", ("text",))),
+    reporting = Reporting(formats=tuple(rep["formats"]) if "formats" in rep else None,
                           output={"*": out} if isinstance(out, str) else dict(out), template=rep.get("template"))
     return PerformanceTest(key=key, name=doc.get("name", key), request=doc["request"], load=lc,
                            monitoring=mc, thresholds=thresholds, reporting=reporting)

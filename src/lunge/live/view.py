@@ -19,23 +19,29 @@ from lunge.live import hooks
 from lunge._native.hist import BUCKET_MID
 from lunge.errors import ERROR_RATE_ABORT, RESOURCE_LIMIT, ConfigError
 from lunge.results import STATUS_CLASSES, SparseHist
-from lunge.units import format_bytes, parse_duration, parse_size
+from lunge.settings import DEFAULTS, Settings
+from lunge.units import format_bytes, parse_duration
 
 PERCENTILES = (50, 95, 99)
-DEFAULT_INTERVAL = 5.0        # seconds between progress lines when stderr is not a terminal
 DEFAULT_ABORT_SECONDS = 5
 
 
 @dataclass(frozen=True)
 class Options:
-    real_time: bool = False
-    interval: float = DEFAULT_INTERVAL  # 0: no progress lines off a terminal
-    resources: bool = True
-    max_memory: int | None = None       # bytes
-    error_abort: tuple[float, int] | None = None  # (failed share, seconds in a row)
-    hooks: tuple = ()                   # "package.module:Class" specs
-    metrics_port: int | None = None
-    metrics_host: str = "127.0.0.1"
+    real_time: bool = DEFAULTS.real_time
+    interval: float = DEFAULTS.progress_interval  # seconds between progress lines off a terminal; 0: none
+    resources: bool = DEFAULTS.resources
+    max_memory: int | None = DEFAULTS.max_memory  # bytes
+    error_abort: tuple[float, int] | None = DEFAULTS.max_error_rate_abort  # (failed share, seconds in a row)
+    hooks: tuple = DEFAULTS.hooks                 # "package.module:Class" specs
+    metrics_port: int | None = DEFAULTS.metrics_port
+    metrics_host: str = DEFAULTS.metrics_host
+
+    @classmethod
+    def of(cls, s: Settings) -> "Options":
+        return cls(real_time=s.real_time, interval=s.progress_interval, resources=s.resources,
+                   max_memory=s.max_memory, error_abort=s.max_error_rate_abort, hooks=tuple(s.hooks),
+                   metrics_port=s.metrics_port, metrics_host=s.metrics_host)
 
 
 def parse_error_abort(text: str, field: str = "--max-error-rate-abort") -> tuple[float, int]:
@@ -51,24 +57,6 @@ def parse_error_abort(text: str, field: str = "--max-error-rate-abort") -> tuple
     if secs < 1:
         raise ConfigError(f"{field}: {text!r}: the time must be at least 1s")
     return rate, int(round(secs))
-
-
-def options(flags: dict, monitoring=None) -> Options:
-    """Options from the perf command's flags, over the config's `monitoring` section."""
-    def pick(flag, config_value, default):
-        v = flags.get(flag)
-        return v if v is not None else (config_value if config_value is not None else default)
-
-    m = monitoring
-    max_memory = flags.get("max_memory")
-    return Options(
-        real_time=bool(pick("real_time", m.real_time if m else None, False)),
-        interval=pick("progress_interval", m.interval if m else None, DEFAULT_INTERVAL),
-        resources=bool(pick("resources", m.resources if m else None, True)),
-        max_memory=parse_size(max_memory, "--max-memory") if max_memory is not None else (m.max_memory if m else None),
-        error_abort=parse_error_abort(flags["max_error_rate_abort"]) if flags.get("max_error_rate_abort") else None,
-        hooks=tuple(flags.get("hooks") or ()), metrics_port=flags.get("metrics_port"),
-        metrics_host=flags.get("metrics_host") or "127.0.0.1")
 
 
 class Live:

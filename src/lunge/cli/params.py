@@ -1,0 +1,69 @@
+"""Flag values: the click types and parsers that turn a flag's text into a setting's value.
+Each bad value is one ConfigError naming the flag."""
+from __future__ import annotations
+
+import click
+
+from lunge.errors import ConfigError
+from lunge.settings import BACKOFF_MAX_FACTOR, DEFAULTS
+from lunge.units import parse_duration, parse_size
+
+
+class Duration(click.ParamType):
+    name = "duration"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_duration(value)
+        except ConfigError:
+            self.fail(f"{value!r} is not a duration (e.g. 250ms, 30s, 5m, 1h)", param, ctx)
+
+
+DURATION = Duration()
+
+
+def size(text: str, flag: str) -> int:
+    try:
+        return int(parse_size(text))
+    except ConfigError:
+        raise ConfigError(f"{flag}: {text!r} is not a size (e.g. 512KB, 10MB)") from None
+
+
+def backoff(text: str) -> tuple[float, float]:
+    first, _, second = text.partition(":")
+    try:
+        initial = parse_duration(first)
+        return initial, parse_duration(second) if second else initial * BACKOFF_MAX_FACTOR
+    except ConfigError:
+        raise ConfigError(f"--backoff: {text!r} is not PAUSE[:MAX] (e.g. 100ms:5s)") from None
+
+
+def shard(text: str) -> tuple[int, int]:
+    index, sep, count = text.partition("/")
+    if not (sep and index.isdigit() and count.isdigit() and int(index) < int(count)):
+        raise ConfigError(f"--shard: {text!r} is not I/N with 0 <= I < N (e.g. 0/4)")
+    return int(index), int(count)
+
+
+def tolerance(text: str | None) -> float:
+    """'10%' or '0.1' -> 0.1."""
+    if text is None:
+        return DEFAULTS.tolerance
+    t = str(text).strip()
+    try:
+        v = float(t[:-1]) / 100 if t.endswith("%") else float(t)
+    except ValueError:
+        raise ConfigError(f"--tolerance: {text!r} is not a fraction or a percentage (e.g. 10% or 0.1)") from None
+    if not 0 <= v < 10:
+        raise ConfigError(f"--tolerance: {text!r} is out of range (0% to 1000%)")
+    return v
+
+
+def default(name: str) -> str:
+    """' [default: X]' for a help text, from the one place defaults live (lunge.settings)."""
+    v = getattr(DEFAULTS, name)
+    if isinstance(v, float) and name in ("timeout", "grace", "progress_interval"):
+        return f" [default: {v:g}s]"
+    return f" [default: {v}]"

@@ -1,0 +1,255 @@
+"""The load-testing commands: perf, compare, demo and merge.
+
+perf: flags -> Settings (over the config's performance test and the defaults) -> Plan ->
+runner -> result -> finish (thresholds, baseline, reports, exit status).
+"""
+from __future__ import annotations
+
+import click
+
+from lunge.cli import params
+from lunge.cli.params import DURATION, default
+from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, STOP_EXIT, ConfigError
+from lunge.plan import RequestTemplate, build_plan
+from lunge.settings import Settings, request_layer, test_layer
+
+
+@click.command()
+@click.option("--url", "-u", metavar="URL", help="The URL to load (http:// or https://).")
+@click.option("-c", "--config", "config_path", metavar="FILE", help="Config file (JSON or YAML) with the request or test.")
+@click.option("-e", "--env", metavar="ENV", help="Environment of the config file.")
+@click.option("-p", "--performance", "test", metavar="TEST", help="Run the config's performance.TEST.")
+@click.option("-r", "--request", metavar="REQUEST", help="Load-test the config's requests.REQUEST.")
+@click.option("--var", "variables", multiple=True, metavar="K=V", help="Set a config variable (repeatable).")
+@click.option("-X", "--method", metavar="METHOD", help="HTTP method (default GET, or POST with -d).")
+@click.option("-H", "--header", "headers", multiple=True, metavar="'Name: value'", help="Request header (repeatable).")
+@click.option("-d", "--data", metavar="BODY", help="Request body, or @FILE to send a file's bytes.")
+@click.option("--concurrency", type=click.IntRange(min=1),
+              help="Connections. Closed model: each keeps one request in flight; "
+                   "with --rps: the cap on requests in flight." + default("concurrency"))
+@click.option("-n", "--iterations", type=click.IntRange(min=1), help="Send exactly this many requests.")
+@click.option("--duration", "-D", type=DURATION, help="Stop issuing after this long (e.g. 30s, 5m).")
+@click.option("--rps", type=float, help="Open model: schedule requests at this constant rate (req/s).")
+@click.option("--pattern", metavar="SPEC",
+              help="Open model rate pattern: linear:START:END[:DURATION], step:RPS@DUR,RPS@DUR,..., "
+                   "custom:package.module:Class.")
+@click.option("--ramp-up", type=DURATION, help="Ramp the rate (or the connections) up from 0 over this long.")
+@click.option("--ramp-down", type=DURATION, help="Ramp the rate (or the connections) down to 0 over the last part.")
+@click.option("--warmup", type=DURATION, help="Send load for this long first, kept out of the metrics.")
+@click.option("--warmup-iterations", type=click.IntRange(min=1), help="Or: this many warmup requests first.")
+@click.option("--data-file", metavar="CSV", help="With -c: a CSV file (header: variable names); each request "
+                                                 "takes the next row's values.")
+@click.option("--variants", type=click.IntRange(min=1, max=100000),
+              help="With -c: renderings of a request with per-request values ({{$uuid}}...) to cycle through "
+                   "." + default("variants"))
+@click.option("--backoff", metavar="PAUSE[:MAX]", help="After a transport error, 429 or 503, pause new requests, "
+                                                       "doubling per error in a row up to MAX (e.g. 100ms:5s).")
+@click.option("--workers", type=click.IntRange(min=1), help="Engine threads, each with its own connections and "
+              "share of the rate [default: usable cores, capped by --concurrency].")
+@click.option("--shard", metavar="I/N", help="Run part I of N (0-based) of the load, for one of N machines; "
+                                             "merge the results with `lunge merge`.")
+@click.option("--timeout", type=DURATION, help="Per-request timeout (0: none)." + default("timeout"))
+@click.option("--connect-timeout", type=DURATION, help="Timeout for establishing a connection.")
+@click.option("--low-speed-limit", type=click.IntRange(min=1), metavar="BYTES",
+              help="A response slower than BYTES/s for --low-speed-time fails as a timeout.")
+@click.option("--low-speed-time", type=DURATION, help="How long a response may stay under --low-speed-limit [default: 30s].")
+@click.option("--max-body", metavar="SIZE", help="A response body larger than SIZE (e.g. 10MB) fails as invalid_response.")
+@click.option("--grace", type=DURATION, help="How long in-flight requests may finish after issuing stops "
+                                             "; the rest count as aborted." + default("grace"))
+@click.option("--insecure", "-k", is_flag=True, help="Do not verify TLS certificates.")
+@click.option("--show-secrets", is_flag=True, help="Keep credentials (Authorization, cookies, tokens, URL passwords) "
+                                                   "in reports; they are redacted by default.")
+@click.option("--http2", is_flag=True, help="HTTP/2 (h2c prior knowledge on http://, ALPN on https://), streams multiplexed.")
+@click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
+@click.option("--max-redirects", type=click.IntRange(min=0), help="At most this many redirects with -L."
+              + default("max_redirects"))
+@click.option("--cacert", metavar="FILE", help="CA bundle to verify the server with.")
+@click.option("--cert", metavar="FILE", help="Client certificate (PEM).")
+@click.option("--key", metavar="FILE", help="Client private key (PEM).")
+@click.option("--max-concurrency", type=click.IntRange(min=1),
+              help="Refuse a higher --concurrency (a guard against typos)." + default("max_concurrency"))
+@click.option("--name", help="Test name recorded in the result (default: the test's name, or METHOD URL).")
+# Reports, thresholds and baselines (lunge.cli.finish); flags win over the config's sections.
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "csv"]), multiple=True,
+              help="Report format, repeatable [default: text, or the config's reporting.formats].")
+@click.option("--output", "-o", metavar="FILE", help="Write the report to FILE; with several formats FILE is a "
+                                                     "base name (FILE.json, FILE.html ...). The text summary still prints.")
+@click.option("--template", metavar="DIR", help="Jinja2 templates overriding the HTML report's (report.html.j2).")
+@click.option("--threshold", "threshold_exprs", multiple=True, metavar="EXPR",
+              help="Fail (exit 1) unless EXPR holds, e.g. 'p99 < 300ms', 'rate(errors) < 0.01', 'rps > 900' (repeatable).")
+@click.option("--no-thresholds", is_flag=True, help="Ignore the config's thresholds (and --threshold).")
+@click.option("--baseline", "save_baseline", is_flag=True, help="Save this run as the baseline for (test, environment) "
+                                                               "in .lunge/baselines/.")
+@click.option("--compare", "compare_baseline", is_flag=True, help="Compare this run with the saved baseline.")
+@click.option("--tolerance", metavar="PCT", help="Changes smaller than this are 'unchanged' [default: 10%].")
+@click.option("--fail-on-regression", is_flag=True, help="Exit 1 if --compare finds a regression.")
+# Live console, resource monitor, hooks and protections (docs/monitoring.md); lunge.live.view reads them.
+@click.option("--real-time", is_flag=True, default=None, help="On a terminal: the full live panel, every second.")
+@click.option("--progress-interval", type=DURATION, help="Off a terminal: a progress line this often (0: none)." + default("progress_interval"))
+@click.option("--resources/--no-resources", default=None, help="Sample lunge's CPU, memory, fds, TCP states [default: on].")
+@click.option("--max-memory", metavar="SIZE", help="Stop the run (exit 4, resource_limit) if lunge's memory passes SIZE.")
+@click.option("--max-error-rate-abort", metavar="RATE[:SECONDS]",
+              help="Stop the run (exit 3) if more than RATE of requests fail for SECONDS in a row [default: 5s].")
+@click.option("--hook", "hooks", multiple=True, metavar="package.module:Class", help="Hook fed every second (repeatable).")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), help="Serve live Prometheus metrics on this port.")
+@click.option("--metrics-host", help="Address for --metrics-port." + default("metrics_host"))
+def perf(**kw):
+    """Load-test a URL, or a request or performance test of a config file, with the native engine.
+
+    \b
+    Closed model (each connection keeps one request in flight):
+      lunge perf --url http://127.0.0.1:8080/ --concurrency 50 --duration 30s
+    Open model (requests scheduled at a rate; latency counts from the scheduled time):
+      lunge perf --url http://127.0.0.1:8080/ --rps 1000 --duration 1m --concurrency 200
+      lunge perf --url http://127.0.0.1:8080/ --pattern linear:100:2000 --duration 10s
+    From a config file:
+      lunge perf -c config.json -e dev -p loadTest
+      lunge perf -c config.json -e dev -r getUsers --rps 500 --duration 5m
+    """
+    from lunge import runner
+    from lunge.cli import finish
+    from lunge.live import view as live
+
+    config_path, env, test, request = kw.pop("config_path"), kw.pop("env"), kw.pop("test"), kw.pop("request")
+    variables = kw.pop("variables")
+    flags = flag_settings(kw)
+    if config_path:
+        if any(flags.get(k) is not None for k in ("url", "method", "headers", "data")):
+            raise ConfigError("--url/-X/-H/-d describe a request: with -c the request comes from the config")
+        s, perf_test, plan = _from_config(flags, config_path, env, test, request, variables)
+    else:
+        perf_test = None
+        if test or request or env or variables or flags.get("data_file") or flags.get("variants"):
+            raise ConfigError("-p/-r/-e/--var/--data-file/--variants need a config file: add -c FILE")
+        s = Settings.layered(flags)
+        plan = build_plan(s)
+    if plan.transport.insecure:
+        click.echo("lunge: warning: --insecure: TLS certificates are not verified", err=True)
+    finish.validate(s, perf_test)  # bad thresholds or outputs fail before the run, not after
+    result = runner.run(plan, monitor=live.Live(plan, live.Options.of(s)), workers=s.workers)
+    rc = finish.finish(result, s, perf_test, env)
+    return STOP_EXIT.get(result.stop_reason, rc)  # a protection's stop outranks the report's verdict
+
+
+def flag_settings(kw: dict) -> dict:
+    """The perf command's flags as settings: None (or an unset flag) leaves the field to the
+    config or the default."""
+    from lunge import patterns
+    from lunge.live.view import parse_error_abort
+
+    if kw.get("pattern") is not None and kw.get("rps") is not None:
+        raise ConfigError("--pattern and --rps: give one (a pattern sets its own rates)")
+    text = {k: kw.pop(k) for k in ("pattern", "backoff", "max_body", "shard", "tolerance", "max_memory",
+                                    "max_error_rate_abort", "output", "fmt", "headers", "hooks", "threshold_exprs")}
+    flags = {k: (None if v is False else v) for k, v in kw.items()}  # an unset switch is not "off"
+    flags.update(
+        pattern=patterns.parse_flag(text["pattern"]) if text["pattern"] else None,
+        backoff=params.backoff(text["backoff"]) if text["backoff"] else None,
+        max_body=params.size(text["max_body"], "--max-body") if text["max_body"] else None,
+        shard=params.shard(text["shard"]) if text["shard"] else None,
+        tolerance=params.tolerance(text["tolerance"]) if text["tolerance"] is not None else None,
+        max_memory=params.size(text["max_memory"], "--max-memory") if text["max_memory"] is not None else None,
+        max_error_rate_abort=parse_error_abort(text["max_error_rate_abort"]) if text["max_error_rate_abort"] else None,
+        formats=tuple(text["fmt"]) or None, output={"*": text["output"]} if text["output"] else None,
+        headers=tuple(text["headers"]) or None, hooks=tuple(text["hooks"]) or None,
+        threshold_exprs=tuple(text["threshold_exprs"]) or None,
+        baseline=flags.pop("save_baseline"), compare=flags.pop("compare_baseline"),
+    )
+    return flags
+
+
+def _from_config(flags: dict, path: str, env, test, request, variables):
+    """Settings and plan for a config's performance test (-p) or one of its requests (-r):
+    flags over the test over the request over the defaults."""
+    from lunge.config import load_config, resolve_request
+    from lunge.prepare import read_data_file, with_variants
+    from lunge.variables import parse_assignments
+
+    cfg = load_config(path)
+    pt = cfg.performance_test(test) if test else None
+    if pt is None and not request:
+        raise ConfigError("give -p TEST (a performance test) or -r REQUEST (a request) with -c")
+    name = pt.request if pt else request
+    cli_vars = parse_assignments(variables)
+    duration = flags.get("duration") if flags.get("duration") is not None else (pt.load.duration if pt else None)
+    rate_from_flags = flags.get("rps") is not None or flags.get("pattern") is not None
+    layer = test_layer(pt, cfg.base_dir, duration, rate_from_flags)
+    data_file = Settings.layered(flags, layer).data_file
+    rows = read_data_file(data_file) if data_file else [{}]
+
+    def render(row: dict):
+        r = resolve_request(cfg, env, name, {**row, **cli_vars})
+        return r
+
+    req = render(rows[0])
+    s = Settings.layered(flags, layer, request_layer(req))
+    plan = build_plan(s, RequestTemplate(url=req.url, method=req.method, headers=tuple(req.headers), body=req.body))
+    return s, pt, with_variants(plan, render, rows, s.variants)
+
+
+@click.command("compare")
+@click.argument("baseline", metavar="BASELINE.json")
+@click.argument("current", metavar="CURRENT.json")
+@click.option("--tolerance", metavar="PCT", help="Changes smaller than this are 'unchanged' [default: 10%].")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--fail-on-regression", is_flag=True, help="Exit 1 if CURRENT regressed against BASELINE.")
+def compare_cmd(baseline, current, tolerance, fmt, fail_on_regression):
+    """Compare two results (lunge perf --format json): per-metric deltas and a verdict,
+    improved / regressed / unchanged, that accounts for run-to-run noise."""
+    import json
+
+    from lunge.analysis import compare
+    from lunge.errors import EXIT_THRESHOLD
+    from lunge.results import load
+
+    c = compare.compare(load(baseline), load(current), params.tolerance(tolerance))
+    click.echo(json.dumps(c, indent=1) if fmt == "json" else compare.render_text(c), nl=fmt == "json")
+    return EXIT_THRESHOLD if fail_on_regression and c["verdict"] == "regressed" else EXIT_OK
+
+
+@click.command()
+@click.option("--duration", "-D", type=DURATION, default="5s", show_default=True, help="Length of the load test.")
+@click.option("-c", "--concurrency", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--output", "-o", default="lunge-result.json", show_default=True, help="Where to write the JSON result.")
+def demo(duration, concurrency, output):
+    """Load-test lunge's embedded target: start it, run, report, check the counts, stop it."""
+    from lunge import report, runner, target
+    from lunge.plan import for_url
+
+    with target.Spawned() as server:
+        plan = for_url(f"{server.url}/", concurrency=concurrency, duration=duration, name="demo: embedded target")
+        click.echo(f"lunge demo: {concurrency} connections for {duration:g}s against the embedded target "
+                   f"at {server.url}/ (pid {server.proc.pid})\n", err=True)
+        result = runner.run(plan)
+        seen = server.stats()["requests"]
+    report.write(result, "json", output)
+    click.echo(report.render(result, "text"), nl=False)
+    verdict = "match" if seen == result.completed else "MISMATCH"
+    click.echo(f"\n  Check        the target counted {seen} requests, lunge {result.completed}: {verdict}")
+    click.echo(f"  Result       {output}")
+    return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
+
+
+@click.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "csv"]), multiple=True,
+              help="Report format, repeatable [default: text].")
+@click.option("--output", "-o", metavar="FILE", help="Write the merged report to FILE (a base name with several "
+                                                     "formats). The text summary still prints.")
+@click.option("--threshold", "threshold_exprs", multiple=True, metavar="EXPR", help="Fail (exit 1) unless EXPR holds.")
+def merge(results, fmt, output, threshold_exprs):
+    """Merge results of shards (or any runs) exactly: histograms add, series align on wall-clock
+    seconds; every report a single run has.
+
+    \b
+    Example:
+      lunge merge shard-0.json shard-1.json --format json --output merged.json
+    """
+    from lunge.cli import finish
+    from lunge.results import RunResult, load
+
+    s = Settings.layered({"formats": fmt or None, "output": {"*": output} if output else None,
+                          "threshold_exprs": threshold_exprs})
+    finish.validate(s)
+    merged = RunResult.merge([load(p) for p in results], kind="shard")
+    return finish.finish(merged, s, ran=False)
