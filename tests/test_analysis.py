@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
+from lunge.analysis import analyze
 from lunge.analysis import stats as analysis
 from lunge.analysis import anomalies
 from lunge.analysis import compare
@@ -191,23 +192,23 @@ def test_two_proportion_test():
 
 def test_compare_synthetic_runs():
     base = make_result([10.0] * 30, seed=1)
-    assert compare.compare(base, make_result([10.0] * 30, seed=2))["verdict"] == "unchanged"
-    slower = compare.compare(base, make_result([13.0] * 30, seed=3))
+    assert compare.compare(analyze(base), analyze(make_result([10.0] * 30, seed=2)))["verdict"] == "unchanged"
+    slower = compare.compare(analyze(base), analyze(make_result([13.0] * 30, seed=3)))
     assert slower["verdict"] == "regressed"
     p50 = next(m for m in slower["metrics"] if m["metric"] == "p50Ms")
     assert p50["deltaPct"] == pytest.approx(30, abs=2) and p50["significant"]
-    assert compare.compare(base, make_result([7.0] * 30, seed=4))["verdict"] == "improved"
+    assert compare.compare(analyze(base), analyze(make_result([7.0] * 30, seed=4)))["verdict"] == "improved"
     # 5% slower is real (significant) but inside the 10% tolerance
-    small = compare.compare(base, make_result([10.5] * 30, seed=5))
+    small = compare.compare(analyze(base), analyze(make_result([10.5] * 30, seed=5)))
     assert small["verdict"] == "unchanged"
-    assert compare.compare(base, make_result([10.5] * 30, seed=5), tolerance=0.02)["verdict"] == "regressed"
+    assert compare.compare(analyze(base), analyze(make_result([10.5] * 30, seed=5)), tolerance=0.02)["verdict"] == "regressed"
 
 
 def test_compare_short_runs_falls_back_to_histogram_intervals():
     base = make_result([10.0] * 2, requests_per_second=2000, seed=1)
-    c = compare.compare(base, make_result([13.0] * 2, requests_per_second=2000, seed=2))
+    c = compare.compare(analyze(base), analyze(make_result([13.0] * 2, requests_per_second=2000, seed=2)))
     p50 = next(m for m in c["metrics"] if m["metric"] == "p50Ms")
     assert "intervals" in p50["method"] and c["verdict"] == "regressed"
-    same = compare.compare(base, make_result([10.0] * 2, requests_per_second=2000, seed=3))
+    same = compare.compare(analyze(base), analyze(make_result([10.0] * 2, requests_per_second=2000, seed=3)))
     assert same["verdict"] == "unchanged"
 

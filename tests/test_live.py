@@ -21,7 +21,8 @@ from lunge.live import view as live
 from lunge.live import monitor
 from lunge.errors import ConfigError
 from lunge.plan import for_url
-from lunge.results import RunResult
+from lunge.analysis import analyze
+from lunge.results import RunResult, codec
 from lunge.runner import run
 from lunge.units import parse_size
 
@@ -137,9 +138,9 @@ def test_resources_series_is_plausible(fresh_target, result_schema):
     # 8 connections x ~45 req/s of loopback traffic: both directions counted on lo
     assert all(r["netPacketsRecvPerSec"] > 100 and r["netBytesSentPerSec"] > 10_000 for r in during), during
     # saved and loaded exactly, and valid against the result schema
-    raw = result.raw_parts()
-    jsonschema.validate(raw["resources"], result_schema["properties"]["resources"])
-    back = RunResult.from_document(json.loads(json.dumps({**raw, "timeSeries": []})))
+    doc = codec.encode(analyze(result))
+    jsonschema.validate(doc["resources"], result_schema["properties"]["resources"])
+    back = codec.decode(json.loads(json.dumps(doc)))
     assert back.resources == rows and back.stop_reason is None
 
 

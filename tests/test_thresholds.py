@@ -7,7 +7,9 @@ import jsonschema
 import pytest
 
 from conftest import assert_one_line_error, lunge, run_lunge
+from lunge.analysis import analyze
 from lunge.analysis.thresholds import Thresholds, parse_threshold
+from lunge.analysis import analyze
 from lunge.analysis.thresholds import evaluate, from_config
 from synth import make_result
 
@@ -91,7 +93,7 @@ def test_evaluate_on_a_synthetic_result():
     r = make_result([10.0] * 10, failures_per_second=2)
     exprs = from_config(Thresholds(max_response_time_ms=9.0, max_error_rate=0.02, min_throughput=150))
     exprs.append(parse_threshold("p(50) <= 10.5ms", "x"))
-    got = evaluate(r, exprs)
+    got = evaluate(analyze(r), exprs)
     assert [c["passed"] for c in got["checks"]] == [False, True, True, True]
     assert got["passed"] is False
     assert got["checks"][1]["measured"] == pytest.approx(0.01)

@@ -3,8 +3,13 @@
 Exit status: 0 done; 1 a threshold failed (`threshold_exceeded`); 2 usage or configuration
 error (one line on stderr, no traceback), or a concurrency refused (`concurrency_limit`);
 3 stopped early because the target kept failing (`error_rate_abort`, --max-error-rate-abort);
-4 stopped early because lunge passed --max-memory (`resource_limit`); 130 interrupted.
+4 stopped early because lunge passed --max-memory (`resource_limit`); 70 a failure inside
+lunge (`internal_error`: the engine failed, no usable libcurl); 74 a report that could not be
+written after the run (`report_error`); 130 interrupted.
 The runs stopped early (3, 4, 130) still write their report, marked `interrupted`.
+
+Bad input is a ConfigError; what fails inside lunge is not bad input (InternalError,
+ReportError). lunge.cli.main is the one place that turns any of them into a line and a status.
 """
 from __future__ import annotations
 
@@ -14,12 +19,16 @@ RESOURCE_LIMIT = "resource_limit"
 THRESHOLD = "threshold_exceeded"
 CONFIGURATION = "configuration_error"
 ERROR_RATE_ABORT = "error_rate_abort"
+INTERNAL = "internal_error"
+REPORT = "report_error"
 
 EXIT_OK = 0
 EXIT_THRESHOLD = 1
 EXIT_USAGE = 2
 EXIT_ERROR_RATE_ABORT = 3
 EXIT_RESOURCE_LIMIT = 4
+EXIT_INTERNAL = 70     # EX_SOFTWARE
+EXIT_REPORT = 74       # EX_IOERR
 EXIT_INTERRUPTED = 130
 # A run a protection stopped early: its error type -> exit status.
 STOP_EXIT = {ERROR_RATE_ABORT: EXIT_ERROR_RATE_ABORT, RESOURCE_LIMIT: EXIT_RESOURCE_LIMIT}
@@ -45,3 +54,21 @@ class LungeError(Exception):
 
 class ConfigError(LungeError):
     """Bad flags, config values or URLs: names the field or value."""
+
+
+class InternalError(LungeError):
+    """A failure inside lunge, not the user's input: the engine failed, no usable libcurl."""
+
+    exit_code = EXIT_INTERNAL
+
+    def __init__(self, message: str, cause: BaseException | None = None):
+        super().__init__(message, type=INTERNAL, cause=cause)
+
+
+class ReportError(LungeError):
+    """A report that could not be written once the run was done."""
+
+    exit_code = EXIT_REPORT
+
+    def __init__(self, message: str, cause: BaseException | None = None):
+        super().__init__(message, type=REPORT, cause=cause)

@@ -18,7 +18,7 @@ import importlib.util
 import os
 import sys
 
-from lunge.errors import LungeError
+from lunge.errors import InternalError
 
 
 def _mapped_libcurl() -> str | None:
@@ -79,7 +79,7 @@ def locate() -> tuple[str, str]:
             return cand, "the system's (pycurl not importable)" if pycurl is None else "the system's"
         except OSError:
             continue
-    raise LungeError("no libcurl found: install pycurl (pip install pycurl) or the system's libcurl4")
+    raise InternalError("no libcurl found: install pycurl (pip install pycurl) or the system's libcurl4")
 
 
 @functools.lru_cache(maxsize=1)

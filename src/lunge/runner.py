@@ -21,7 +21,7 @@ import threading
 import numpy as np
 
 from lunge import libcurl
-from lunge.errors import ConfigError, LungeError
+from lunge.errors import ConfigError, InternalError
 from lunge.plan import Plan
 from lunge.prepare import prepare
 from lunge.results import RunResult, SparseHist
@@ -52,7 +52,7 @@ class LoadTest:
         except ValueError as e:
             raise ConfigError(str(e)) from None
         except EngineError as e:
-            raise LungeError(str(e)) from None
+            raise InternalError(str(e)) from None
         self.seconds: list[list[dict]] = [[] for _ in self.engines]  # per engine, as harvested
         self.closed: list[dict] = []  # seconds every engine has closed, merged (for live views)
         self._pending: dict[int, list[dict]] = {}
@@ -130,7 +130,7 @@ class LoadTest:
             t.join()
         self._harvest(final=True)
         if self._failure:
-            raise LungeError(f"engine failed: {self._failure[0]}")
+            raise InternalError(f"engine failed: {self._failure[0]}")
         parts = [RunResult.from_engine(p, e.results(), secs, self.curl, interrupted=self.stops > 0)
                  for p, e, secs in zip(self.plans, self.engines, self.seconds)]
         if len(parts) == 1:

@@ -14,7 +14,8 @@ import math
 
 import numpy as np
 
-from lunge.analysis.stats import full_second_rps, throughput
+from lunge.analysis import Analysis
+from lunge.analysis.stats import full_second_rps
 from lunge.settings import DEFAULT_TOLERANCE
 
 ALPHA = 0.01
@@ -98,15 +99,14 @@ def _second_values(r, q: float | None) -> np.ndarray:
     return np.array(vals)
 
 
-def _overall(r, key: str) -> float:
-    h = r.response
+def _overall(a: Analysis, key: str) -> float:
     if key == "rps":
-        return throughput(r)["rps"]
+        return a.metrics["throughput"]["rps"]
     if key == "errorRate":
-        return r.failures / r.completed if r.completed else 0.0
+        return a.metrics["errorRate"]
     if key == "meanMs":
-        return h.mean_ns() / 1e6
-    return h.percentile(float(key[1:-2])) / 1e6
+        return a.metrics["responseTimes"]["meanMs"]
+    return a.response_ms(float(key[1:-2]))
 
 
 def _significance(a, b, key: str, q: float | None) -> tuple[float | None, str]:
@@ -134,13 +134,14 @@ def welch_p(ha, hb) -> float:
     return math.erfc(abs(ha.mean_ns() - hb.mean_ns()) / se / math.sqrt(2))
 
 
-def compare(baseline, current, tolerance: float = DEFAULT_TOLERANCE, alpha: float = ALPHA) -> dict:
-    """baseline and current are RunResults. Returns the comparison block of the result."""
+def compare(base: Analysis, cur: Analysis, tolerance: float = DEFAULT_TOLERANCE, alpha: float = ALPHA) -> dict:
+    """The comparison block of the result: each metric of `cur` against `base`."""
+    baseline, current = base.result, cur.result
     rows = []
     for key, label, q, better, factor in METRICS:
         if key != "rps" and key != "errorRate" and (not baseline.response.total or not current.response.total):
             continue
-        va, vb = _overall(baseline, key), _overall(current, key)
+        va, vb = _overall(base, key), _overall(cur, key)
         delta = vb - va
         rel = delta / va if va else (0.0 if not delta else math.inf)
         p, method = _significance(baseline, current, key, q)

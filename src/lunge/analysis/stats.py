@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from lunge.errors import RATE_LIMIT
-from lunge.results import STATUS_CLASSES, RunResult, encode_hist
+from lunge.results import RunResult
 
 PERCENTILES = (50, 90, 95, 99, 99.9)
 PHASE_FIELDS = (("dns", "dnsMs"), ("connect", "connectMs"), ("tls", "tlsMs"), ("ttfb", "ttfbMs"),
@@ -87,18 +87,6 @@ def pacing(r: RunResult) -> dict | None:
            if jitter is not None else {}),
         "sustained": not any(w.startswith(RATE_LIMIT) for w in r.warnings),
     }
-
-
-def time_series(r: RunResult) -> list:
-    """One row per second: counts, rate and latency percentiles of the responses in it."""
-    rows = []
-    for light, s in zip(time_series_light(r), r.series):
-        row = {k: light[k] for k in ("t", "span", "requests", "failures", "errors", "rps", "bytes",
-                                     "p50Ms", "p90Ms", "p99Ms", "meanMs", "maxMs")}
-        row["statusClasses"] = {k: v for k, v in zip(STATUS_CLASSES, s.status) if v}
-        row["histogram"] = encode_hist(s.hist.histogram()) if s.hist is not None and s.hist.total else None
-        rows.append(row)
-    return rows
 
 
 def distribution(h, buckets: int = 10) -> list:
@@ -179,8 +167,8 @@ def error_analysis(r: RunResult) -> dict:
     }
 
 
-def analyze(r: RunResult, resources: list | None = None) -> dict:
-    """perf-design.md's AnalysisResult: summary, response/service/phase statistics,
+def analyze(r: RunResult, resources: list | None = None, rows: list | None = None) -> dict:
+    """The result's "analysis" block (the original design's AnalysisResult): summary, response/service/phase statistics,
     throughput, errors, anomalies in the per-second series and insights."""
     from lunge.analysis import anomalies
     from lunge.analysis import insights
@@ -190,7 +178,7 @@ def analyze(r: RunResult, resources: list | None = None) -> dict:
               if name in r.histograms and (name != "sendLag" or r.open_model)}
     tp = throughput_stats(r)
     err = error_analysis(r)
-    found = anomalies.detect(time_series_light(r))
+    found = anomalies.detect(rows if rows is not None else time_series_light(r))
     out = {
         "summary": {
             "requests": r.completed, "durationS": r.elapsed_ns / 1e9, "rps": tp["rps"],

@@ -10,8 +10,12 @@ from __future__ import annotations
 import operator
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lunge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from lunge.analysis import Analysis
 
 
 @dataclass(frozen=True)
@@ -93,25 +97,18 @@ def parse_flags(texts) -> list[ThresholdExpr]:
     return [parse_threshold(t, "--threshold") for t in texts]
 
 
-def measure(result, metric: str) -> float:
+def measure(a: Analysis, metric: str) -> float:
     """The run's value of a threshold metric: ms for latencies, a fraction, or req/s."""
-    h = result.response
+    m = a.metrics
+    rt = m["responseTimes"]
     if metric == "errorRate":
-        return result.failures / result.completed if result.completed else 0.0
+        return m["errorRate"]
     if metric == "rps":
-        from lunge.analysis.stats import throughput
-
-        return throughput(result)["rps"]
-    if metric == "mean":
-        return h.mean_ns() / 1e6
-    if metric == "min":
-        return h.min_ns / 1e6
-    if metric == "max":
-        return h.max_ns / 1e6
-    if metric == "median":
-        return h.percentile(50) / 1e6
+        return m["throughput"]["rps"]
+    if metric in ("mean", "min", "max", "median"):
+        return rt[metric + "Ms"]
     if metric.startswith("p"):
-        return h.percentile(float(metric[1:])) / 1e6
+        return a.response_ms(float(metric[1:]))
     raise ValueError(f"unknown threshold metric {metric!r}")
 
 
@@ -119,13 +116,13 @@ def unit(metric: str) -> str:
     return {"errorRate": "", "rps": "req/s"}.get(metric, "ms")
 
 
-def evaluate(result, exprs) -> dict:
+def evaluate(a: Analysis, exprs) -> dict:
     """{passed, checks: [{threshold, metric, op, limit, measured, unit, passed}]}."""
     checks = []
     for e in exprs:
-        measured = measure(result, e.metric)
+        measured = measure(a, e.metric)
         # A run with no responses has no latency: a latency limit cannot be said to hold.
-        no_data = unit(e.metric) == "ms" and result.response.total == 0
+        no_data = unit(e.metric) == "ms" and a.metrics["responseTimes"]["count"] == 0
         ok = (not no_data) and bool(_OPS[e.op](measured, e.value))
         checks.append({"threshold": e.text, "metric": e.metric, "op": e.op, "limit": e.value,
                        "measured": measured, "unit": unit(e.metric), "passed": ok})

@@ -12,7 +12,7 @@ import sys
 import click
 
 from lunge import report
-from lunge.analysis import baselines
+from lunge.analysis import analyze, baselines
 from lunge.analysis import thresholds
 from lunge.analysis import compare as comparing
 from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_THRESHOLD, THRESHOLD, ConfigError
@@ -41,9 +41,9 @@ def finish(result, s: Settings, test=None, environment: str | None = None, ran: 
     """Reports, thresholds and baselines for a result; the exit status.  ran=False for a
     result that was loaded, not run here (lunge merge): its parts' interruptions are history."""
     exprs = threshold_exprs(s, test)
-    template = s.template
     paths = report.output_paths(s.formats, dict(s.output))
-    th = thresholds.evaluate(result, exprs) if exprs else None
+    rep = report.Report(result, template=s.template)
+    th = rep.thresholds = thresholds.evaluate(rep.analysis, exprs) if exprs else None
 
     comparison = None
     if s.compare:
@@ -51,13 +51,12 @@ def finish(result, s: Settings, test=None, environment: str | None = None, ran: 
         if found:
             from lunge.results import load
 
-            comparison = comparing.compare(load(found), result, s.tolerance)
+            comparison = rep.comparison = comparing.compare(analyze(load(found)), rep.analysis, s.tolerance)
         else:
             click.echo(f"lunge: warning: --compare: no baseline for {result.name!r} ({environment or 'default'}) "
                        f"at {baselines.path_for(result.name, environment)}; save one with --baseline", err=True)
 
     color = sys.stdout.isatty()
-    rep = report.Report(result, thresholds=th, comparison=comparison, template=template)
     on_stdout = None
     for fmt, path in paths.items():
         if path is None:
@@ -75,9 +74,9 @@ def finish(result, s: Settings, test=None, environment: str | None = None, ran: 
         elif regressed and s.fail_on_regression:
             click.echo("lunge: --baseline: not saved: the run regressed (--fail-on-regression)", err=True)
         else:
-            from lunge.report import json_report
+            from lunge.results import codec
 
-            doc = json_report.render(result, thresholds=th, analysis_block=rep.analysis)
+            doc = codec.dumps(codec.encode(rep.analysis, thresholds=th))
             click.echo(f"lunge: baseline saved to {baselines.save(doc, result.name, environment)}", err=True)
 
     if result.interrupted and ran:

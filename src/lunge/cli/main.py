@@ -1,7 +1,7 @@
-"""The `lunge` command line: argv -> plan/config -> calls. Nothing else lives here.
-
-Every LungeError becomes one line on stderr and its exit status (2 for bad input);
-no traceback reaches the user.
+"""The `lunge` command group and its entry point, main(): the one place where an error
+becomes one line on stderr and an exit status (lunge.errors: 2 for bad input, 70 for a
+failure inside lunge, 74 for a report that could not be written). No traceback reaches the
+user for any of them.
 """
 from __future__ import annotations
 
@@ -11,15 +11,6 @@ import click
 
 from lunge import __version__
 from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, LungeError
-
-
-class LungeGroup(click.Group):
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except LungeError as e:
-            click.echo(f"lunge: {e.message}", err=True)
-            ctx.exit(e.exit_code)
 
 
 def _version_text() -> str:
@@ -46,7 +37,7 @@ def _print_version(ctx, _param, value):
         ctx.exit(0)
 
 
-@click.group(cls=LungeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
               help="Show lunge's, libcurl's and the engine's versions, and which libcurl file is used.")
 def cli():
@@ -64,7 +55,8 @@ def serve(host, port):
 
 
 def main(argv=None):
-    """Entry point: every failure the user can act on is one line on stderr and an exit status."""
+    """Entry point: every LungeError, usage error and interruption is one line on stderr and
+    an exit status."""
     try:
         rc = cli.main(args=argv, prog_name="lunge", standalone_mode=False)
     except click.exceptions.Exit as e:

@@ -198,11 +198,11 @@ def compare_cmd(baseline, current, tolerance, fmt, fail_on_regression):
     improved / regressed / unchanged, that accounts for run-to-run noise."""
     import json
 
-    from lunge.analysis import compare
+    from lunge.analysis import analyze, compare
     from lunge.errors import EXIT_THRESHOLD
     from lunge.results import load
 
-    c = compare.compare(load(baseline), load(current), params.tolerance(tolerance))
+    c = compare.compare(analyze(load(baseline)), analyze(load(current)), params.tolerance(tolerance))
     click.echo(json.dumps(c, indent=1) if fmt == "json" else compare.render_text(c), nl=fmt == "json")
     return EXIT_THRESHOLD if fail_on_regression and c["verdict"] == "regressed" else EXIT_OK
 

@@ -1,12 +1,14 @@
-"""Reporters: a RunResult (plus its analysis, thresholds and comparison) rendered as text,
-JSON, HTML or CSV.  `Report` carries what every format shows, computed once."""
+"""Reporters: a RunResult's analysis (plus thresholds and comparison) rendered as text, JSON,
+HTML or CSV.  `Report` carries what every format shows; its Analysis is computed once."""
 from __future__ import annotations
 
 import datetime as _dt
 import os
 from dataclasses import dataclass, field
 
-from lunge.errors import ConfigError
+from lunge.analysis import Analysis, analyze
+from lunge.errors import ConfigError, ReportError
+from lunge.results import RunResult
 
 FORMATS = ("text", "json", "html", "csv")
 EXTENSIONS = {"text": ".txt", "json": ".json", "html": ".html", "csv": ".csv"}
@@ -14,43 +16,39 @@ EXTENSIONS = {"text": ".txt", "json": ".json", "html": ".html", "csv": ".csv"}
 
 @dataclass
 class Report:
-    result: object
+    result: RunResult
     thresholds: dict | None = None   # thresholds.evaluate()
     comparison: dict | None = None   # compare.compare()
     template: str | None = None      # --template DIR or FILE (HTML)
     color: bool = False              # ANSI colours in the text report
-    _analysis: dict | None = field(default=None, repr=False)
+    _analysis: Analysis | None = field(default=None, repr=False)
 
     @property
-    def analysis(self) -> dict:
+    def analysis(self) -> Analysis:
         if self._analysis is None:
-            from lunge.analysis import stats as analysis
-
-            self._analysis = analysis.analyze(self.result, getattr(self.result, "resources", None))
+            self._analysis = analyze(self.result)
         return self._analysis
 
 
 def render(result, fmt: str, **kw) -> str:
     rep = result if isinstance(result, Report) else Report(result, **kw)
     if fmt == "json":
-        from lunge.report import json_report
+        from lunge.results import codec
 
-        return json_report.render(rep.result, thresholds=rep.thresholds, comparison=rep.comparison,
-                                  analysis_block=rep.analysis)
+        return codec.dumps(codec.encode(rep.analysis, thresholds=rep.thresholds, comparison=rep.comparison))
     if fmt == "text":
         from lunge.report import text
 
-        return text.render(rep.result, analysis_block=rep.analysis, thresholds=rep.thresholds,
-                           comparison=rep.comparison, color=rep.color)
+        return text.render(rep.analysis, thresholds=rep.thresholds, comparison=rep.comparison, color=rep.color)
     if fmt == "html":
         from lunge.report import html
 
         now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        return html.render(rep.result, rep.analysis, rep.thresholds, rep.comparison, rep.template, generated=now)
+        return html.render(rep.analysis, rep.thresholds, rep.comparison, rep.template, generated=now)
     if fmt == "csv":
         from lunge.report import csv_report
 
-        return csv_report.series(rep.result)
+        return csv_report.series(rep.analysis)
     raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
 
 
@@ -61,7 +59,7 @@ def write(result, fmt: str, path: str, **kw) -> list[str]:
     if fmt == "csv":
         from lunge.report import csv_report
 
-        files[csv_report.percentiles_path(path)] = csv_report.percentiles(rep.result)
+        files[csv_report.percentiles_path(path)] = csv_report.percentiles(rep.analysis)
     for p, body in files.items():
         try:
             d = os.path.dirname(p)
@@ -70,7 +68,7 @@ def write(result, fmt: str, path: str, **kw) -> list[str]:
             with open(p, "w", encoding="utf-8") as f:
                 f.write(body)
         except OSError as e:
-            raise ConfigError(f"--output: cannot write {p!r} ({e.strerror})") from None
+            raise ReportError(f"--output: cannot write {p!r} ({e.strerror})") from None
     return list(files)
 
 

@@ -6,7 +6,7 @@ import csv
 import io
 import os
 
-from lunge.analysis import stats as analysis
+from lunge.analysis import Analysis
 from lunge.results import STATUS_CLASSES
 
 SERIES_COLUMNS = ("t", "span", "requests", "failures", "errors", "rps", "bytes", "p50Ms", "p90Ms", "p99Ms",
@@ -14,22 +14,22 @@ SERIES_COLUMNS = ("t", "span", "requests", "failures", "errors", "rps", "bytes",
 PERCENTILE_COLUMNS = ("percentile", "valueMs", "totalCount", "oneOverOneMinusPercentile")
 
 
-def series(result) -> str:
+def series(an: Analysis) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(SERIES_COLUMNS)
-    for row, s in zip(analysis.time_series_light(result), result.series):
+    for row, s in zip(an.series, an.result.series):
         w.writerow([row["t"], row["span"], row["requests"], row["failures"], row["errors"], f"{row['rps']:.3f}",
                     row["bytes"], *(f"{row[k]:.3f}" for k in SERIES_COLUMNS[7:12]),
                     *s.status])
     return buf.getvalue()
 
 
-def percentiles(result) -> str:
+def percentiles(an: Analysis) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(PERCENTILE_COLUMNS)
-    for q, v, n in analysis.percentile_curve(result.response):
+    for q, v, n in an.percentile_curve:
         inv = "" if q >= 100.0 else f"{1.0 / (1.0 - q / 100.0):.2f}"
         w.writerow([f"{q:.6f}", f"{v:.3f}", n, inv])
     return buf.getvalue()

@@ -11,7 +11,7 @@ import os
 import jinja2
 import numpy as np
 
-from lunge.analysis import stats as analysis
+from lunge.analysis import Analysis
 from lunge.errors import ConfigError
 from lunge.report import charts
 from lunge.units import format_bytes, format_ms
@@ -44,22 +44,22 @@ def _environment(template: str | None) -> tuple[jinja2.Environment, str]:
     return env, page
 
 
-def render(result, analysis_block: dict, thresholds: dict | None = None, comparison: dict | None = None,
+def render(an: Analysis, thresholds: dict | None = None, comparison: dict | None = None,
            template: str | None = None, generated: str = "") -> str:
     env, page = _environment(template)
-    rows = analysis.time_series_light(result)
+    result, analysis_block, rows = an.result, an.block, an.series
     resources = getattr(result, "resources", None) or None
     ctx = {
         "result": result,
         "cfg": result.configuration,
         "a": analysis_block,
-        "m": analysis.metrics(result),
+        "m": an.metrics,
         "thresholds": thresholds,
         "comparison": comparison,
         "resources": resources,
         "warnings": result.warnings,
         "generated": generated,
-        "charts": build_charts(result, analysis_block, rows, resources),
+        "charts": build_charts(an, rows, resources),
         "phase_names": PHASE_ORDER,
     }
     try:
@@ -74,7 +74,8 @@ def _anomaly_bands(a: dict) -> list:
     return [(x["fromS"], x["toS"], x["message"]) for x in a["anomalies"]]
 
 
-def build_charts(result, a: dict, rows: list, resources) -> dict:
+def build_charts(an: Analysis, rows: list, resources) -> dict:
+    result, a = an.result, an.block
     out = {}
     t = np.array([r["t"] + 0.5 * r["span"] for r in rows], dtype=float)
     end = max(result.elapsed_ns / 1e9, 1.0)
@@ -120,7 +121,7 @@ def build_charts(result, a: dict, rows: list, resources) -> dict:
         out["distribution"] = charts.empty("distribution", "Latency distribution", "no responses")
 
     # percentile plot, x = 1 / (1 - p) on a log scale, as HdrHistogram plots it
-    curve = analysis.percentile_curve(result.response)
+    curve = an.percentile_curve
     if curve:
         pts = [(1.0 / (1.0 - q / 100.0), v) for q, v, _ in curve if q < 100.0]
         xmax = max(10 ** math.ceil(math.log10(max(x for x, _ in pts) * 1.0001)), 10)

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import click
 
-from lunge.analysis import stats as analysis
+from lunge.analysis import Analysis
 from lunge.units import format_bytes, format_ms
 
 _COLOURS = {"passed": "green", "improved": "green", "FAILED": "red", "regressed": "red", "unchanged": None,
             "critical": "red", "warning": "yellow", "info": "cyan"}
 
 
-def render(result, analysis_block=None, thresholds=None, comparison=None, color=False) -> str:
+def render(an: Analysis, thresholds=None, comparison=None, color=False) -> str:
     def paint(word: str, key: str | None = None) -> str:
         fg = _COLOURS.get(key or word)
         return click.style(word, fg=fg, bold=True) if color and fg else word
 
-    a = analysis_block if analysis_block is not None else analysis.analyze(result)
-    m = analysis.metrics(result)
+    result, a, m = an.result, an.block, an.metrics
     rt, tp, cfg = m["responseTimes"], m["throughput"], result.configuration
     lines = []
     limit = []
@@ -45,7 +44,7 @@ def render(result, analysis_block=None, thresholds=None, comparison=None, color=
             (("p50", "p50Ms"), ("p90", "p90Ms"), ("p95", "p95Ms"), ("p99", "p99Ms"), ("p99.9", "p999Ms"))))
         lines.append("")
         lines.append("  Distribution")
-        dist = analysis.distribution(result.response, 8)
+        dist = _pairs(a["responseTime"]["distribution"])
         peak = max(c for _, _, c in dist) or 1
         for lo, hi, c in dist:
             bar = "#" * max(1 if c else 0, round(30 * c / peak))
@@ -106,3 +105,9 @@ def _value(v: float, unit: str) -> str:
     if unit == "ms":
         return format_ms(v)
     return f"{v:.1f} {unit}"
+
+
+def _pairs(dist: list) -> list:
+    """The analysis' distribution rows, two by two: [(low ms, high ms, count)]."""
+    rows = [(d["lowMs"], d["highMs"], d["count"]) for d in dist]
+    return [(pair[0][0], pair[-1][1], sum(c for _, _, c in pair)) for pair in (rows[i:i + 2] for i in range(0, len(rows), 2))]

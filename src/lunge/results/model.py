@@ -1,23 +1,19 @@
-"""RunResult: what a run measured, in mergeable form, and its exact save/load.
+"""RunResult: what a run measured, in mergeable form: histograms, per-second series, counters.
 
-Histograms travel as HdrHistogram V2 text with the exact count, min, max and sums beside
-them, so a result reloaded from JSON (for `lunge compare`, `lunge merge`) is the same
-result, to the nanosecond.  Derived figures (percentiles, rates) are analysis.py's job.
+Its JSON form is lunge.results.codec's; derived figures (percentiles, rates) are
+lunge.analysis's.
 """
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from lunge import __version__
-from lunge._native.hist import BUCKET_MID, Histogram, HistogramFormatError
+from lunge._native.hist import BUCKET_MID, Histogram
 from lunge.errors import RATE_LIMIT, ConfigError
 
-FORMAT = "lunge-result/1"
-ENCODING = "HdrHistogram-V2-deflate-base64"
 STATUS_CLASSES = ("error", "1xx", "2xx", "3xx", "4xx", "5xx")
 # An open-model run is rate-limited by the generator if scheduled requests went unsent or
 # sends lagged their schedule by more than this at p99.
@@ -238,131 +234,6 @@ class RunResult:
 
     def end_time(self) -> _dt.datetime:
         return _dt.datetime.fromtimestamp((self.start_wall_ns + self.elapsed_ns) / 1e9, tz=_dt.timezone.utc)
-
-    # ------------------------------------------------------------------ raw (de)serialisation
-    def raw_parts(self) -> dict:
-        """The parts of the JSON document that load() reads back (analysis adds the rest)."""
-        return {
-            "format": FORMAT,
-            "testName": self.name,
-            "startTime": iso(self.start_time()),
-            "endTime": iso(self.end_time()),
-            "durationMs": self.elapsed_ns / 1e6,
-            "interrupted": self.interrupted,
-            "configuration": self.configuration,
-            "lunge": self.versions,
-            "counters": {
-                "issued": self.issued, "completed": self.completed, "failures": self.failures,
-                "transportErrors": self.errors, "bytes": self.bytes, "connectionsOpened": self.connections,
-                "firstSendMs": self.first_send_ns / 1e6, "issueEndMs": self.issue_end_ns / 1e6,
-                "completedAtIssueEnd": self.completed_at_issue_end,
-                "statusCodes": {str(k): v for k, v in sorted(self.status_codes.items())},
-                "errors": dict(self.error_classes), "errorSamples": dict(self.error_samples),
-                "curlCodes": {str(k): v for k, v in sorted(self.curl_codes.items())},
-                "openModel": self.open_model, "scheduled": self.scheduled, "lateSends": self.late_sends,
-                "maxLagNs": self.max_lag_ns, "warmupIssued": self.warmup_issued,
-                "warmupCompleted": self.warmup_completed, "warmupFailures": self.warmup_failures,
-            },
-            "histogram": encode_hist(self.response),
-            "phaseHistograms": {k: encode_hist(h) for k, h in self.histograms.items() if k != "response"},
-            "warnings": list(self.warnings),
-            **self.parts,
-            "stopReason": self.stop_reason,
-            "resources": list(self.resources),
-        }
-
-    @classmethod
-    def from_document(cls, doc: dict, source: str = "result") -> "RunResult":
-        try:
-            if doc.get("format") != FORMAT:
-                raise ConfigError(f"{source}: not a lunge result (format {doc.get('format')!r}, expected {FORMAT!r})")
-            c = doc["counters"]
-            config = doc["configuration"]
-            for key, types in _CONFIG_TYPES.items():  # what the reports read
-                if key not in config and type(None) not in types:
-                    raise KeyError(f"configuration.{key}")
-                if not isinstance(config.get(key), types):
-                    raise TypeError(f"configuration.{key} is {type(config[key]).__name__}")
-            start = _dt.datetime.fromisoformat(doc["startTime"].replace("Z", "+00:00"))
-            hists = {"response": decode_hist(doc["histogram"])}
-            hists.update({k: decode_hist(v) for k, v in doc.get("phaseHistograms", {}).items()})
-            series = []
-            for row in doc.get("timeSeries", []):
-                hist = decode_hist(row["histogram"]) if row.get("histogram") else Histogram()
-                series.append(Second(
-                    t=int(row["t"]), requests=_count(row["requests"]), failures=_count(row["failures"]),
-                    errors=_count(row["errors"]), bytes=_count(row["bytes"]),
-                    status=[_count(row["statusClasses"].get(k, 0)) for k in STATUS_CLASSES],
-                    hist=SparseHist.of(hist), span=int(row.get("span", 1))))
-            return cls(
-                name=str(doc["testName"]), configuration=config,
-                start_wall_ns=int(start.timestamp() * 1e9), elapsed_ns=int(doc["durationMs"] * 1e6),
-                first_send_ns=int(c["firstSendMs"] * 1e6), issue_end_ns=int(c["issueEndMs"] * 1e6),
-                completed_at_issue_end=_count(c["completedAtIssueEnd"]), issued=_count(c["issued"]),
-                completed=_count(c["completed"]), failures=_count(c["failures"]), errors=_count(c["transportErrors"]),
-                bytes=_count(c["bytes"]), connections=_count(c["connectionsOpened"]),
-                status_codes={int(k): _count(v) for k, v in c["statusCodes"].items()},
-                error_classes={str(k): _count(v) for k, v in c["errors"].items()},
-                error_samples={str(k): str(v) for k, v in c.get("errorSamples", {}).items()},
-                curl_codes={int(k): _count(v) for k, v in c.get("curlCodes", {}).items()},
-                histograms=hists, series=series, versions=doc.get("lunge", {}),
-                interrupted=bool(doc.get("interrupted")), warnings=[str(w) for w in doc.get("warnings", [])],
-                open_model=bool(c.get("openModel", False)), scheduled=_count(c.get("scheduled", 0)),
-                late_sends=_count(c.get("lateSends", 0)), max_lag_ns=_count(c.get("maxLagNs", 0)),
-                warmup_issued=_count(c.get("warmupIssued", 0)), warmup_completed=_count(c.get("warmupCompleted", 0)),
-                warmup_failures=_count(c.get("warmupFailures", 0)),
-                parts={k: list(doc[k]) for k in ("workers", "shards") if k in doc},
-                resources=list(doc.get("resources", [])), stop_reason=doc.get("stopReason"))
-        except ConfigError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, HistogramFormatError) as e:
-            raise ConfigError(f"{source}: malformed lunge result ({type(e).__name__}: {e})") from None
-
-
-_CONFIG_TYPES = {"url": (str,), "method": (str,), "concurrency": (int,), "model": (str,),
-                 "iterations": (int, type(None)), "durationMs": (int, float, type(None))}
-
-
-def _count(value) -> int:
-    """A counter read back from a result: the engine's are unsigned 64-bit."""
-    n = int(value)
-    if not 0 <= n < 1 << 64:
-        raise ValueError(f"counter {n} is out of range")
-    return n
-
-
-def load(path: str) -> RunResult:
-    try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{path}:{e.lineno}:{e.colno}: not JSON ({e.msg})") from None
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{path}: not a lunge result (top level is not an object)")
-    return RunResult.from_document(doc, source=path)
-
-
-def encode_hist(h: Histogram) -> dict:
-    return {"encoding": ENCODING, "unit": "ns", "data": h.encode(), "totalCount": h.total,
-            "minNs": h.min_ns, "maxNs": h.max_ns, "sumNs": h.sum_ns, "sumSquaresNs2": h.sum_sq,
-            "overflow": h.overflow}
-
-
-def decode_hist(d: dict) -> Histogram:
-    if d.get("encoding") != ENCODING or d.get("unit") != "ns":
-        raise HistogramFormatError(f"unsupported histogram encoding {d.get('encoding')!r}")
-    h = Histogram.decode(d["data"])
-    if h.total != int(d["totalCount"]):
-        raise HistogramFormatError("histogram counts do not add up to totalCount")
-    h.set_state(h.counts(), h.total, int(d.get("overflow", 0)), int(d["minNs"]), int(d["maxNs"]),
-                int(d["sumNs"]), float(d["sumSquaresNs2"]))
-    return h
-
-
-def iso(t: _dt.datetime) -> str:
-    return t.astimezone(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _trim_tail(series: list, issue_end_ns: int) -> list:

@@ -1,0 +1,189 @@
+"""The result document (docs/result.schema.json): every byte of it written and read here.
+
+encode() lays out a result with its analysis (and thresholds, comparison) as the JSON users
+and later commands rely on; decode() and load() read one back into a RunResult, exactly:
+histograms travel as HdrHistogram V2 text with the exact count, min, max and sums beside
+them, so a reloaded result (for `lunge compare`, `lunge merge`) is the same result, to the
+nanosecond.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from typing import TYPE_CHECKING
+
+from lunge._native.hist import Histogram, HistogramFormatError
+from lunge.errors import ConfigError
+from lunge.results.model import STATUS_CLASSES, RunResult, Second, SparseHist
+
+if TYPE_CHECKING:
+    from lunge.analysis import Analysis
+
+FORMAT = "lunge-result/1"
+ENCODING = "HdrHistogram-V2-deflate-base64"
+# Per-second rows: the figures of analysis.time_series_light, in this order.
+SERIES_FIELDS = ("t", "span", "requests", "failures", "errors", "rps", "bytes", "p50Ms", "p90Ms", "p99Ms",
+                 "meanMs", "maxMs")
+
+
+def encode(a: Analysis, thresholds: dict | None = None, comparison: dict | None = None) -> dict:
+    """The result document of an analysed run."""
+    r = a.result
+    raw = _counted(r)
+    doc = {k: raw[k] for k in ("format", "testName", "startTime", "endTime", "durationMs", "interrupted",
+                               "configuration", "lunge")}
+    doc["metrics"] = a.metrics
+    doc["analysis"] = a.block
+    if thresholds is not None:
+        doc["thresholds"] = thresholds
+    if comparison is not None:
+        doc["comparison"] = comparison
+    doc["timeSeries"] = time_series(a)
+    for k in ("histogram", "phaseHistograms", "counters", "warnings", "stopReason", "resources", "workers", "shards"):
+        if k in raw:
+            doc[k] = raw[k]
+    return doc
+
+
+def dumps(doc: dict) -> str:
+    return json.dumps(doc, indent=1) + "\n"
+
+
+def time_series(a: Analysis) -> list:
+    """One row per second: counts, rate and latency percentiles of the responses in it, and
+    its histogram (what `lunge merge` adds up)."""
+    rows = []
+    for light, s in zip(a.series, a.result.series):
+        row = {k: light[k] for k in SERIES_FIELDS}
+        row["statusClasses"] = {k: v for k, v in zip(STATUS_CLASSES, s.status) if v}
+        row["histogram"] = encode_hist(s.hist.histogram()) if s.hist is not None and s.hist.total else None
+        rows.append(row)
+    return rows
+
+
+def _counted(r: RunResult) -> dict:
+    """The parts of the document that decode() reads back, in the document's key order."""
+    return {
+        "format": FORMAT,
+        "testName": r.name,
+        "startTime": iso(r.start_time()),
+        "endTime": iso(r.end_time()),
+        "durationMs": r.elapsed_ns / 1e6,
+        "interrupted": r.interrupted,
+        "configuration": r.configuration,
+        "lunge": r.versions,
+        "counters": {
+            "issued": r.issued, "completed": r.completed, "failures": r.failures,
+            "transportErrors": r.errors, "bytes": r.bytes, "connectionsOpened": r.connections,
+            "firstSendMs": r.first_send_ns / 1e6, "issueEndMs": r.issue_end_ns / 1e6,
+            "completedAtIssueEnd": r.completed_at_issue_end,
+            "statusCodes": {str(k): v for k, v in sorted(r.status_codes.items())},
+            "errors": dict(r.error_classes), "errorSamples": dict(r.error_samples),
+            "curlCodes": {str(k): v for k, v in sorted(r.curl_codes.items())},
+            "openModel": r.open_model, "scheduled": r.scheduled, "lateSends": r.late_sends,
+            "maxLagNs": r.max_lag_ns, "warmupIssued": r.warmup_issued,
+            "warmupCompleted": r.warmup_completed, "warmupFailures": r.warmup_failures,
+        },
+        "histogram": encode_hist(r.response),
+        "phaseHistograms": {k: encode_hist(h) for k, h in r.histograms.items() if k != "response"},
+        "warnings": list(r.warnings),
+        **r.parts,
+        "stopReason": r.stop_reason,
+        "resources": list(r.resources),
+    }
+
+
+def decode(doc: dict, source: str = "result") -> RunResult:
+    """A RunResult from a result document; ConfigError naming `source` if it is not one."""
+    try:
+        if doc.get("format") != FORMAT:
+            raise ConfigError(f"{source}: not a lunge result (format {doc.get('format')!r}, expected {FORMAT!r})")
+        c = doc["counters"]
+        config = doc["configuration"]
+        for key, types in _CONFIG_TYPES.items():  # what the reports read
+            if key not in config and type(None) not in types:
+                raise KeyError(f"configuration.{key}")
+            if not isinstance(config.get(key), types):
+                raise TypeError(f"configuration.{key} is {type(config[key]).__name__}")
+        start = _dt.datetime.fromisoformat(doc["startTime"].replace("Z", "+00:00"))
+        hists = {"response": decode_hist(doc["histogram"])}
+        hists.update({k: decode_hist(v) for k, v in doc.get("phaseHistograms", {}).items()})
+        series = []
+        for row in doc.get("timeSeries", []):
+            hist = decode_hist(row["histogram"]) if row.get("histogram") else Histogram()
+            series.append(Second(
+                t=int(row["t"]), requests=_count(row["requests"]), failures=_count(row["failures"]),
+                errors=_count(row["errors"]), bytes=_count(row["bytes"]),
+                status=[_count(row["statusClasses"].get(k, 0)) for k in STATUS_CLASSES],
+                hist=SparseHist.of(hist), span=int(row.get("span", 1))))
+        return RunResult(
+            name=str(doc["testName"]), configuration=config,
+            start_wall_ns=int(start.timestamp() * 1e9), elapsed_ns=int(doc["durationMs"] * 1e6),
+            first_send_ns=int(c["firstSendMs"] * 1e6), issue_end_ns=int(c["issueEndMs"] * 1e6),
+            completed_at_issue_end=_count(c["completedAtIssueEnd"]), issued=_count(c["issued"]),
+            completed=_count(c["completed"]), failures=_count(c["failures"]), errors=_count(c["transportErrors"]),
+            bytes=_count(c["bytes"]), connections=_count(c["connectionsOpened"]),
+            status_codes={int(k): _count(v) for k, v in c["statusCodes"].items()},
+            error_classes={str(k): _count(v) for k, v in c["errors"].items()},
+            error_samples={str(k): str(v) for k, v in c.get("errorSamples", {}).items()},
+            curl_codes={int(k): _count(v) for k, v in c.get("curlCodes", {}).items()},
+            histograms=hists, series=series, versions=doc.get("lunge", {}),
+            interrupted=bool(doc.get("interrupted")), warnings=[str(w) for w in doc.get("warnings", [])],
+            open_model=bool(c.get("openModel", False)), scheduled=_count(c.get("scheduled", 0)),
+            late_sends=_count(c.get("lateSends", 0)), max_lag_ns=_count(c.get("maxLagNs", 0)),
+            warmup_issued=_count(c.get("warmupIssued", 0)), warmup_completed=_count(c.get("warmupCompleted", 0)),
+            warmup_failures=_count(c.get("warmupFailures", 0)),
+            parts={k: list(doc[k]) for k in ("workers", "shards") if k in doc},
+            resources=list(doc.get("resources", [])), stop_reason=doc.get("stopReason"))
+    except ConfigError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, HistogramFormatError) as e:
+        raise ConfigError(f"{source}: malformed lunge result ({type(e).__name__}: {e})") from None
+
+
+_CONFIG_TYPES = {"url": (str,), "method": (str,), "concurrency": (int,), "model": (str,),
+                 "iterations": (int, type(None)), "durationMs": (int, float, type(None))}
+
+
+def _count(value) -> int:
+    """A counter read back from a result: the engine's are unsigned 64-bit."""
+    n = int(value)
+    if not 0 <= n < 1 << 64:
+        raise ValueError(f"counter {n} is out of range")
+    return n
+
+
+def load(path: str) -> RunResult:
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path}:{e.lineno}:{e.colno}: not JSON ({e.msg})") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: not a lunge result (top level is not an object)")
+    return decode(doc, source=path)
+
+
+def encode_hist(h: Histogram) -> dict:
+    return {"encoding": ENCODING, "unit": "ns", "data": h.encode(), "totalCount": h.total,
+            "minNs": h.min_ns, "maxNs": h.max_ns, "sumNs": h.sum_ns, "sumSquaresNs2": h.sum_sq,
+            "overflow": h.overflow}
+
+
+def decode_hist(d: dict) -> Histogram:
+    if d.get("encoding") != ENCODING or d.get("unit") != "ns":
+        raise HistogramFormatError(f"unsupported histogram encoding {d.get('encoding')!r}")
+    h = Histogram.decode(d["data"])
+    if h.total != int(d["totalCount"]):
+        raise HistogramFormatError("histogram counts do not add up to totalCount")
+    h.set_state(h.counts(), h.total, int(d.get("overflow", 0)), int(d["minNs"]), int(d["maxNs"]),
+                int(d["sumNs"]), float(d["sumSquaresNs2"]))
+    return h
+
+
+def iso(t: _dt.datetime) -> str:
+    return t.astimezone(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
