@@ -3,9 +3,9 @@ HTML report rendered in headless Chromium."""
 import csv
 import io
 import json
-import re
 import os
 import pty
+import re
 import subprocess
 import sys
 

@@ -7,8 +7,7 @@ import jsonschema
 import pytest
 
 from conftest import assert_one_line_error, lunge, run_lunge
-from lunge.analysis.thresholds import Thresholds, parse_threshold
-from lunge.analysis.thresholds import evaluate, from_config
+from lunge.analysis.thresholds import Thresholds, evaluate, from_config, parse_threshold
 from synth import make_result
 
 

@@ -118,7 +118,7 @@ class Plan:
     transport: Transport = field(default_factory=Transport)
     show_secrets: bool = False      # keep credentials in what the result records (--show-secrets)
 
-    def share(self, i: int, n: int) -> "Plan":
+    def share(self, i: int, n: int) -> Plan:
         """Part i of n of this plan, for one of n workers or shards: connections, iterations
         and the rate schedule split so the parts add up exactly to the whole."""
         ld = self.load
@@ -205,7 +205,7 @@ def request_of(s: Settings) -> RequestTemplate:
     return RequestTemplate(url=s.url, method=method, headers=tuple(parse_header(h) for h in s.headers), body=body)
 
 
-def for_url(url: str, **settings) -> "Plan":
+def for_url(url: str, **settings) -> Plan:
     """A plan for one URL with these settings (the rest default): what `lunge demo` and the
     tests use."""
     return build_plan(Settings.layered({"url": url, **settings}))

@@ -15,8 +15,8 @@ import resource
 import socket
 import ssl
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from lunge import __version__
 from lunge.errors import CONCURRENCY_LIMIT, ConfigError

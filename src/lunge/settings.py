@@ -10,8 +10,9 @@ does what touches the machine.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any
 
 # A typo guard (`--concurrency 1000000`), not a capacity claim; --max-concurrency raises it.
 MAX_CONCURRENCY = 20000
@@ -85,7 +86,7 @@ class Settings:
     fail_on_regression: bool = False
 
     @classmethod
-    def layered(cls, *layers: Mapping[str, Any]) -> "Settings":
+    def layered(cls, *layers: Mapping[str, Any]) -> Settings:
         """The first layer (flags, then the config) that sets a field wins; the defaults above
         fill the rest. Fields of a TOGETHER group come from one layer."""
         names = {f.name for f in fields(cls)}

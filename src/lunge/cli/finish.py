@@ -12,8 +12,7 @@ import sys
 import click
 
 from lunge import report
-from lunge.analysis import baselines
-from lunge.analysis import thresholds
+from lunge.analysis import baselines, thresholds
 from lunge.analysis import compare as comparing
 from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_THRESHOLD, THRESHOLD, ConfigError
 from lunge.settings import Settings

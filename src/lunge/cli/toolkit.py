@@ -52,8 +52,8 @@ def _pairs(items, flag: str) -> list[tuple[str, str]]:
 
 def _build_adhoc(method, url, headers, json_body, data, form, query, timeout, insecure, follow):
     from lunge.config import ResolvedRequest
-    from lunge.urls import check_url
     from lunge.units import parse_duration
+    from lunge.urls import check_url
 
     if not url.strip():
         raise ConfigError("URL: empty")

@@ -12,7 +12,6 @@ from lunge.client.http import Response, Timing
 from lunge.client.suite import SuiteResult
 from lunge.units import format_ms
 
-
 # ---------------------------------------------------------------- bodies
 
 def colour_json(value: Any, indent: int = 0) -> str:

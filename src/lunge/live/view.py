@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lunge.live import console
-from lunge.live import hooks
 from lunge._native.hist import BUCKET_MID
 from lunge.errors import ERROR_RATE_ABORT, RESOURCE_LIMIT, ConfigError
+from lunge.live import console, hooks
 from lunge.results import STATUS_CLASSES, SparseHist
 from lunge.settings import DEFAULTS, Settings
 from lunge.units import format_bytes, parse_duration
@@ -38,7 +37,7 @@ class Options:
     metrics_host: str = DEFAULTS.metrics_host
 
     @classmethod
-    def of(cls, s: Settings) -> "Options":
+    def of(cls, s: Settings) -> Options:
         return cls(real_time=s.real_time, interval=s.progress_interval, resources=s.resources,
                    max_memory=s.max_memory, error_abort=s.max_error_rate_abort, hooks=tuple(s.hooks),
                    metrics_port=s.metrics_port, metrics_host=s.metrics_host)

@@ -36,7 +36,7 @@ class SparseHist:
     sum_sq: float = 0.0
 
     @classmethod
-    def of(cls, h: Histogram) -> "SparseHist":
+    def of(cls, h: Histogram) -> SparseHist:
         idx, cnt = h.nonzero()
         return cls(idx, cnt, h.total, h.min_ns, h.max_ns, h.sum_ns, h.sum_sq)
 
@@ -46,7 +46,7 @@ class SparseHist:
         return h
 
     @classmethod
-    def merge(cls, parts: list) -> "SparseHist | None":
+    def merge(cls, parts: list) -> SparseHist | None:
         parts = [p for p in parts if p is not None and p.total]
         if not parts:
             return None
@@ -116,7 +116,7 @@ class RunResult:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def from_engine(cls, plan, raw: dict, harvested: list, curl: dict, interrupted=False) -> "RunResult":
+    def from_engine(cls, plan, raw: dict, harvested: list, curl: dict, interrupted=False) -> RunResult:
         from lunge._native import engine
 
         series = [Second(t=s["sec"], requests=s["requests"], failures=s["failures"], errors=s["errors"],
@@ -159,7 +159,7 @@ class RunResult:
         )
 
     @classmethod
-    def merge(cls, results: list, kind: str = "worker") -> "RunResult":
+    def merge(cls, results: list, kind: str = "worker") -> RunResult:
         """One result from several (engine threads, processes or machines): histograms and
         counters add exactly; per-second series align on wall-clock seconds."""
         if not results:
@@ -272,7 +272,7 @@ class RunResult:
         }
 
     @classmethod
-    def from_document(cls, doc: dict, source: str = "result") -> "RunResult":
+    def from_document(cls, doc: dict, source: str = "result") -> RunResult:
         try:
             if doc.get("format") != FORMAT:
                 raise ConfigError(f"{source}: not a lunge result (format {doc.get('format')!r}, expected {FORMAT!r})")
