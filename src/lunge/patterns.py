@@ -202,7 +202,8 @@ def from_config(pattern, rps: float | None, duration: float | None):
             if duration is None:
                 raise ConfigError("load.pattern: 'linear' without endRps needs load.duration")
             return LinearRamp(0.0, rps, duration)
-        return LinearRamp(pattern.start_rps or 0.0, pattern.end_rps, pattern.duration or duration)
+        # no duration of its own (0s) and none for the run: 0.0, which check() reports as a ConfigError
+        return LinearRamp(pattern.start_rps or 0.0, pattern.end_rps, pattern.duration or duration or 0.0)
     if t == "step":
         if not pattern.steps:  # the short form "step": four equal steps up to load.rps
             if duration is None:
