@@ -34,7 +34,7 @@ def _print_response(resp, fmt: str, verbose: bool, extracted: dict | None = None
     elif sys.stdout.isatty():
         click.echo(output.body_for_terminal(resp))
     else:  # piped: the bytes exactly as received
-        out = click.get_binary_stream("stdout")
+        out = sys.stdout.buffer  # click.get_binary_stream is deprecated (Click 8.5) and gone in 9
         out.write(resp.body)
         out.flush()
 

@@ -3,6 +3,7 @@ as received when piped), verbose headers and the timing waterfall, text/json/yam
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import click
@@ -76,7 +77,7 @@ def dump(data: Any, fmt: str) -> str:
 # ---------------------------------------------------------------- verbose
 
 def _bar_char() -> str:
-    stream = click.get_text_stream("stderr")
+    stream = sys.stderr  # click.get_text_stream is deprecated (Click 8.5) and gone in 9
     try:
         "█".encode(stream.encoding or "ascii")
         return "█"
