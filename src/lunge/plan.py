@@ -38,7 +38,7 @@ class Load:
     iterations: int | None = None   # exactly this many measured requests, never one more
     duration: float | None = None   # seconds of measured issuing
     grace: float = DEFAULTS.grace   # seconds in-flight requests may take after issuing stops
-    pattern: object | None = None   # a rate pattern (lunge.patterns): the open model when set
+    pattern: patterns.RatePattern | None = None   # a rate pattern (lunge.patterns): the open model when set
     ramp_up: float = 0.0            # seconds: shapes the pattern, or adds connections (closed)
     ramp_down: float = 0.0
     warmup: float = 0.0             # seconds sent before the measured run, kept out of the metrics
@@ -52,6 +52,7 @@ class Load:
         return self.pattern is not None
 
     def shaped(self):
+        assert self.pattern is not None  # the open model's: only it has a schedule
         if not (self.ramp_up or self.ramp_down):
             return self.pattern
         total = self.duration if self.duration is not None else patterns.own_duration(self.pattern)
@@ -60,6 +61,7 @@ class Load:
     def warmup_rate(self) -> float:
         """The open model's warmup runs at the pattern's starting rate, or, if that is 0
         (a ramp from nothing), at the highest rate of its first minute."""
+        assert self.pattern is not None  # the open model's
         r = float(self.pattern.rate(0.0))
         if r <= 0:
             r = max(float(self.pattern.rate(t)) for t in np.arange(0, 60, 0.1))

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lunge.patterns import RatePattern
 
 # A typo guard (`--concurrency 1000000`), not a capacity claim; --max-concurrency raises it.
 MAX_CONCURRENCY = 20000
@@ -35,7 +38,7 @@ class Settings:
     iterations: int | None = None        # exactly this many measured requests
     duration: float | None = None        # seconds of measured issuing
     rps: float | None = None             # open model: a constant rate ...
-    pattern: object | None = None        # ... or a rate pattern (lunge.patterns)
+    pattern: RatePattern | None = None   # ... or a rate pattern (lunge.patterns)
     pattern_field: str = "--pattern"     # where the pattern came from, for error messages
     ramp_up: float = 0.0                 # seconds
     ramp_down: float = 0.0
