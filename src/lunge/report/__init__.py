@@ -5,8 +5,12 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lunge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from lunge.results import RunResult
 
 FORMATS = ("text", "json", "html", "csv")
 EXTENSIONS = {"text": ".txt", "json": ".json", "html": ".html", "csv": ".csv"}
@@ -14,7 +18,7 @@ EXTENSIONS = {"text": ".txt", "json": ".json", "html": ".html", "csv": ".csv"}
 
 @dataclass
 class Report:
-    result: object
+    result: RunResult
     thresholds: dict | None = None   # thresholds.evaluate()
     comparison: dict | None = None   # compare.compare()
     template: str | None = None      # --template DIR or FILE (HTML)

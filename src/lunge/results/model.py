@@ -169,7 +169,7 @@ class RunResult:
         first = results[0]
         start = min(r.start_wall_ns for r in results)
         rel = [r.start_wall_ns - start for r in results]
-        hists = {}
+        hists: dict[str, Histogram] = {}
         for r in results:
             for name, h in r.histograms.items():
                 hists[name] = h.copy() if name not in hists else hists[name].add(h)
