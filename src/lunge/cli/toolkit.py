@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import urllib.parse
+from typing import Any
 
 import click
 
@@ -181,7 +182,7 @@ def test_command(ctx, config_path, env, suite, only, var, insecure, fmt, output_
     from lunge.variables import parse_assignments
 
     cfg = load_config(config_path)
-    opts = {"insecure": True} if insecure else {}
+    opts: dict[str, Any] = {"insecure": True} if insecure else {}  # send()'s keyword arguments
     result = run_suite(cfg, env, suite, parse_assignments(var), only, **opts)
     if fmt == "junit":
         report = to_junit(result)

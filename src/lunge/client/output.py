@@ -121,7 +121,7 @@ def suite_text(result: SuiteResult) -> str:
     lines = [click.style(f"suite {result.suite}{env}", bold=True)]
     for t in result.tests:
         mark = click.style("PASS", fg="green") if t.passed else click.style("FAIL", fg="red", bold=True)
-        detail = f"{t.status}, {format_ms(t.elapsed_ms)}" if t.status is not None else "not sent"
+        detail = "not sent" if t.status is None or t.elapsed_ms is None else f"{t.status}, {format_ms(t.elapsed_ms)}"
         lines.append(f"  {mark}  {t.name}  ({detail})")
         for msg in t.failures():
             lines.append(f"          {msg}")
