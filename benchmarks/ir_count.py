@@ -160,7 +160,7 @@ def main():
         cmd = shlex.split(cmd)
         got = []
         if label.endswith("@threads"):
-            for rep in range(a.repeat):
+            for _rep in range(a.repeat):
                 r = count_threads(label, cmd, a)
                 if r is None:
                     continue
@@ -169,7 +169,7 @@ def main():
                 print(f"{label:14s} {got[-1]:10.0f} instructions/request: engine thread {eng:.0f}, main thread "
                       f"{main_per_s / 1e6:.2f} M/s of run = {main_per_s / a.real_rps:.0f}/request at "
                       f"{a.real_rps:.0f} req/s", file=sys.stderr, flush=True)
-        for rep in range(0 if label.endswith("@threads") else a.repeat):
+        for _rep in range(0 if label.endswith("@threads") else a.repeat):
             r1 = run_cg(label, cmd, a.n1, a.out, a.gen_cpu)
             r2 = run_cg(label, cmd, a.n2, a.out, a.gen_cpu) if r1 else None
             if not (r1 and r2) or r2[1] <= r1[1]:

@@ -24,6 +24,7 @@ import sys
 
 from _nginx import Nginx
 
+
 def perf(lunge, url, *args, timeout):
     p = subprocess.run(["taskset", "-c", "0", lunge, "perf", "--url", url, *map(str, args), "--format", "json"],
                        capture_output=True, text=True, timeout=timeout)

@@ -82,7 +82,7 @@ def main() -> int:
                     lat.append(t - sent[c])
                 else:
                     non200 += 1
-            for c, _code, msg in failed:
+            for _c, _code, msg in failed:
                 if errors < 5:
                     print(f"transfer error: {msg}", file=sys.stderr)
                 errors += 1

@@ -32,6 +32,7 @@ import time
 
 from _nginx import Nginx
 
+
 def child_cpu() -> float:
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return ru.ru_utime + ru.ru_stime

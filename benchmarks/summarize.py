@@ -81,7 +81,7 @@ def main():
     rows = [line.rstrip("\n").split("\t") for line in open(os.path.join(out_dir, "runs.tsv"))][1:]
     runs = {}       # (round, tool) -> measures of the main run
     startup = {}    # (round, tool) -> cpu seconds of the 50-request run
-    for rnd, tool, length, rc, tag, ng, st0, st1, busy0, busy1, foreign, _try in rows:
+    for rnd, tool, length, rc, tag, ng, st0, st1, busy0, _busy1, foreign, _try in rows:
         res, cpu = parse(out_dir, tool, tag), cpu_of(out_dir, tag)
         if length.startswith("n"):
             if cpu and res:

@@ -108,7 +108,7 @@ class FaultServer:
         while accepting.is_set():
             try:
                 conn, _ = s.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return

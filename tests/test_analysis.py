@@ -6,11 +6,9 @@ import warnings
 import numpy as np
 import pytest
 
-from lunge.analysis import analyze
-from lunge.analysis import stats as analysis
-from lunge.analysis import anomalies
-from lunge.analysis import compare
 from lunge._native.hist import Histogram
+from lunge.analysis import analyze, anomalies, compare
+from lunge.analysis import stats as analysis
 from synth import make_result
 
 

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from conftest import lunge
-from faultserver import GZIP_BODY, CHUNKS, FaultServer
+from faultserver import CHUNKS, GZIP_BODY, FaultServer
 
 STARTUP = 8.0  # seconds: interpreter, numpy and libcurl start-up on a busy shared machine
 

@@ -230,8 +230,8 @@ def _valid_result() -> dict:
     """A real result document (a tiny run against a closed port), made once."""
     path = TMP / "seed-result.json"
     if not path.exists():
-        from lunge.plan import for_url
         from lunge import report
+        from lunge.plan import for_url
 
         plan = for_url("http://127.0.0.1:9/", iterations=3, concurrency=1)
         report.write(runner_run(plan), "json", str(path))

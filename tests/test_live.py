@@ -17,12 +17,12 @@ import psutil
 import pytest
 
 from conftest import assert_one_line_error, lunge, run_lunge
-from lunge.live import view as live
-from lunge.live import monitor
-from lunge.errors import ConfigError
-from lunge.plan import for_url
 from lunge.analysis import analyze
-from lunge.results import RunResult, codec
+from lunge.errors import ConfigError
+from lunge.live import monitor
+from lunge.live import view as live
+from lunge.plan import for_url
+from lunge.results import codec
 from lunge.runner import run
 from lunge.units import parse_size
 

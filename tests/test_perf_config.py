@@ -60,6 +60,8 @@ def test_load_test_one_request_with_variables(run, fresh_target):
     ({"concurrency": 2, "iterations": 5000, "pattern": {"type": "linear", "startRps": 1, "endRps": 10,
                                                           "duration": "2s"}}, "iterations"),
     ({"concurrency": 2, "duration": "1s", "pattern": {"type": "custom", "module": "no_such_mod:Rate"}}, "no_such_mod"),
+    # a 0s ramp and no run duration: was a TypeError traceback in patterns.check()
+    ({"concurrency": 2, "iterations": 5, "pattern": {"type": "linear", "endRps": 10, "duration": "0s"}}, "duration"),
 ])
 def test_bad_load_sections_exit_2_naming_the_field(load, needle, tmp_path, target):
     cfg = {"environments": {"local": {"baseUrl": target.url}}, "requests": {"home": {"url": "/"}},

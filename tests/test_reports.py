@@ -3,9 +3,9 @@ HTML report rendered in headless Chromium."""
 import csv
 import io
 import json
-import re
 import os
 import pty
+import re
 import subprocess
 import sys
 
@@ -27,7 +27,7 @@ def assert_all_charts_drawn(found: dict, expected=CHARTS):
     assert found["resources"] == [], found["resources"]  # self-contained: nothing fetched
     charts = {c["name"]: c for c in found["charts"]}
     assert expected <= set(charts), charts
-    for name, c in charts.items():
+    for c in charts.values():
         assert not c["empty"] and c["marks"] >= 1 and c["width"] > 300 and c["height"] > 80, c
 
 

@@ -8,9 +8,7 @@ import pytest
 
 from conftest import assert_one_line_error, lunge, run_lunge
 from lunge.analysis import analyze
-from lunge.analysis.thresholds import Thresholds, parse_threshold
-from lunge.analysis import analyze
-from lunge.analysis.thresholds import evaluate, from_config
+from lunge.analysis.thresholds import Thresholds, evaluate, from_config, parse_threshold
 from synth import make_result
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -18,6 +19,14 @@ from lunge import plugins
 from lunge.errors import ConfigError
 
 STEP = 0.01  # seconds between samples of a varying pattern
+
+
+class RatePattern(Protocol):
+    """What every pattern is, the built-in ones and custom classes alike (for type checkers)."""
+
+    def rate(self, elapsed: float) -> float: ...
+
+    def is_complete(self, elapsed: float) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,7 @@ class StepPattern:
 class Shaped:
     """Ramp any pattern up from 0 over `ramp_up` and down to 0 over the last `ramp_down`
     seconds of `total` (linearly)."""
-    inner: object
+    inner: RatePattern
     ramp_up: float = 0.0
     ramp_down: float = 0.0
     total: float | None = None
@@ -201,12 +210,15 @@ def from_config(pattern, rps: float | None, duration: float | None):
         if pattern.end_rps is None:  # the short form "linear": from 0 to load.rps over the run
             if duration is None:
                 raise ConfigError("load.pattern: 'linear' without endRps needs load.duration")
+            assert rps is not None  # config.model requires load.rps for the short forms
             return LinearRamp(0.0, rps, duration)
-        return LinearRamp(pattern.start_rps or 0.0, pattern.end_rps, pattern.duration or duration)
+        # no duration of its own (0s) and none for the run: 0.0, which check() reports as a ConfigError
+        return LinearRamp(pattern.start_rps or 0.0, pattern.end_rps, pattern.duration or duration or 0.0)
     if t == "step":
         if not pattern.steps:  # the short form "step": four equal steps up to load.rps
             if duration is None:
                 raise ConfigError("load.pattern: 'step' without steps needs load.duration")
+            assert rps is not None  # config.model requires load.rps for the short forms
             return StepPattern(tuple((rps * k / 4, duration / 4) for k in range(1, 5)))
         return StepPattern(tuple((s.rps, s.duration) for s in pattern.steps))
     if t == "custom":

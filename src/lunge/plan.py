@@ -38,7 +38,7 @@ class Load:
     iterations: int | None = None   # exactly this many measured requests, never one more
     duration: float | None = None   # seconds of measured issuing
     grace: float = DEFAULTS.grace   # seconds in-flight requests may take after issuing stops
-    pattern: object | None = None   # a rate pattern (lunge.patterns): the open model when set
+    pattern: patterns.RatePattern | None = None   # a rate pattern (lunge.patterns): the open model when set
     ramp_up: float = 0.0            # seconds: shapes the pattern, or adds connections (closed)
     ramp_down: float = 0.0
     warmup: float = 0.0             # seconds sent before the measured run, kept out of the metrics
@@ -52,6 +52,7 @@ class Load:
         return self.pattern is not None
 
     def shaped(self):
+        assert self.pattern is not None  # the open model's: only it has a schedule
         if not (self.ramp_up or self.ramp_down):
             return self.pattern
         total = self.duration if self.duration is not None else patterns.own_duration(self.pattern)
@@ -60,6 +61,7 @@ class Load:
     def warmup_rate(self) -> float:
         """The open model's warmup runs at the pattern's starting rate, or, if that is 0
         (a ramp from nothing), at the highest rate of its first minute."""
+        assert self.pattern is not None  # the open model's
         r = float(self.pattern.rate(0.0))
         if r <= 0:
             r = max(float(self.pattern.rate(t)) for t in np.arange(0, 60, 0.1))
@@ -118,7 +120,7 @@ class Plan:
     transport: Transport = field(default_factory=Transport)
     show_secrets: bool = False      # keep credentials in what the result records (--show-secrets)
 
-    def share(self, i: int, n: int) -> "Plan":
+    def share(self, i: int, n: int) -> Plan:
         """Part i of n of this plan, for one of n workers or shards: connections, iterations
         and the rate schedule split so the parts add up exactly to the whole."""
         ld = self.load
@@ -205,7 +207,7 @@ def request_of(s: Settings) -> RequestTemplate:
     return RequestTemplate(url=s.url, method=method, headers=tuple(parse_header(h) for h in s.headers), body=body)
 
 
-def for_url(url: str, **settings) -> "Plan":
+def for_url(url: str, **settings) -> Plan:
     """A plan for one URL with these settings (the rest default): what `lunge demo` and the
     tests use."""
     return build_plan(Settings.layered({"url": url, **settings}))

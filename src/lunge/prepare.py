@@ -15,8 +15,8 @@ import resource
 import socket
 import ssl
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from lunge import __version__
 from lunge.errors import CONCURRENCY_LIMIT, ConfigError
@@ -120,7 +120,7 @@ def pinned_address(url: str) -> tuple[str, int, str | None]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         return host, port, None
-    return host, port, infos[0][4][0]
+    return host, port, str(infos[0][4][0])  # an IPv4 or IPv6 address: always a str
 
 
 def pinned_resolve(origin: tuple[str, int, str | None]) -> tuple[str, ...]:
@@ -135,7 +135,8 @@ def own_pools(origin: tuple[str, int, str | None], http2: bool) -> tuple[str, in
     """The engine's own_pools: each connection slot in a libcurl pool of its own (see
     Engine), for HTTP/1.x to an origin with a known address.  Not for --http2, where the
     slots' streams share connections."""
-    return None if http2 or origin[2] is None else origin
+    host, port, addr = origin
+    return None if http2 or addr is None else (host, port, addr)
 
 
 # ---------------------------------------------------------------- per-request values

@@ -78,7 +78,7 @@ class LoadTest:
                 if self._left == 0:
                     self._done.set()
 
-    def start(self) -> "LoadTest":
+    def start(self) -> LoadTest:
         for t in self._threads:
             t.start()
         return self

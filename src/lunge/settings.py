@@ -10,8 +10,12 @@ does what touches the machine.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lunge.patterns import RatePattern
 
 # A typo guard (`--concurrency 1000000`), not a capacity claim; --max-concurrency raises it.
 MAX_CONCURRENCY = 20000
@@ -34,7 +38,7 @@ class Settings:
     iterations: int | None = None        # exactly this many measured requests
     duration: float | None = None        # seconds of measured issuing
     rps: float | None = None             # open model: a constant rate ...
-    pattern: object | None = None        # ... or a rate pattern (lunge.patterns)
+    pattern: RatePattern | None = None   # ... or a rate pattern (lunge.patterns)
     pattern_field: str = "--pattern"     # where the pattern came from, for error messages
     ramp_up: float = 0.0                 # seconds
     ramp_down: float = 0.0
@@ -85,7 +89,7 @@ class Settings:
     fail_on_regression: bool = False
 
     @classmethod
-    def layered(cls, *layers: Mapping[str, Any]) -> "Settings":
+    def layered(cls, *layers: Mapping[str, Any]) -> Settings:
         """The first layer (flags, then the config) that sets a field wins; the defaults above
         fill the rest. Fields of a TOGETHER group come from one layer."""
         names = {f.name for f in fields(cls)}

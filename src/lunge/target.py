@@ -158,7 +158,7 @@ class _Conn(asyncio.Protocol):
         self.t = target
         self.buf = bytearray()
         self.busy = False  # a delayed or hung response holds the connection (no pipelining)
-        self.transport = None
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # from connection_made(), called first
 
     def connection_made(self, transport):
         self.transport = transport
@@ -300,6 +300,7 @@ class Spawned:
 
         self.proc = subprocess.Popen([sys.executable, "-m", "lunge.target", "0"], stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)
+        assert self.proc.stdout is not None  # stdout=PIPE
         ready, _, _ = select.select([self.proc.stdout], [], [], 30)  # bounded: never hang
         line = self.proc.stdout.readline() if ready else ""
         if not line.strip().isdigit():

@@ -101,7 +101,7 @@ def detect(rows: list) -> list:
         ("throughput_drop", "rps", rps, -1, DROP_RATIO, None, "req/s"),
         ("error_burst", "errorRate", err_rate, +1, None, BURST_RATE, ""),
     )
-    seen_spikes = set()
+    seen_spikes: set[int] = set()
     for kind, metric, vals, direction, ratio, margin, unit in checks:
         if np.count_nonzero(~np.isnan(vals)) < MIN_SECONDS:
             continue

@@ -109,8 +109,8 @@ def _overall(a: Analysis, key: str) -> float:
     return a.response_ms(float(key[1:-2]))
 
 
-def _significance(a, b, key: str, q: float | None) -> tuple[float | None, str]:
-    """(p-value or None when only an interval test applies, method)."""
+def _significance(a, b, key: str, q: float | None) -> tuple[float, str]:
+    """(p-value, method); an interval test gives 0 (apart) or 1."""
     if key == "errorRate":
         return two_proportion_p(a.failures, a.completed, b.failures, b.completed), "two-proportion z-test"
     sa = full_second_rps(a) if key == "rps" else _second_values(a, q)

@@ -134,7 +134,7 @@ def anomalies_found(r, a, _res):
     an = a["anomalies"]
     if not an:
         return None
-    kinds = {}
+    kinds: dict[str, int] = {}
     for x in an:
         kinds[x["kind"]] = kinds.get(x["kind"], 0) + 1
     listed = "; ".join(x["message"] for x in an[:3]) + (f"; and {len(an) - 3} more" if len(an) > 3 else "")

@@ -170,8 +170,7 @@ def error_analysis(r: RunResult) -> dict:
 def analyze(r: RunResult, resources: list | None = None, rows: list | None = None) -> dict:
     """The result's "analysis" block (the original design's AnalysisResult): summary, response/service/phase statistics,
     throughput, errors, anomalies in the per-second series and insights."""
-    from lunge.analysis import anomalies
-    from lunge.analysis import insights
+    from lunge.analysis import anomalies, insights
 
     resp = full_stats(r.response)
     phases = {name: full_stats(r.histograms[name]) for name in ANALYSED_PHASES

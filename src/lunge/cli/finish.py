@@ -12,8 +12,7 @@ import sys
 import click
 
 from lunge import report
-from lunge.analysis import analyze, baselines
-from lunge.analysis import thresholds
+from lunge.analysis import analyze, baselines, thresholds
 from lunge.analysis import compare as comparing
 from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_THRESHOLD, THRESHOLD, ConfigError
 from lunge.settings import Settings
@@ -84,7 +83,7 @@ def finish(result, s: Settings, test=None, environment: str | None = None, ran: 
     failed = [c for c in th["checks"] if not c["passed"]] if th else []
     for c in failed:
         click.echo(f"lunge: {THRESHOLD}: {thresholds.describe(c)}", err=True)
-    if regressed and s.fail_on_regression:
+    if regressed and comparison is not None and s.fail_on_regression:
         worse = ", ".join(f"{m['label']} {m['deltaPct']:+.1f}%" if m["deltaPct"] is not None else m["label"]
                           for m in comparison["metrics"] if m["verdict"] == "regressed")
         click.echo(f"lunge: regression against the baseline: {worse}", err=True)

@@ -128,7 +128,7 @@ def perf(**kw):
     finish.validate(s, perf_test)  # bad thresholds or outputs fail before the run, not after
     result = runner.run(plan, monitor=live.Live(plan, live.Options.of(s)), workers=s.workers)
     rc = finish.finish(result, s, perf_test, env)
-    return STOP_EXIT.get(result.stop_reason, rc)  # a protection's stop outranks the report's verdict
+    return STOP_EXIT.get(result.stop_reason or "", rc)  # a protection's stop outranks the report's verdict
 
 
 def flag_settings(kw: dict) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import urllib.parse
+from typing import Any
 
 import click
 
@@ -34,7 +35,7 @@ def _print_response(resp, fmt: str, verbose: bool, extracted: dict | None = None
     elif sys.stdout.isatty():
         click.echo(output.body_for_terminal(resp))
     else:  # piped: the bytes exactly as received
-        out = click.get_binary_stream("stdout")
+        out = sys.stdout.buffer  # click.get_binary_stream is deprecated (Click 8.5) and gone in 9
         out.write(resp.body)
         out.flush()
 
@@ -52,8 +53,8 @@ def _pairs(items, flag: str) -> list[tuple[str, str]]:
 
 def _build_adhoc(method, url, headers, json_body, data, form, query, timeout, insecure, follow):
     from lunge.config import ResolvedRequest
-    from lunge.urls import check_url
     from lunge.units import parse_duration
+    from lunge.urls import check_url
 
     if not url.strip():
         raise ConfigError("URL: empty")
@@ -181,7 +182,7 @@ def test_command(ctx, config_path, env, suite, only, var, insecure, fmt, output_
     from lunge.variables import parse_assignments
 
     cfg = load_config(config_path)
-    opts = {"insecure": True} if insecure else {}
+    opts: dict[str, Any] = {"insecure": True} if insecure else {}  # send()'s keyword arguments
     result = run_suite(cfg, env, suite, parse_assignments(var), only, **opts)
     if fmt == "junit":
         report = to_junit(result)

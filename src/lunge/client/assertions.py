@@ -38,6 +38,7 @@ def _comparison(spec: Any, default_op: str) -> tuple[str, float]:
     if isinstance(spec, (int, float)):
         return default_op, float(spec)
     m = _COMPARISON.fullmatch(spec)
+    assert m is not None  # the schema admits only this form
     value = float(m[2]) * (1000.0 if m[3] == "s" else 1.0)
     return m[1] or default_op, value
 
@@ -51,7 +52,8 @@ def _type_name(value: Any) -> str:
         return "integer"
     if isinstance(value, float):
         return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+    names: dict[type, str] = {str: "string", list: "array", dict: "object"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _has_type(value: Any, expected: str) -> bool:
@@ -127,8 +129,8 @@ def check(assertion: dict, resp: Response, scope: V.Scope, cfg: Config, where: s
     if subject == "status":
         if isinstance(spec, list):
             return Outcome(f"status in {spec}", resp.status in spec, f"status is {resp.status}")
-        op, value = _comparison(spec, "==")
-        return Outcome(f"status {op} {value:g}", _OPS[op](resp.status, value), f"status is {resp.status}")
+        op, code = _comparison(spec, "==")
+        return Outcome(f"status {op} {code:g}", _OPS[op](resp.status, code), f"status is {resp.status}")
 
     if subject == "responseTime":
         op, limit = _comparison(spec, "<")
@@ -173,8 +175,8 @@ def check(assertion: dict, resp: Response, scope: V.Scope, cfg: Config, where: s
     if not matches:
         return Outcome(desc, False, f"{path} matched nothing")
     # One match is that value; several (wildcards, filters) are checked as a list.
-    value = matches[0] if len(matches) == 1 and not _is_multi(path) else matches
-    return Outcome(desc, *_value_check(op, expected, value, path))
+    got = matches[0] if len(matches) == 1 and not _is_multi(path) else matches
+    return Outcome(desc, *_value_check(op, expected, got, path))
 
 
 def _is_multi(path: str) -> bool:

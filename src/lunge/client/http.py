@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from io import BytesIO
+from typing import Any
 
 import pycurl
 
@@ -86,7 +87,7 @@ def send(req: ResolvedRequest, *, timeout: float | None = None, follow: bool | N
     """Send `req`; keyword arguments override the request's own settings when given."""
     c = pycurl.Curl()
     body = BytesIO()
-    state = {"status": 0, "reason": "", "version": "", "headers": [], "sent": []}
+    state: dict[str, Any] = {"status": 0, "reason": "", "version": "", "headers": [], "sent": []}
 
     def on_header(line: bytes):
         text = line.decode("iso-8859-1").rstrip("\r\n")

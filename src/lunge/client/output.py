@@ -3,6 +3,7 @@ as received when piped), verbose headers and the timing waterfall, text/json/yam
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import click
@@ -11,7 +12,6 @@ import yaml
 from lunge.client.http import Response, Timing
 from lunge.client.suite import SuiteResult
 from lunge.units import format_ms
-
 
 # ---------------------------------------------------------------- bodies
 
@@ -77,7 +77,7 @@ def dump(data: Any, fmt: str) -> str:
 # ---------------------------------------------------------------- verbose
 
 def _bar_char() -> str:
-    stream = click.get_text_stream("stderr")
+    stream = sys.stderr  # click.get_text_stream is deprecated (Click 8.5) and gone in 9
     try:
         "█".encode(stream.encoding or "ascii")
         return "█"
@@ -121,7 +121,7 @@ def suite_text(result: SuiteResult) -> str:
     lines = [click.style(f"suite {result.suite}{env}", bold=True)]
     for t in result.tests:
         mark = click.style("PASS", fg="green") if t.passed else click.style("FAIL", fg="red", bold=True)
-        detail = f"{t.status}, {format_ms(t.elapsed_ms)}" if t.status is not None else "not sent"
+        detail = "not sent" if t.status is None or t.elapsed_ms is None else f"{t.status}, {format_ms(t.elapsed_ms)}"
         lines.append(f"  {mark}  {t.name}  ({detail})")
         for msg in t.failures():
             lines.append(f"          {msg}")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from lunge import variables as V
 from lunge.client.assertions import Outcome, check

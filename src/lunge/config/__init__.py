@@ -1,8 +1,20 @@
 """Config files (JSON or YAML): load.py reads and validates them, model.py is what they hold,
 render.py turns a named request into what gets sent."""
 from lunge.config.load import config_schema, load_config
-from lunge.config.model import (OPERATORS, SUBJECTS, Config, LoadConfig, LoadPattern, MonitoringConfig,
-                                PerformanceTest, RateStep, Reporting, Warmup, did_you_mean, parse_jsonpath)
+from lunge.config.model import (
+    OPERATORS,
+    SUBJECTS,
+    Config,
+    LoadConfig,
+    LoadPattern,
+    MonitoringConfig,
+    PerformanceTest,
+    RateStep,
+    Reporting,
+    Warmup,
+    did_you_mean,
+    parse_jsonpath,
+)
 from lunge.config.render import ResolvedRequest, build_request, encode_body, resolve_request, scope_for
 
 __all__ = ["OPERATORS", "SUBJECTS", "Config", "LoadConfig", "LoadPattern", "MonitoringConfig", "PerformanceTest",

@@ -10,7 +10,7 @@ import functools
 import json
 import os
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from lunge.config.model import OPERATORS, SUBJECTS, Config, did_you_mean, parse_jsonpath, performance_test
 from lunge.errors import ConfigError
@@ -84,7 +84,8 @@ def _json_type(value: Any) -> str:
         return "number"
     if value is None:
         return "null"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+    names: dict[type, str] = {str: "string", list: "array", dict: "object"}
+    return names.get(type(value), type(value).__name__)
 
 
 # Where a config holds the user's own data (sent, matched or passed on as written), not settings.
@@ -144,14 +145,14 @@ def _pick(err: ValidationError) -> tuple[ValidationError, str | None]:
 
 def _schema_message(err: ValidationError) -> str:
     err, hint = _pick(err)
-    where, v, inst = err.json_path, err.validator, err.instance
+    where, v, inst = err.json_path, err.validator, cast(Any, err.instance)  # Unset only outside validation
     if v == "additionalProperties" and isinstance(inst, dict):
-        allowed = list(err.schema.get("properties", {}))
+        allowed = list(cast(dict, err.schema).get("properties", {}))  # an object schema here
         key = next(k for k in inst if k not in allowed)
         more = did_you_mean(key, allowed) or f" (expected one of: {', '.join(allowed)})"
         return f"{where}: unknown key {key!r}{more}"
     if v == "required":
-        missing = next(r for r in err.validator_value if r not in inst)
+        missing = next(r for r in cast(list, err.validator_value) if r not in inst)
         return f"{where}: missing required key {missing!r}"
     if v == "propertyNames":
         return f"{where}: {inst!r} is not a valid name: expected {hint or err.message}"
@@ -159,7 +160,7 @@ def _schema_message(err: ValidationError) -> str:
         expected = hint or (_a(err.validator_value) if v == "type" else err.message)
         return f"{where}: expected {expected}, got {_json_type(inst)} {_short(inst)}"
     if v == "enum":
-        return f"{where}: {_short(inst)} is not one of {', '.join(map(str, err.validator_value))}"
+        return f"{where}: {_short(inst)} is not one of {', '.join(map(str, cast(list, err.validator_value)))}"
     if v in ("minProperties", "maxProperties") and hint:
         return f"{where}: expected {hint}"
     return f"{where}: {err.message}"

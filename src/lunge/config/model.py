@@ -158,7 +158,7 @@ def performance_test(key: str, doc: dict, where: str) -> PerformanceTest:
         mrt_pct = float(pkey[1:])
         if not 0 < mrt_pct <= 100:
             raise ConfigError(f"{tw}.maxResponseTime: {pkey!r}: percentile must be in (0, 100]")
-        mrt = parse_duration(pval, f"{tw}.maxResponseTime.{pkey}")
+        mrt: float | None = parse_duration(pval, f"{tw}.maxResponseTime.{pkey}")
     else:
         mrt = _dur(th, "maxResponseTime", tw)
     rate = th.get("maxErrorRate")

@@ -14,7 +14,6 @@ import shutil
 from lunge.units import format_bytes, format_ms
 
 
-
 def for_stream(stream, tty: bool, real_time: bool, interval: float):
     if tty:
         return Panel(stream) if real_time else Bar(stream)

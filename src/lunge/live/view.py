@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lunge.live import console
-from lunge.live import hooks
 from lunge._native.hist import BUCKET_MID
 from lunge.errors import ERROR_RATE_ABORT, RESOURCE_LIMIT, ConfigError
+from lunge.live import console, hooks
 from lunge.results import STATUS_CLASSES, SparseHist
 from lunge.settings import DEFAULTS, Settings
 from lunge.units import format_bytes, parse_duration
+
+if TYPE_CHECKING:
+    from lunge.live.monitor import ResourceMonitor
+    from lunge.runner import LoadTest
 
 PERCENTILES = (50, 95, 99)
 DEFAULT_ABORT_SECONDS = 5
@@ -38,7 +42,7 @@ class Options:
     metrics_host: str = DEFAULTS.metrics_host
 
     @classmethod
-    def of(cls, s: Settings) -> "Options":
+    def of(cls, s: Settings) -> Options:
         return cls(real_time=s.real_time, interval=s.progress_interval, resources=s.resources,
                    max_memory=s.max_memory, error_abort=s.max_error_rate_abort, hooks=tuple(s.hooks),
                    metrics_port=s.metrics_port, metrics_host=s.metrics_host)
@@ -67,8 +71,8 @@ class Live:
         self.console = console.for_stream(stream, tty, opts.real_time, opts.interval)
         # a bad --hook fails here, before anything is sent
         self.hooks = hooks.Hooks((hooks.load(spec) for spec in opts.hooks), warn=self.console.warn)
-        self.monitor = None
-        self.test = None
+        self.monitor: ResourceMonitor | None = None
+        self.test: LoadTest | None = None  # from start()
         ld = plan.load
         self.iterations = ld.iterations
         self.schedule = ld.schedule() if ld.open_model else None
@@ -79,7 +83,7 @@ class Live:
         else:
             self.planned = None
         self._second = 0            # the second of the run the last view was built for
-        self._prev = None           # (elapsed, completed, failures) at the previous view
+        self._prev: tuple[float, int, int] | None = None  # (elapsed, completed, failures) at the previous view
         self._seen = 0              # harvested seconds already merged into _cum
         self._cum = np.zeros(len(BUCKET_MID), dtype=np.uint64)
         self._cum_n, self._cum_min, self._cum_max = 0, 0, 0
@@ -146,6 +150,7 @@ class Live:
 
     def _merge_seconds(self):
         """Fold newly harvested seconds into the cumulative histogram; the newest one."""
+        assert self.test is not None  # views are built between start() and finish()
         new = self.test.closed[self._seen:]
         self._seen += len(new)
         for s in new:

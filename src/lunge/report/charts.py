@@ -58,10 +58,12 @@ class Chart:
         self.w, self.h = width, height
         self.ml, self.mr, self.mt, self.mb = 58, 34, 30, 42
         self.xlog, self.ylog = xlog, ylog
-        self.xr = self.yr = None
+        # (lo, hi) of each axis, from set_range() (svg() sets a default when no mark did)
+        self.xr: tuple[float, float] = None  # type: ignore[assignment]
+        self.yr: tuple[float, float] = None  # type: ignore[assignment]
         self.parts: list[str] = []
         self.legend: list[tuple[str, str]] = []
-        self.xticks = None  # [(value, label)] overrides the automatic ticks
+        self.xticks: list[tuple[float, str]] | None = None  # [(value, label)] overrides the automatic ticks
         self.yaxis = True   # False: no y ticks (a single stacked bar)
 
     # -------------------------------------------------------------- scales

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Any
 
 import jinja2
 import numpy as np
@@ -24,7 +25,7 @@ PHASE_ORDER = (("dns", "DNS"), ("connect", "connect"), ("tls", "TLS"), ("ttfb", 
 def _environment(template: str | None) -> tuple[jinja2.Environment, str]:
     builtin = jinja2.PackageLoader("lunge.report", "templates")
     page = PAGE
-    loaders = []
+    loaders: list[jinja2.BaseLoader] = []
     if template:
         if os.path.isfile(template):
             loaders.append(jinja2.FileSystemLoader(os.path.dirname(os.path.abspath(template))))
@@ -76,7 +77,7 @@ def _anomaly_bands(a: dict) -> list:
 
 def build_charts(an: Analysis, rows: list, resources) -> dict:
     result, a = an.result, an.block
-    out = {}
+    out: dict[str, Any] = {}  # chart name -> svg (a list of them for "resources")
     t = np.array([r["t"] + 0.5 * r["span"] for r in rows], dtype=float)
     end = max(result.elapsed_ns / 1e9, 1.0)
     bands = _anomaly_bands(a)

@@ -73,9 +73,9 @@ def render(an: Analysis, thresholds=None, comparison=None, color=False) -> str:
         lines.append("  Thresholds")
         width = max(len(c["threshold"]) for c in thresholds["checks"])
         for c in thresholds["checks"]:
-            measured, limit = _value(c["measured"], c["unit"]), _value(c["limit"], c["unit"])
+            measured, bound = _value(c["measured"], c["unit"]), _value(c["limit"], c["unit"])
             verdict = "passed" if c["passed"] else "FAILED"
-            lines.append(f"    {c['threshold']:<{width}}  {measured:>12}  limit {c['op']:<2} {limit:<12} {paint(verdict)}")
+            lines.append(f"    {c['threshold']:<{width}}  {measured:>12}  limit {c['op']:<2} {bound:<12} {paint(verdict)}")
     if comparison:
         lines.append("")
         lines.append(f"  Baseline     {paint(comparison['verdict'])} (tolerance {comparison['tolerance'] * 100:g}%, "

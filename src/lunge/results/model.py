@@ -32,7 +32,7 @@ class SparseHist:
     sum_sq: float = 0.0
 
     @classmethod
-    def of(cls, h: Histogram) -> "SparseHist":
+    def of(cls, h: Histogram) -> SparseHist:
         idx, cnt = h.nonzero()
         return cls(idx, cnt, h.total, h.min_ns, h.max_ns, h.sum_ns, h.sum_sq)
 
@@ -42,7 +42,7 @@ class SparseHist:
         return h
 
     @classmethod
-    def merge(cls, parts: list) -> "SparseHist | None":
+    def merge(cls, parts: list) -> SparseHist | None:
         parts = [p for p in parts if p is not None and p.total]
         if not parts:
             return None
@@ -112,7 +112,7 @@ class RunResult:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def from_engine(cls, plan, raw: dict, harvested: list, curl: dict, interrupted=False) -> "RunResult":
+    def from_engine(cls, plan, raw: dict, harvested: list, curl: dict, interrupted=False) -> RunResult:
         from lunge._native import engine
 
         series = [Second(t=s["sec"], requests=s["requests"], failures=s["failures"], errors=s["errors"],
@@ -155,7 +155,7 @@ class RunResult:
         )
 
     @classmethod
-    def merge(cls, results: list, kind: str = "worker") -> "RunResult":
+    def merge(cls, results: list, kind: str = "worker") -> RunResult:
         """One result from several (engine threads, processes or machines): histograms and
         counters add exactly; per-second series align on wall-clock seconds."""
         if not results:
@@ -165,7 +165,7 @@ class RunResult:
         first = results[0]
         start = min(r.start_wall_ns for r in results)
         rel = [r.start_wall_ns - start for r in results]
-        hists = {}
+        hists: dict[str, Histogram] = {}
         for r in results:
             for name, h in r.histograms.items():
                 hists[name] = h.copy() if name not in hists else hists[name].add(h)
