@@ -38,6 +38,7 @@ def spawn_perf(*args, timeout=30):
 
 
 # ---------------------------------------------------------------------- console
+@pytest.mark.slow
 def test_progress_bar_on_a_terminal_advances(fresh_target):
     code, out = spawn_perf("--url", f"{fresh_target.url}/delay/5", "--concurrency", 4, "--duration", "3s")
     assert code == 0, out
@@ -50,6 +51,7 @@ def test_progress_bar_on_a_terminal_advances(fresh_target):
     assert "req/s" in out.split("Requests")[-1]  # the report follows
 
 
+@pytest.mark.slow
 def test_progress_bar_counts_iterations(fresh_target):
     code, out = spawn_perf("--url", f"{fresh_target.url}/delay/5", "--concurrency", 4, "-n", 600)
     assert code == 0, out
@@ -57,6 +59,7 @@ def test_progress_bar_counts_iterations(fresh_target):
     assert done and done == sorted(done) and done[-1] == 600
 
 
+@pytest.mark.slow
 def test_real_time_panel_redraws_every_second(fresh_target):
     code, out = spawn_perf("--url", f"{fresh_target.url}/delay/5", "--concurrency", 10, "--rps", 400,
                            "--duration", "4s", "--real-time")
@@ -75,6 +78,7 @@ def test_real_time_panel_redraws_every_second(fresh_target):
     assert 300 < rate < 500
 
 
+@pytest.mark.slow
 def test_piped_output_is_plain_lines_at_the_interval(fresh_target):
     r = lunge("perf", "--url", f"{fresh_target.url}/delay/5", "--concurrency", 4, "--duration", "3s",
               "--progress-interval", "1s")
@@ -85,11 +89,13 @@ def test_piped_output_is_plain_lines_at_the_interval(fresh_target):
     assert all(ln.startswith("lunge: ") and "req/s" in ln and "p99" in ln and "CPU" in ln for ln in lines)
 
 
+@pytest.mark.slow
 def test_piped_default_interval_is_5s(fresh_target):
     r = lunge("perf", "--url", f"{fresh_target.url}/", "--concurrency", 2, "--duration", "2s")
     assert r.code == 0 and r.err == "", r.err  # nothing before the first 5 s
 
 
+@pytest.mark.slow
 def test_config_monitoring_sets_the_interval(fresh_target, tmp_path):
     cfg = {"environments": {"local": {"baseUrl": fresh_target.url}}, "requests": {"home": {"url": "/delay/5"}},
            "performance": {"t": {"request": "home", "load": {"concurrency": 2, "duration": "3s"},
@@ -103,6 +109,7 @@ def test_config_monitoring_sets_the_interval(fresh_target, tmp_path):
     assert "CPU" not in r.err  # resources: false
 
 
+@pytest.mark.slow
 def test_config_real_time_shows_the_panel(fresh_target, tmp_path):
     cfg = {"environments": {"local": {"baseUrl": fresh_target.url}}, "requests": {"home": {"url": "/delay/5"}},
            "performance": {"t": {"request": "home", "load": {"concurrency": 2, "duration": "3s"},
@@ -116,6 +123,7 @@ def test_config_real_time_shows_the_panel(fresh_target, tmp_path):
 
 
 # ---------------------------------------------------------------------- resources
+@pytest.mark.slow
 def test_resources_series_is_plausible(fresh_target, result_schema):
     plan = build_plan(url=f"{fresh_target.url}/delay/20", concurrency=8, duration=3.0)
     result = run(plan, monitor=live.Live(plan, live.Options(), stream=io.StringIO(), tty=False))
@@ -142,6 +150,7 @@ def test_resources_series_is_plausible(fresh_target, result_schema):
     assert back.resources == rows and back.stop_reason is None
 
 
+@pytest.mark.slow
 def test_resources_can_be_turned_off(fresh_target):
     plan = build_plan(url=f"{fresh_target.url}/", concurrency=2, duration=1.5)
     result = run(plan, monitor=live.Live(plan, live.Options(resources=False), stream=io.StringIO(), tty=False))
@@ -165,6 +174,7 @@ def test_monitor_warnings():
     assert m.warnings[-1].startswith("ephemeral_ports:") and "TIME_WAIT" in m.warnings[-1]
 
 
+@pytest.mark.slow
 def test_the_generator_cpu_warning_reaches_the_console(fresh_target, monkeypatch):
     monkeypatch.setattr(monitor, "CPU_BOUND_PERCENT", -1.0)  # any CPU use counts as "hot"
     plan = build_plan(url=f"{fresh_target.url}/", concurrency=2, duration=4.0)
@@ -191,6 +201,7 @@ class Recorder:
 '''
 
 
+@pytest.mark.slow
 def test_hook_gets_every_second_and_the_result(fresh_target, tmp_path):
     (tmp_path / "myhooks.py").write_text(HOOK)
     out = tmp_path / "hook.json"
@@ -217,6 +228,7 @@ def test_bad_hook_is_refused_in_one_line(spec, needle, target):
     assert_one_line_error(r, "--hook", needle)
 
 
+@pytest.mark.slow
 def test_prometheus_metrics_are_scraped_during_the_run(fresh_target, closed_port):
     port = closed_port  # free: nothing listens on it
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
@@ -271,6 +283,7 @@ def test_hard_maximum_refuses_a_typo_in_one_line(target):
     assert_one_line_error(r, "--concurrency: 1000000", "use at most 20000", "--max-concurrency 1000000")
 
 
+@pytest.mark.slow
 def test_file_descriptor_limit_refuses_with_a_number_that_works(target):
     def low_limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
@@ -289,6 +302,7 @@ def test_file_descriptor_limit_refuses_with_a_number_that_works(target):
     assert json.loads(r.stdout)["metrics"]["successfulRequests"] == 200
 
 
+@pytest.mark.slow
 def test_error_rate_abort_stops_early_with_a_valid_report(closed_port, tmp_path, result_schema):
     out = tmp_path / "r.json"
     t0 = time.monotonic()
@@ -304,12 +318,14 @@ def test_error_rate_abort_stops_early_with_a_valid_report(closed_port, tmp_path,
     assert "lunge: stopping: error_rate_abort: 100% of requests failed" in r.err  # and the console, at once
 
 
+@pytest.mark.slow
 def test_error_rate_abort_leaves_a_healthy_run_alone(fresh_target):
     r = lunge("perf", "--url", f"{fresh_target.url}/mix/200:9,500:1", "--concurrency", 2, "--duration", "3s",
               "--max-error-rate-abort", "0.5:1s")
     assert r.code == 0, r.err
 
 
+@pytest.mark.slow
 def test_max_memory_stops_cleanly_with_a_valid_report(fresh_target, tmp_path, result_schema):
     out = tmp_path / "r.json"
     r = lunge("perf", "--url", f"{fresh_target.url}/", "--concurrency", 2, "--duration", "60s",
@@ -323,6 +339,7 @@ def test_max_memory_stops_cleanly_with_a_valid_report(fresh_target, tmp_path, re
                for w in doc["warnings"]), doc["warnings"]
 
 
+@pytest.mark.slow
 def test_config_max_memory_does_what_the_flag_does(fresh_target, tmp_path):
     cfg = {"environments": {"local": {"baseUrl": fresh_target.url}}, "requests": {"home": {"url": "/"}},
            "performance": {"t": {"request": "home", "load": {"concurrency": 2, "duration": "60s"},
