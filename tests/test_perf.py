@@ -8,7 +8,7 @@ import time
 import jsonschema
 import pytest
 
-from conftest import lunge
+from conftest import lunge, wait_for
 
 
 def perf_json(*args, **kw):
@@ -224,7 +224,11 @@ def test_interrupt_writes_what_was_measured(fresh_target, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "lunge", "perf", "--url", f"{fresh_target.url}/delay/2",
                              "--concurrency", "5", "--duration", "30s", "--format", "json", "--output", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.0)
+    try:
+        wait_for(lambda: fresh_target.stats()["requests"] > 100, "the target to count 100 requests", proc=proc)
+    except BaseException:
+        proc.kill()
+        raise
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
@@ -240,7 +244,11 @@ def test_sigterm_also_stops_cleanly(fresh_target, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "lunge", "perf", "--url", f"{fresh_target.url}/",
                              "--concurrency", "2", "--duration", "30s", "--format", "json", "--output", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    try:  # lunge's SIGTERM handler is in place before its first request
+        wait_for(lambda: fresh_target.stats()["requests"] > 0, "the target to count a request", proc=proc)
+    except BaseException:
+        proc.kill()
+        raise
     proc.terminate()
     proc.communicate(timeout=20)
     assert proc.returncode == 130
