@@ -131,15 +131,19 @@ def test_resources_series_is_plausible(fresh_target, result_schema):
     assert len(rows) >= 3, rows
     assert [r["t"] for r in rows] == sorted(r["t"] for r in rows)
     cores = psutil.cpu_count()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
     for r in rows:
         assert r["rssBytes"] > 10_000_000
         assert len(r["systemCpuPercent"]) == cores and all(0 <= c <= 100 for c in r["systemCpuPercent"])
-        assert 0 <= r["cpuPercent"] <= 100 * cores
+        # lunge's CPU: a share of the cores it may run on, and the same in cores, both capped
+        assert 0 <= r["cpuPercent"] <= 100 and 0 <= r["cpuCores"] <= usable
+        assert r["cpuPercent"] == pytest.approx(100 * r["cpuCores"] / usable, abs=0.6), r
         assert r["openFds"] >= 8
         if sys.platform.startswith("linux"):  # elsewhere the host's table may need root (then null)
             assert r["tcpTimeWait"] is not None and r["tcpTimeWait"] >= 0
     # while the run is on, lunge holds exactly its 8 keep-alive connections to the target
     during = [r for r in rows if r["t"] < 3]
+    assert any(r["cpuCores"] > 0 for r in during), during
     assert during and all(r["tcpEstablished"] == 8 for r in during), [r["tcpEstablished"] for r in during]
     # 8 connections x ~45 req/s of loopback traffic: both directions counted on lo
     assert all(r["netPacketsRecvPerSec"] > 100 and r["netBytesSentPerSec"] > 10_000 for r in during), during
@@ -151,6 +155,22 @@ def test_resources_series_is_plausible(fresh_target, result_schema):
 
 
 @pytest.mark.slow
+def test_cpu_is_a_share_of_the_usable_cores_and_never_more(monkeypatch):
+    m = monitor.ResourceMonitor()
+    busy = {"s": m._cpu_seconds()}
+    monkeypatch.setattr(m, "_cpu_seconds", lambda: busy["s"])
+    m._t = time.monotonic() - 1.0  # the last sample was a second ago ...
+    busy["s"] += 0.5               # ... and lunge used half a core since
+    row = m.sample(1.0)
+    assert row["cpuCores"] == pytest.approx(0.5, rel=0.05)
+    assert row["cpuPercent"] == pytest.approx(50 / m.cores, rel=0.05)
+    # A short interval (the last one of a run) over counters that move in clock ticks can
+    # read as more CPU than the cores can give: capped at all of them busy.
+    busy["s"] += 0.05 * m.cores
+    row = m.sample(1.01)
+    assert row["cpuPercent"] == 100.0 and row["cpuCores"] == m.cores
+
+
 def test_resources_can_be_turned_off(fresh_target):
     plan = build_plan(url=f"{fresh_target.url}/", concurrency=2, duration=1.5)
     result = run(plan, monitor=live.Live(plan, live.Options(resources=False), stream=io.StringIO(), tty=False))
