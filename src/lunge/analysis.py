@@ -180,7 +180,7 @@ def error_analysis(r: RunResult) -> dict:
 
 
 def analyze(r: RunResult, resources: list | None = None) -> dict:
-    """perf-design.md's AnalysisResult: summary, response/service/phase statistics,
+    """The original design's AnalysisResult: summary, response/service/phase statistics,
     throughput, errors, anomalies in the per-second series and insights."""
     from lunge import anomalies, insights
 
