@@ -280,7 +280,7 @@ def test_prometheus_metrics_are_scraped_during_the_run(fresh_target, closed_port
     assert 1 <= float(re.search(r"^lunge_in_flight_requests (\S+)$", body, re.M).group(1)) <= 4
     for needle in ('lunge_responses_total{class="2xx"}', "lunge_connections 4.0",
                    'lunge_latency_seconds{quantile="0.99",window="cumulative"}', "lunge_process_resident_memory_bytes",
-                   "lunge_requests_per_second"):
+                   "lunge_process_cpu_cores", "lunge_requests_per_second"):
         assert needle in body, (needle, body)
     p50 = float(re.search(r'lunge_latency_seconds\{quantile="0.5",window="last_second"\} (\S+)', body).group(1))
     assert 0.005 <= p50 < 0.05
