@@ -154,7 +154,6 @@ def test_resources_series_is_plausible(fresh_target, result_schema):
     assert back.resources == rows and back.stop_reason is None
 
 
-@pytest.mark.slow
 def test_cpu_is_a_share_of_the_usable_cores_and_never_more(monkeypatch):
     m = monitor.ResourceMonitor()
     busy = {"s": m._cpu_seconds()}
@@ -171,6 +170,7 @@ def test_cpu_is_a_share_of_the_usable_cores_and_never_more(monkeypatch):
     assert row["cpuPercent"] == 100.0 and row["cpuCores"] == m.cores
 
 
+@pytest.mark.slow
 def test_resources_can_be_turned_off(fresh_target):
     plan = build_plan(url=f"{fresh_target.url}/", concurrency=2, duration=1.5)
     result = run(plan, monitor=live.Live(plan, live.Options(resources=False), stream=io.StringIO(), tty=False))
