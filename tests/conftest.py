@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,22 @@ def lunge(*args, timeout=120, **kw) -> Run:
     proc = subprocess.run([sys.executable, "-m", "lunge", *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, env=env, **kw)
     return Run(proc)
+
+
+def wait_for(condition, what: str, timeout: float = 30, proc: subprocess.Popen | None = None):
+    """Poll `condition()` until it returns something true, and return that: instead of sleeping
+    for a fixed time while a process starts (its start-up varies with the machine's load).
+    Fails naming `what` after `timeout` seconds, or as soon as `proc` (if given) has exited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"waiting for {what}: the process exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"waiting for {what}: not within {timeout:g} s")
+        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ def test_malformed_urls(url):
     assert "--url" in lines[0]
 
 
+@pytest.mark.slow
 def test_missing_limit_and_url(target):
     r = lunge("perf", "--url", f"{target.url}/")
     assert r.code == 2 and "--iterations" in r.err and len(r.err.strip().splitlines()) == 1

@@ -12,6 +12,7 @@ import sys
 import time
 
 import click
+import pytest
 import yaml
 
 from conftest import assert_one_line_error, run_lunge
@@ -56,6 +57,7 @@ def test_post_json_reaches_the_server_as_json(target):
     assert h["User-Agent"].startswith("lunge/")
 
 
+@pytest.mark.slow
 def test_crud_round_trip_with_every_method(target, tmp_path):
     target.reset()
     created = json.loads(run_lunge("post", "-j", '{"name": "a"}', f"{target.url}/items").stdout)
@@ -147,6 +149,7 @@ def test_timeout_is_one_line_exit_1(target):
     assert time.monotonic() - t0 < 2.5
 
 
+@pytest.mark.slow
 def test_bad_flags_are_one_line_exit_2(target, tmp_path):
     cases = [
         (["get", "ftp://127.0.0.1/x"], ["URL: 'ftp://127.0.0.1/x' is not an http:// or https:// URL"]),

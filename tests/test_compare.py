@@ -31,12 +31,14 @@ def three_runs(target, tmp_path_factory):
     return runs
 
 
+@pytest.mark.slow
 def test_same_server_twice_is_unchanged(three_runs):
     r = lunge("compare", three_runs["a"], three_runs["b"])
     assert r.code == 0, r.err
     assert "Verdict      unchanged" in r.out
 
 
+@pytest.mark.slow
 def test_server_made_30_percent_slower_is_regressed(three_runs):
     r = lunge("compare", three_runs["a"], three_runs["slow"], "--format", "json")
     assert r.code == 0, r.err
@@ -50,6 +52,7 @@ def test_server_made_30_percent_slower_is_regressed(three_runs):
     assert back["verdict"] == "improved"
 
 
+@pytest.mark.slow
 def test_fail_on_regression_and_tolerance(three_runs):
     assert lunge("compare", three_runs["a"], three_runs["slow"], "--fail-on-regression").code == 1
     assert lunge("compare", three_runs["a"], three_runs["b"], "--fail-on-regression").code == 0
@@ -58,6 +61,7 @@ def test_fail_on_regression_and_tolerance(three_runs):
     assert loose.code == 0 and "Verdict      unchanged" in loose.out
 
 
+@pytest.mark.slow
 def test_compare_bad_inputs_are_one_line_errors(tmp_path, three_runs):
     bad = tmp_path / "x.json"
     bad.write_text("{}")
@@ -67,6 +71,7 @@ def test_compare_bad_inputs_are_one_line_errors(tmp_path, three_runs):
                           "--tolerance", "lots")
 
 
+@pytest.mark.slow
 def test_baseline_store_save_then_compare(fresh_target, tmp_path, result_schema):
     first = run_to(fresh_target, "/delay/50", str(tmp_path / "1.json"), "--baseline", cwd=tmp_path)
     stored = list((tmp_path / ".lunge" / "baselines").iterdir())

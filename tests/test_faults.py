@@ -84,6 +84,7 @@ def test_close_after_headers(fs):
     assert "missing" in doc["metrics"]["errorSamples"]["connection_reset"]
 
 
+@pytest.mark.slow
 def test_response_that_never_starts_times_out(fs):
     doc = perf("--url", f"{fs.url}/never", "-n", 6, "--concurrency", 3, "--timeout", "500ms", bound=2 * 0.5 + 1)
     check_errors(doc, 6, "timeout")
@@ -92,6 +93,7 @@ def test_response_that_never_starts_times_out(fs):
     assert err["totalCount"] == 6 and err["minNs"] >= 490e6
 
 
+@pytest.mark.slow
 def test_trickling_response_hits_the_per_request_timeout(fs):
     # 100 bytes at 10 bytes/s would take 10 s: the 1 s per-request timeout cuts each one short
     doc = perf("--url", f"{fs.url}/trickle", "-n", 4, "--concurrency", 4, "--timeout", "1s", bound=1 + 1)
@@ -101,12 +103,14 @@ def test_trickling_response_hits_the_per_request_timeout(fs):
     assert "out of 100 bytes" in doc["metrics"]["errorSamples"]["timeout"]
 
 
+@pytest.mark.slow
 def test_trickling_response_hits_a_low_speed_limit(fs):
     doc = perf("--url", f"{fs.url}/trickle", "-n", 2, "--concurrency", 2, "--timeout", "30s",
                "--low-speed-limit", "1000", "--low-speed-time", "1s", bound=3)
     check_errors(doc, 2, "timeout")
 
 
+@pytest.mark.slow
 def test_grace_bounds_a_duration_run_against_a_server_that_never_answers(fs):
     # issuing stops at 1 s; in-flight requests get 1 s of grace, then count as aborted
     doc = perf("--url", f"{fs.url}/never", "--duration", "1s", "--grace", "1s", "--concurrency", 3,
@@ -344,6 +348,7 @@ def _peak_rss(args) -> tuple[int, dict]:
     return peak, json.loads(out["stdout"])
 
 
+@pytest.mark.slow
 def test_enormous_bodies_keep_memory_flat(fs):
     size = 256 << 20  # 8 x 256 MiB = 2 GiB downloaded
     small_peak, small = _peak_rss(["--url", f"{fs.url}/ok", "-n", 2000, "--concurrency", 2])
@@ -362,6 +367,7 @@ def test_enormous_bodies_keep_memory_flat(fs):
 
 # ---------------------------------------------------------------- a target that dies and comes back
 
+@pytest.mark.slow
 def test_target_dies_mid_run_and_comes_back():
     s = FaultServer()
     try:
@@ -404,6 +410,7 @@ def test_target_dies_mid_run_and_comes_back():
     assert failing[0] > 0 and failing[-1] < rows[-1]["t"]
 
 
+@pytest.mark.slow
 def test_max_body_caps_a_response(fs):
     doc = perf("--url", f"{fs.url}/big/{8 << 20}", "--max-body", "1MB", "-n", 4, "--concurrency", 2, bound=5)
     check_errors(doc, 4, "invalid_response")

@@ -110,6 +110,7 @@ def mutate(doc, path, value, delete=False):
 
 # ---------------------------------------------------------------- the config loader
 
+@pytest.mark.slow
 @FUZZ
 @given(json_values)
 def test_validate_random_json(doc):
@@ -117,6 +118,7 @@ def test_validate_random_json(doc):
     assert_clean(code, err)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.lists(st.tuples(st.sampled_from(EXAMPLE_PATHS), json_values, st.booleans()), min_size=1, max_size=3))
 def test_validate_mutated_example(changes):
@@ -133,6 +135,7 @@ def test_validate_mutated_example(changes):
 PERF_PATHS = [p for p in EXAMPLE_PATHS if p[0] in ("performance", "requests", "environments")]
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.sampled_from(PERF_PATHS), json_values, st.booleans(), st.sampled_from(["fetchLoad", "smoke"]))
 @example(("requests", "createItem", "timeout"), 10 ** 400, False, "fetchLoad")  # found: float() overflowed
@@ -142,6 +145,7 @@ def test_perf_from_mutated_config(path, value, delete, test):
     assert_clean(code, err)
 
 
+@pytest.mark.slow
 def test_perf_with_integers_beyond_a_float_anywhere():
     # JSON integers have no bound; a float() of one raises OverflowError.  Every field, both signs.
     for path in PERF_PATHS:
@@ -151,6 +155,7 @@ def test_perf_with_integers_beyond_a_float_anywhere():
             assert_clean(code, err)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.binary(max_size=200), st.sampled_from(["c.json", "c.yaml"]))
 @example(b"\x00", "c.yaml")  # found: a YAML reader error spanning two lines
@@ -204,6 +209,7 @@ def perf_argv(draw):
     return argv
 
 
+@pytest.mark.slow
 @FUZZ
 @given(perf_argv())
 def test_perf_flags(argv):
@@ -211,6 +217,7 @@ def test_perf_flags(argv):
     assert_clean(code, err)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.builds(lambda n, c, d, extra: ["perf", "--url", "http://127.0.0.1:9/", "-n", n, "--concurrency", c,
                                          *extra],
@@ -246,6 +253,7 @@ def seed_result():
     return _valid_result()
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.function_scoped_fixture],
           derandomize=bool(os.environ.get("CI")))
@@ -264,6 +272,7 @@ def test_merge_mutated_results(seed_result, data):
     assert_clean(code, err, allowed=(0,))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(json_values)
 def test_merge_random_json(doc):

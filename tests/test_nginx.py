@@ -81,6 +81,7 @@ def nginx(tmp_path):
         proc.wait()
 
 
+@pytest.mark.slow
 def test_five_second_run_matches_nginx_log(nginx, tmp_path, result_schema):
     out = tmp_path / "r.json"
     r = lunge("perf", "--url", f"{nginx.url}/", "--concurrency", 50, "--duration", "5s",
@@ -98,6 +99,7 @@ def test_five_second_run_matches_nginx_log(nginx, tmp_path, result_schema):
     assert 5 <= len(doc["timeSeries"]) <= 6
 
 
+@pytest.mark.slow
 def test_iterations_against_nginx_exact(nginx):
     r = lunge("perf", "--url", f"{nginx.url}/missing", "--concurrency", 8, "-n", 2500, "--format", "json")
     assert r.code == 0, r.err

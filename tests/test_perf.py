@@ -8,7 +8,7 @@ import time
 import jsonschema
 import pytest
 
-from conftest import lunge
+from conftest import lunge, wait_for
 
 
 def perf_json(*args, **kw):
@@ -55,6 +55,7 @@ def test_closed_port_is_connection_refused(closed_port):
     assert m["responseTimes"]["count"] == 0
 
 
+@pytest.mark.slow
 def test_server_that_never_answers_times_out(fresh_target):
     t0 = time.monotonic()
     doc = perf_json("--url", f"{fresh_target.url}/hang", "--concurrency", 4, "-n", 8, "--timeout", "300ms")
@@ -73,6 +74,7 @@ def test_unresolvable_host_is_dns():
     assert doc["metrics"]["errors"] == {"dns": 4}
 
 
+@pytest.mark.slow
 def test_fixed_20ms_delay_gives_p50_between_20_and_25ms(fresh_target):
     doc = perf_json("--url", f"{fresh_target.url}/delay/20", "--concurrency", 10, "-n", 300)
     rt = doc["metrics"]["responseTimes"]
@@ -81,6 +83,7 @@ def test_fixed_20ms_delay_gives_p50_between_20_and_25ms(fresh_target):
     assert doc["metrics"]["timingBreakdown"]["ttfbMs"] >= 19.0
 
 
+@pytest.mark.slow
 def test_duration_run_stops_issuing_and_reports_every_second(fresh_target, result_schema):
     t0 = time.monotonic()
     doc = perf_json("--url", f"{fresh_target.url}/delay/5", "--concurrency", 4, "--duration", "2s")
@@ -102,6 +105,7 @@ def test_post_body_and_headers_reach_the_server(fresh_target):
     assert fresh_target.stats()["byMethod"] == {"POST": 5}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flag, sent", [
     (None, "lunge/"),                          # lunge's own by default
     ("User-Agent: probe/2", "probe/2"),        # the request's, once, not both
@@ -141,6 +145,7 @@ def test_user_agent_is_lunges_unless_the_request_sets_one(flag, sent):
             assert len(values) == 1 and values[0].startswith(sent), values
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
 def test_own_pools_change_nothing_on_the_wire(host):
     """Each slot reaches the origin through its own slotN.lunge.invalid route (docs/engine.md):
@@ -191,6 +196,7 @@ def test_own_pools_only_for_http1_to_a_known_address():
     assert own_pools(("nohost.invalid", 80, None), http2=False) is None  # left to libcurl: dns
 
 
+@pytest.mark.slow
 def test_head_and_custom_method(fresh_target):
     perf_json("--url", f"{fresh_target.url}/", "-X", "HEAD", "-n", 3, "--concurrency", 1)
     perf_json("--url", f"{fresh_target.url}/", "-X", "DELETE", "-n", 2, "--concurrency", 1)
@@ -212,12 +218,17 @@ def test_output_file_and_text_on_stdout(fresh_target, tmp_path):
     assert "req/s" in r.out
 
 
+@pytest.mark.slow
 def test_interrupt_writes_what_was_measured(fresh_target, tmp_path):
     out = tmp_path / "r.json"
     proc = subprocess.Popen([sys.executable, "-m", "lunge", "perf", "--url", f"{fresh_target.url}/delay/2",
                              "--concurrency", "5", "--duration", "30s", "--format", "json", "--output", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.0)
+    try:
+        wait_for(lambda: fresh_target.stats()["requests"] > 100, "the target to count 100 requests", proc=proc)
+    except BaseException:
+        proc.kill()
+        raise
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
@@ -227,12 +238,17 @@ def test_interrupt_writes_what_was_measured(fresh_target, tmp_path):
     assert doc["metrics"]["failedRequests"] == 0  # in-flight requests finished within the grace period
 
 
+@pytest.mark.slow
 def test_sigterm_also_stops_cleanly(fresh_target, tmp_path):
     out = tmp_path / "r.json"
     proc = subprocess.Popen([sys.executable, "-m", "lunge", "perf", "--url", f"{fresh_target.url}/",
                              "--concurrency", "2", "--duration", "30s", "--format", "json", "--output", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    try:  # lunge's SIGTERM handler is in place before its first request
+        wait_for(lambda: fresh_target.stats()["requests"] > 0, "the target to count a request", proc=proc)
+    except BaseException:
+        proc.kill()
+        raise
     proc.terminate()
     proc.communicate(timeout=20)
     assert proc.returncode == 130

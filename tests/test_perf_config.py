@@ -29,6 +29,7 @@ def test_performance_test_from_the_config(run, fresh_target):
     assert doc["configuration"]["model"] == "closed"
 
 
+@pytest.mark.slow
 def test_flags_override_the_config(run, fresh_target):
     # fetchLoad: a 30 s step pattern with warmup; the flags make it a short constant-rate run
     doc = run("-p", "fetchLoad", "--rps", "100", "--duration", "2s", "--warmup", "0", "--ramp-up", "0",
@@ -39,6 +40,7 @@ def test_flags_override_the_config(run, fresh_target):
     assert fresh_target.stats()["requests"] == doc["metrics"]["totalRequests"]
 
 
+@pytest.mark.slow
 def test_config_pattern_is_used_when_no_flag_sets_a_rate(run, fresh_target):
     doc = run("-p", "fetchLoad", "--duration", "2s", "--warmup", "0", "--ramp-up", "0", "--ramp-down", "0")
     assert doc["configuration"]["pattern"]["type"] == "step"
@@ -74,6 +76,7 @@ def test_bad_load_sections_exit_2_naming_the_field(load, needle, tmp_path, targe
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in r.err, r.err
 
 
+@pytest.mark.slow
 def test_custom_pattern_plugin(tmp_path, fresh_target, monkeypatch):
     (tmp_path / "mypatterns.py").write_text(
         "class Square:\n"
@@ -130,6 +133,7 @@ def test_bad_data_file_is_one_line(tmp_path, target):
     assert r.code == 2 and "missing.csv" in r.err and len(r.err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_backoff_slows_down_against_a_dead_target(closed_port):
     url = f"http://127.0.0.1:{closed_port}/"
     fast = lunge("perf", "--url", url, "--concurrency", 1, "--duration", "1s", "--format", "json").json()

@@ -31,6 +31,7 @@ def assert_all_charts_drawn(found: dict, expected=CHARTS):
         assert not c["empty"] and c["marks"] >= 1 and c["width"] > 300 and c["height"] > 80, c
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_html_report_of_a_20s_run_renders_every_chart(fresh_target, tmp_path, result_schema):
     name = "html report"
@@ -53,6 +54,7 @@ def test_html_report_of_a_20s_run_renders_every_chart(fresh_target, tmp_path, re
     assert_all_charts_drawn(chromium.probe(page, tmp_path))
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_html_of_a_one_hour_result_stays_under_1mb(tmp_path):
     lat = [10.0] * 3600
@@ -68,6 +70,7 @@ def test_html_of_a_one_hour_result_stays_under_1mb(tmp_path):
     assert 'class="anomaly"' in page.read_text() and "t=1800-1803s" in page.read_text()
 
 
+@pytest.mark.slow
 def test_csv_series_and_percentiles(fresh_target, tmp_path):
     out = tmp_path / "run.csv"
     r = lunge("perf", "--url", f"{fresh_target.url}/mix/200:3,404:1", "--concurrency", 4, "-n", 400,
@@ -112,6 +115,7 @@ def config(target, tmp_path, reporting):
     return path
 
 
+@pytest.mark.slow
 def test_config_reporting_does_what_the_flags_do_and_flags_win(fresh_target, tmp_path):
     path = config(fresh_target, tmp_path, {"formats": ["text", "json", "csv"],
                                            "output": {"json": "r/run.json", "csv": "r/series.csv"}})
@@ -129,6 +133,7 @@ def test_config_reporting_does_what_the_flags_do_and_flags_win(fresh_target, tmp
     assert sorted(p.name for p in (tmp_path / "both").iterdir()) == ["report.html", "report.json"]
 
 
+@pytest.mark.slow
 def test_template_dir_overrides_a_block(fresh_target, tmp_path):
     tpl = tmp_path / "tpl"
     tpl.mkdir()
@@ -162,6 +167,7 @@ def test_bad_template_is_a_one_line_error(fresh_target, tmp_path):
     assert_one_line_error(proc, "--template", "TemplateSyntaxError")
 
 
+@pytest.mark.slow
 def test_text_is_coloured_on_a_tty_only(fresh_target):
     args = [sys.executable, "-m", "lunge", "perf", "--url", f"{fresh_target.url}/", "-n", "20",
             "--threshold", "p99 < 10s"]

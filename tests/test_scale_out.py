@@ -22,6 +22,7 @@ def perf_json(*args):
     return r.json()
 
 
+@pytest.mark.slow
 def test_two_workers_send_exactly_the_iterations(fresh_target, result_schema):
     import jsonschema
 
@@ -33,6 +34,7 @@ def test_two_workers_send_exactly_the_iterations(fresh_target, result_schema):
     jsonschema.validate(doc, result_schema, format_checker=jsonschema.FormatChecker())
 
 
+@pytest.mark.slow
 def test_two_workers_keep_the_total_rate(fresh_target):
     doc = perf_json("--url", f"{fresh_target.url}/", "--workers", 2, "--concurrency", 20, "--rps", 2000,
                     "--duration", "3s")
@@ -84,6 +86,7 @@ def test_merge_aligns_series_on_wall_clock_seconds():
     assert merged.elapsed_ns == 5 * 10**9
 
 
+@pytest.mark.slow
 def test_shards_against_a_server_merge_to_the_whole(fresh_target, tmp_path):
     outs = []
     for i in range(2):
@@ -101,6 +104,7 @@ def test_shards_against_a_server_merge_to_the_whole(fresh_target, tmp_path):
     assert 2.0 <= doc["metrics"]["responseTimes"]["p50Ms"] < 10
 
 
+@pytest.mark.slow
 def test_open_model_shards_interleave_to_the_whole_rate(fresh_target, tmp_path):
     outs = []
     for i in range(3):
@@ -114,6 +118,7 @@ def test_open_model_shards_interleave_to_the_whole_rate(fresh_target, tmp_path):
         assert 1.95 <= d["counters"]["issueEndMs"] / 1000 <= 2.1
 
 
+@pytest.mark.slow
 def test_merge_refuses_malformed_results(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "lunge-result/1", "testName": 3}')
@@ -132,6 +137,7 @@ def test_kubernetes_manifests_validate(name):
         kv.validate(doc, "1.30", strict=True)
 
 
+@pytest.mark.slow
 def test_kubernetes_indexed_job_runs_end_to_end(fresh_target, tmp_path):
     """Run each pod of the Indexed Job locally: its command, its environment, a completion
     index each, then the merge Job's command, as Kubernetes would."""

@@ -1,6 +1,8 @@
 """Credentials never reach a report unless --show-secrets: JSON, HTML, CSV and text."""
 import glob
 
+import pytest
+
 from conftest import lunge
 
 SECRETS = ("s3cr3t-bearer", "k3y-value", "pa55w0rd", "t0k3n-q", "c00kie-v")
@@ -21,6 +23,7 @@ def run(target, tmp_path, *extra):
     return texts
 
 
+@pytest.mark.slow
 def test_secrets_are_redacted_everywhere(fresh_target, tmp_path):
     texts = run(fresh_target, tmp_path)
     for where, text in texts.items():
@@ -33,6 +36,7 @@ def test_secrets_are_redacted_everywhere(fresh_target, tmp_path):
     assert fresh_target.stats()["requests"] == 10
 
 
+@pytest.mark.slow
 def test_show_secrets_keeps_them(fresh_target, tmp_path):
     texts = run(fresh_target, tmp_path, "--show-secrets")
     json_text = [t for p, t in texts.items() if p.endswith(".json")][0]

@@ -198,6 +198,7 @@ def test_junit_marks_unsendable_requests_as_errors(tmp_path):
     assert err.get("type") == "RequestError" and "request failed" in err.get("message")
 
 
+@pytest.mark.slow
 def test_extraction_flows_and_var_beats_extracted(target, tmp_path):
     cfg = assertion_config(tmp_path)
     target.reset()
@@ -238,6 +239,7 @@ def test_failed_extraction_fails_dependents_without_sending_them(target, tmp_pat
     assert target.stats()["byMethod"] == {"POST": 1}
 
 
+@pytest.mark.slow
 def test_undefined_variable_in_a_suite_is_a_config_error(target, tmp_path):
     p = tmp_path / "c.json"
     p.write_text(json.dumps({

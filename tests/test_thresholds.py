@@ -16,6 +16,7 @@ def perf(target, *args, path="/delay/5", cwd=None):
     return lunge("perf", "--url", f"{target.url}{path}", "--concurrency", 4, "-n", 200, *args, cwd=cwd)
 
 
+@pytest.mark.slow
 def test_passing_thresholds_exit_0(fresh_target, result_schema):
     r = perf(fresh_target, "--threshold", "p99 < 2s", "--threshold", "rate(errors) < 0.01", "--threshold", "rps > 10",
              "--format", "json")
@@ -29,6 +30,7 @@ def test_passing_thresholds_exit_0(fresh_target, result_schema):
     jsonschema.validate(doc, result_schema)
 
 
+@pytest.mark.slow
 def test_failing_threshold_exits_1_and_says_which(fresh_target):
     r = perf(fresh_target, "--threshold", "p50 < 1ms", "--threshold", "rps > 1")
     assert r.code == 1, (r.code, r.err)
@@ -49,6 +51,7 @@ def test_error_rate_threshold_fails_on_503s(fresh_target):
     assert "measured 10.00%, limit < 5%" in r.err
 
 
+@pytest.mark.slow
 def test_config_thresholds_apply(fresh_target, tmp_path):
     cfg = {
         "environments": {"local": {"baseUrl": fresh_target.url}},

@@ -53,6 +53,7 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     assert p.returncode != 0
 
 
+@pytest.mark.slow
 def test_cibuildwheel_builds_cpython_3_10_to_3_13():
     """The [tool.cibuildwheel] settings select exactly the wheels wheels.yml promises."""
     exe = lint_tool("cibuildwheel")

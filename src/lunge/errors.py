@@ -1,4 +1,4 @@
-"""The error types of perf-design.md, and the exit status each maps to.
+"""The error types of the original design, and the exit status each maps to.
 
 Exit status: 0 done; 1 a threshold failed (`threshold_exceeded`); 2 usage or configuration
 error (one line on stderr, no traceback), or a concurrency refused (`concurrency_limit`);

@@ -1,4 +1,4 @@
-"""Load patterns (perf-design.md's Rate Limiter and Scaling Strategy).
+"""Load patterns (the original design's Rate Limiter and Scaling Strategy).
 
 A rate pattern is any object with `rate(elapsed) -> requests/s` and
 `is_complete(elapsed) -> bool` (elapsed in seconds).  Python never runs per request:

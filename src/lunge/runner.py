@@ -3,7 +3,7 @@
 Python touches the run only a few times a second (snapshot + harvest of closed seconds);
 the loop itself runs in the engine's thread with the GIL released.
 
-    test = LoadTest(plan).start()      # the engine API (perf-design.md's PerformanceEngine)
+    test = LoadTest(plan).start()      # the engine API (the original design's PerformanceEngine)
     test.snapshot()                    # live counters (GetRealTimeMetrics)
     test.stop()                        # StopTest: stop issuing, let in-flight requests finish
     result = test.wait()               # RunResult, `interrupted` if stopped early

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from lunge.errors import RATE_LIMIT
 
-GENERATOR_CPU = 90.0      # % of one core's worth per core: above it the generator bounds the results
+GENERATOR_CPU = 90.0      # resources' cpuPercent (of the usable cores): above it the generator bounds the results
 TAIL_RATIO = 3.0          # p99 / p90 above it: a tail worth a look
 ERROR_SHARE = 0.5         # one error class above this share of transport errors explains them
 SERVER_ERROR_RATE = 0.01  # 5xx above 1% of responses
@@ -66,7 +66,7 @@ def generator_cpu(r, a, resources):
     if busy == 0:
         return None
     return _insight("generator_bound", "warning",
-                    f"the generator's CPU was above {GENERATOR_CPU:.0f}% for {busy} of {len(cpus)} seconds "
+                    f"the generator's CPU was above {GENERATOR_CPU:.0f}% of its usable cores for {busy} of {len(cpus)} seconds "
                     f"(peak {peak:.0f}%): results are bounded by the generator; add workers or machines",
                     peakCpuPercent=peak, secondsAbove=busy, seconds=len(cpus))
 

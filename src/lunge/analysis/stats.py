@@ -168,8 +168,8 @@ def error_analysis(r: RunResult) -> dict:
 
 
 def analyze(r: RunResult, resources: list | None = None, rows: list | None = None) -> dict:
-    """The result's "analysis" block (the original design's AnalysisResult): summary, response/service/phase statistics,
-    throughput, errors, anomalies in the per-second series and insights."""
+    """The result's "analysis" block (the original design's AnalysisResult): summary,
+    response/service/phase statistics, throughput, errors, anomalies in the per-second series and insights."""
     from lunge.analysis import anomalies, insights
 
     resp = full_stats(r.response)

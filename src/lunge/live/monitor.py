@@ -1,5 +1,5 @@
 """Resource monitor: the generator's own CPU, memory, descriptors and the host's network,
-sampled with psutil once a second during a run (perf-design.md's Resource Monitor).
+sampled with psutil once a second during a run (the original design's Resource Monitor).
 
 It only reads /proc-style counters; it never touches the engine or the requests.  Its
 series goes into the result (`resources`), its warnings into the result and the console.
@@ -14,7 +14,7 @@ import time
 
 import psutil
 
-CPU_BOUND_PERCENT = 90.0   # Locust's watchdog threshold: above it the generator bounds the results
+CPU_BOUND_PERCENT = 90.0   # of the usable cores (Locust's watchdog threshold): the generator bounds the results
 CPU_BOUND_SECONDS = 3      # ... for this many seconds in a row
 FD_NEAR_LIMIT = 0.8        # warn when open descriptors pass this share of the soft limit
 TIME_WAIT_SHARE = 0.5      # warn when TIME_WAIT sockets pass this share of the ephemeral port range
@@ -28,6 +28,14 @@ def ephemeral_ports() -> int:
         return hi - lo + 1
     except (OSError, ValueError):
         return 65535 - 49152 + 1
+
+
+def usable_cores(proc: psutil.Process) -> int:
+    """The cores `proc` may run on (its CPU affinity: a container's or taskset's share), else the host's."""
+    try:
+        return len(proc.cpu_affinity()) or 1
+    except (AttributeError, psutil.Error, OSError):  # macOS: no affinity
+        return psutil.cpu_count() or 1
 
 
 def time_wait_sockets() -> int | None:
@@ -95,19 +103,24 @@ class ResourceMonitor:
 
     def __init__(self, pid: int | None = None):
         self.proc = psutil.Process(pid or os.getpid())
+        self.cores = usable_cores(self.proc)
         self.fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         self.ports = ephemeral_ports()
         self.series: list[dict] = []
         self.warnings: list[str] = []  # in the order they were raised, each once
         self._hot = 0                  # consecutive seconds above CPU_BOUND_PERCENT
-        # The first cpu_percent() calls only set the reference point for the next ones.
-        self.proc.cpu_percent(None)
+        # Reference points for the first sample (the first psutil.cpu_percent() call only sets one).
+        self._cpu = self._cpu_seconds()
         psutil.cpu_percent(None, percpu=True)
         self._net = psutil.net_io_counters()
         self._t = time.monotonic()
         self._conns_next = 0.0         # when the connection table may be read again
         self._established(0.0)         # the first read pays for psutil's set-up: not a fair cost
         self._conns_next = 0.0
+
+    def _cpu_seconds(self) -> float:
+        t = self.proc.cpu_times()
+        return t.user + t.system
 
     def _established(self, now: float) -> int | None:
         """lunge's ESTABLISHED connections.  psutil reads the host's whole TCP table for it,
@@ -132,13 +145,17 @@ class ResourceMonitor:
         dt = max(now - self._t, 1e-3)
         net = psutil.net_io_counters()
         with self.proc.oneshot():
-            cpu = self.proc.cpu_percent(None)
+            cpu = self._cpu_seconds()
             rss = self.proc.memory_info().rss
             fds = self.proc.num_fds() if hasattr(self.proc, "num_fds") else None
             established = self._established(now)
+        # The process cannot use more than its cores' worth: more is the counters' rounding
+        # (clock ticks) over a short interval, such as the last one of a run.
+        cores = min(max(cpu - self._cpu, 0.0) / dt, self.cores)
         row = {
             "t": round(t, 3),
-            "cpuPercent": round(cpu, 1),
+            "cpuPercent": round(100 * cores / self.cores, 1),  # of the usable cores: 100 = all busy
+            "cpuCores": round(cores, 2),
             "rssBytes": rss,
             "systemCpuPercent": [round(c, 1) for c in psutil.cpu_percent(None, percpu=True)],
             "netBytesSentPerSec": round((net.bytes_sent - self._net.bytes_sent) / dt, 1),
@@ -149,7 +166,7 @@ class ResourceMonitor:
             "tcpEstablished": established,
             "tcpTimeWait": time_wait_sockets(),
         }
-        self._net, self._t = net, now
+        self._net, self._t, self._cpu = net, now, cpu
         self.series.append(row)
         self._check(row)
         return row
@@ -161,9 +178,11 @@ class ResourceMonitor:
     def _check(self, row: dict) -> None:
         self._hot = self._hot + 1 if row["cpuPercent"] > CPU_BOUND_PERCENT else 0
         if self._hot >= CPU_BOUND_SECONDS:
-            self._warn("generator_cpu", f"generator_cpu: lunge used more than {CPU_BOUND_PERCENT:g}% CPU for "
-                                        f"{self._hot}s from t={row['t'] - self._hot + 1:.0f}s: results are bounded "
-                                        f"by the generator, not the target (fewer connections, or more generators)")
+            cores = f"{self.cores} core" + ("s" if self.cores != 1 else "")
+            self._warn("generator_cpu", f"generator_cpu: lunge used more than {CPU_BOUND_PERCENT:g}% of the CPU of "
+                                        f"its {cores} for {self._hot}s from t={row['t'] - self._hot + 1:.0f}s: "
+                                        f"results are bounded by the generator, not the target (fewer connections, "
+                                        f"or more generators)")
         fds = row["openFds"]
         if fds is not None and self.fd_limit != resource.RLIM_INFINITY and fds > FD_NEAR_LIMIT * self.fd_limit:
             self._warn("file_descriptors", f"file_descriptors: {fds} open of a limit of {self.fd_limit} at "

@@ -56,7 +56,8 @@ class Exporter:
             gauges.append(("target_requests_per_second", v["targetRps"], "the open model's scheduled rate"))
         res = v["resources"]
         if res:
-            gauges += [("process_cpu_percent", res["cpuPercent"], "lunge's CPU, % of one core"),
+            gauges += [("process_cpu_percent", res["cpuPercent"], "lunge's CPU, % of the cores it may use"),
+                       ("process_cpu_cores", res["cpuCores"], "lunge's CPU, in cores (CPU seconds per second)"),
                        ("process_resident_memory_bytes", res["rssBytes"], "lunge's resident memory")]
         for name, value, doc in gauges:
             yield GaugeMetricFamily(f"lunge_{name}", doc, value=value)
