@@ -1,6 +1,7 @@
 # libcurl as the engine reaches it: csrc/lunge_curl.h's types, function table (dlopen'ed, see
 # lunge_curl_load) and ABI numbers.  Only what engine.pyx uses; tests/test_curl_abi.py checks
-# every number in the header against pycurl's constants.
+# every number in the header against pycurl's constants and that this file declares no name
+# the header lacks.
 
 cdef extern from "lunge_curl.h" nogil:
     ctypedef void CURL
@@ -16,7 +17,6 @@ cdef extern from "lunge_curl.h" nogil:
         curl_slist *next
 
     ctypedef union CURLMsgData:
-        void *whatever
         CURLcode result
 
     ctypedef struct CURLMsg:
@@ -24,20 +24,13 @@ cdef extern from "lunge_curl.h" nogil:
         CURL *easy_handle
         CURLMsgData data
 
-    struct curl_waitfd:
-        int fd
-        short events
-        short revents
+    struct curl_waitfd:   # filled by libcurl, read by lunge_wait_fds: opaque here
+        pass
 
     ctypedef struct curl_version_info_data:
-        int age
         const char *version
-        unsigned int version_num
-        const char *host
         int features
         const char *ssl_version
-        const char *libz_version
-        const char **protocols
 
     ctypedef size_t (*curl_write_callback)(char *ptr, size_t size, size_t nmemb, void *userdata) noexcept nogil
     ctypedef int (*curl_sockopt_callback)(void *clientp, int curlfd, int purpose) noexcept nogil
@@ -80,11 +73,50 @@ cdef extern from "lunge_curl.h" nogil:
     void *lc_info_ptr(CURL *h, int info)
 
     enum:
-        CURLE_OK
-        CURLE_OPERATION_TIMEDOUT
         CURLM_OK
         CURLMSG_DONE
         CURLUPART_URL
+        CURL_ERROR_SIZE
+        CURL_SOCKOPT_OK
+
+        CURL_VERSION_HTTP2
+        CURL_VERSION_HTTP3
+
+        CURLE_OK
+        CURLE_UNSUPPORTED_PROTOCOL
+        CURLE_COULDNT_RESOLVE_PROXY
+        CURLE_COULDNT_RESOLVE_HOST
+        CURLE_COULDNT_CONNECT
+        CURLE_WEIRD_SERVER_REPLY
+        CURLE_HTTP2
+        CURLE_PARTIAL_FILE
+        CURLE_OPERATION_TIMEDOUT
+        CURLE_SSL_CONNECT_ERROR
+        CURLE_TOO_MANY_REDIRECTS
+        CURLE_OBSOLETE51
+        CURLE_GOT_NOTHING
+        CURLE_SSL_ENGINE_NOTFOUND
+        CURLE_SSL_ENGINE_SETFAILED
+        CURLE_SEND_ERROR
+        CURLE_RECV_ERROR
+        CURLE_SSL_CERTPROBLEM
+        CURLE_SSL_CIPHER
+        CURLE_PEER_FAILED_VERIFICATION
+        CURLE_BAD_CONTENT_ENCODING
+        CURLE_FILESIZE_EXCEEDED
+        CURLE_USE_SSL_FAILED
+        CURLE_SSL_ENGINE_INITFAILED
+        CURLE_SSL_CACERT_BADFILE
+        CURLE_SSL_SHUTDOWN_FAILED
+        CURLE_SSL_CRL_BADFILE
+        CURLE_SSL_ISSUER_ERROR
+        CURLE_SSL_PINNEDPUBKEYNOTMATCH
+        CURLE_SSL_INVALIDCERTSTATUS
+        CURLE_HTTP2_STREAM
+        CURLE_HTTP3
+        CURLE_SSL_CLIENTCERT
+        CURLE_TOO_LARGE
+
         CURLOPT_WRITEDATA
         CURLOPT_PROXY
         CURLOPT_ERRORBUFFER
@@ -93,6 +125,8 @@ cdef extern from "lunge_curl.h" nogil:
         CURLOPT_HTTPHEADER
         CURLOPT_SSLCERT
         CURLOPT_CUSTOMREQUEST
+        CURLOPT_LOW_SPEED_LIMIT
+        CURLOPT_LOW_SPEED_TIME
         CURLOPT_NOBODY
         CURLOPT_FOLLOWLOCATION
         CURLOPT_SSL_VERIFYPEER
@@ -100,34 +134,35 @@ cdef extern from "lunge_curl.h" nogil:
         CURLOPT_MAXREDIRS
         CURLOPT_SSL_VERIFYHOST
         CURLOPT_HTTP_VERSION
+        CURLOPT_DNS_CACHE_TIMEOUT
         CURLOPT_SSLKEY
         CURLOPT_NOSIGNAL
         CURLOPT_NOPROXY
-        CURLOPT_DNS_CACHE_TIMEOUT
         CURLOPT_PRIVATE
         CURLOPT_TCP_NODELAY
-        CURLOPT_SOCKOPTDATA
         CURLOPT_CONNECTTIMEOUT_MS
         CURLOPT_RESOLVE
         CURLOPT_CONNECT_TO
         CURLOPT_PIPEWAIT
         CURLOPT_CURLU
-        CURLOPT_POSTFIELDSIZE_LARGE
+        CURLOPT_SOCKOPTDATA
         CURLOPT_MAXFILESIZE_LARGE
-        CURLOPT_LOW_SPEED_LIMIT
-        CURLOPT_LOW_SPEED_TIME
+        CURLOPT_POSTFIELDSIZE_LARGE
+
         CURLMOPT_PIPELINING
         CURLMOPT_MAXCONNECTS
         CURLPIPE_NOTHING
         CURLPIPE_MULTIPLEX
+
         CURL_HTTP_VERSION_1_1
         CURL_HTTP_VERSION_2TLS
         CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+
         CURLINFO_PRIVATE
         CURLINFO_RESPONSE_CODE
         CURLINFO_HEADER_SIZE
-        CURLINFO_CONTENT_LENGTH_DOWNLOAD_T
         CURLINFO_NUM_CONNECTS
+        CURLINFO_CONTENT_LENGTH_DOWNLOAD_T
         CURLINFO_TOTAL_TIME_T
         CURLINFO_NAMELOOKUP_TIME_T
         CURLINFO_CONNECT_TIME_T

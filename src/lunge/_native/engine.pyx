@@ -10,7 +10,7 @@ curl_multi_info_read, re-add the finished easy handle untouched, curl_multi_poll
 """
 from libc.stdint cimport uint64_t, int64_t, UINT64_MAX
 from libc.stdlib cimport calloc, free
-from libc.string cimport strncpy, strlen, strstr
+from libc.string cimport strncpy, strstr
 from libc.stdio cimport snprintf
 
 import re
@@ -18,7 +18,7 @@ import re
 import numpy as np
 
 from lunge._native.curl cimport *
-from lunge._native.hist cimport Histogram, lunge_hist, lh_new, lh_reset_stats, lh_index, lh_record, lh_record_zeros, LH_COUNTS_LEN, \
+from lunge._native.hist cimport Histogram, lunge_hist, lh_new, lh_reset_stats, lh_index, lh_record, lh_record_zeros, \
     LH_HIGHEST
 from lunge._native.system cimport lunge_now_ns, lunge_wall_ns, lunge_fine_timer_slack, lunge_wait_fds, la_get, la_set, \
     la_bump, la_get_int, la_set_int
@@ -30,13 +30,18 @@ cdef extern from *:
 ENGINE_VERSION = "1"
 BUILD = f"Cython ABI {CYTHON_ABI.decode()}, cc {LUNGE_CC.decode()}"
 
+# Array sizes.
 cdef enum:
-    RING = 8           # per-second slots between the engine and Python's harvest
-    NSTATUS = 600
-    NCURLCODES = 128
-    ERRLEN = 256       # CURL_ERROR_SIZE
+    RING = 8            # per-second slots between the engine and Python's harvest
+    NSTATUS = 600       # status_counts: one per HTTP status 0..599 (0: outside 100..599)
+    NCURLCODES = 128    # curl_codes: one per CURLcode, the last one for 127 and above
+    NSTATUS_CLASSES = 6
     NCLASSES = 9
     NPHASES = 7
+
+# Status classes, by index: transport error, then status // 100.
+cdef enum:
+    SC_ERROR, SC_1XX, SC_2XX, SC_3XX, SC_4XX, SC_5XX
 
 # Error classes, by index: what a CURLcode means for a load test.
 ERROR_CLASSES = ("connection_refused", "timeout", "dns", "tls", "connection_reset",
@@ -44,38 +49,54 @@ ERROR_CLASSES = ("connection_refused", "timeout", "dns", "tls", "connection_rese
 cdef enum:
     C_REFUSED, C_TIMEOUT, C_DNS, C_TLS, C_RESET, C_INVALID, C_REDIRECTS, C_OTHER, C_ABORTED
 
-# Timing phases (libcurl's breakdown, per successful response).
+# Timing phases, by index: libcurl's breakdown, per response; time to failure.
 PHASES = ("dns", "connect", "tls", "ttfb", "transfer", "curlTotal", "error")
+cdef enum:
+    P_DNS, P_CONNECT, P_TLS, P_TTFB, P_TRANSFER, P_TOTAL, P_ERROR
+
+# Second.state, who owns a ring slot: free (the engine may reuse it), open (the engine
+# writes it), closed (Python reads it).  Engine.state: its run.  Both start at 0 (calloc).
+cdef enum:
+    SLOT_FREE, SLOT_OPEN, SLOT_CLOSED
+cdef enum:
+    ENGINE_NEW, ENGINE_RUNNING, ENGINE_DONE
+
+cdef enum:
+    LATE_SEND_NS = 1000000     # open model: a send this late after its due time is a late send
+
 # A slot's own name for the origin (own_pools); libcurl's messages say "... via NAME:PORT",
 # which is lunge's plumbing, not the target's: taken out of the error samples.
 OWN_POOL_PREFIX, OWN_POOL_SUFFIX = "slot", ".lunge.invalid"
 OWN_POOL_VIA = re.compile(f" via {re.escape(OWN_POOL_PREFIX)}\\d+{re.escape(OWN_POOL_SUFFIX)}:\\d+")
-cdef enum:
-    P_DNS, P_CONNECT, P_TLS, P_TTFB, P_TRANSFER, P_TOTAL, P_ERROR
 
 
 cdef inline int error_class(CURLcode code, const char *msg) noexcept nogil:
     # Mostly the CURLcode; libcurl's message settles the codes that several faults share.
-    if code == 56 and msg != NULL:      # RECV_ERROR: a broken chunk or a TLS alert is not a reset
+    if code == CURLE_RECV_ERROR and msg != NULL:  # a broken chunk or a TLS alert is not a reset
         if strstr(msg, "chunk") != NULL:
             return C_INVALID
         if strstr(msg, "SSL") != NULL or strstr(msg, "alert") != NULL:
             return C_TLS
-    if code == 7:                       # COULDNT_CONNECT
+    if code == CURLE_COULDNT_CONNECT:
         return C_REFUSED
-    if code == 28:                      # OPERATION_TIMEDOUT
+    if code == CURLE_OPERATION_TIMEDOUT:
         return C_TIMEOUT
-    if code == 5 or code == 6:          # COULDNT_RESOLVE_PROXY / _HOST
+    if code == CURLE_COULDNT_RESOLVE_PROXY or code == CURLE_COULDNT_RESOLVE_HOST:
         return C_DNS
-    if code in (35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98):
+    if code in (CURLE_SSL_CONNECT_ERROR, CURLE_OBSOLETE51, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED,
+                CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER, CURLE_PEER_FAILED_VERIFICATION, CURLE_USE_SSL_FAILED,
+                CURLE_SSL_ENGINE_INITFAILED, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_SHUTDOWN_FAILED,
+                CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+                CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CLIENTCERT):
         return C_TLS
-    if code in (18, 52, 55, 56):        # PARTIAL_FILE, GOT_NOTHING, SEND_ERROR, RECV_ERROR
+    if code in (CURLE_PARTIAL_FILE, CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR):
         return C_RESET
-    # UNSUPPORTED_PROTOCOL (1): only a response can cause it (URL schemes are checked before
-    # the run): "Received HTTP/0.9", an unknown HTTP version.  FILESIZE_EXCEEDED (63): --max-body.
-    if code in (1, 8, 16, 61, 63, 92, 95, 100):
+    # UNSUPPORTED_PROTOCOL: only a response can cause it (URL schemes are checked before the
+    # run): "Received HTTP/0.9", an unknown HTTP version.  FILESIZE_EXCEEDED: --max-body.
+    if code in (CURLE_UNSUPPORTED_PROTOCOL, CURLE_WEIRD_SERVER_REPLY, CURLE_HTTP2, CURLE_BAD_CONTENT_ENCODING,
+                CURLE_FILESIZE_EXCEEDED, CURLE_HTTP2_STREAM, CURLE_HTTP3, CURLE_TOO_LARGE):
         return C_INVALID
-    if code == 47:                      # TOO_MANY_REDIRECTS
+    if code == CURLE_TOO_MANY_REDIRECTS:
         return C_REDIRECTS
     return C_OTHER
 
@@ -92,18 +113,18 @@ cdef struct Slot:
     int opened          # sockets libcurl opened for this transfer (a new connection)
     curl_slist *route   # own pool: CURLOPT_CONNECT_TO to this slot's name ...
     curl_slist *pin     # ... and CURLOPT_RESOLVE of that name
-    char errbuf[256]
+    char errbuf[CURL_ERROR_SIZE]
 
 
 cdef struct Second:
-    int state           # 0 free, 1 open (engine writes), 2 closed (Python may read)
+    int state           # SLOT_FREE, SLOT_OPEN (engine writes), SLOT_CLOSED (Python may read)
     int64_t sec
     int64_t last_sec    # > sec only when Python fell behind and seconds were merged
     uint64_t requests
     uint64_t failures
     uint64_t errors
     uint64_t bytes
-    uint64_t status[6]  # [0] transport errors, [1..5] 1xx..5xx
+    uint64_t status[NSTATUS_CLASSES]  # by SC_*: transport errors, then 1xx..5xx
     lunge_hist *hist
 
 
@@ -116,7 +137,7 @@ cdef struct Live:       # one writer (the engine), read live by snapshot()
     uint64_t bytes
     uint64_t in_flight
     uint64_t connections
-    uint64_t status[6]
+    uint64_t status[NSTATUS_CLASSES]
 
 
 cdef size_t _discard(char *ptr, size_t size, size_t nmemb, void *userdata) noexcept nogil:
@@ -128,7 +149,7 @@ cdef int _opened(void *clientp, int fd, int purpose) noexcept nogil:
     # Called only when libcurl opens a socket: tells _complete when CURLINFO_NUM_CONNECTS is
     # worth asking for (a getinfo costs ~200 instructions; most transfers reuse a connection).
     (<Slot *>clientp).opened += 1
-    return 0     # CURL_SOCKOPT_OK
+    return CURL_SOCKOPT_OK
 
 
 class EngineError(RuntimeError):
@@ -142,18 +163,11 @@ def load_libcurl(str path):
     if lunge_curl_load(p, err, sizeof(err)) != 0:
         raise EngineError(err.decode(errors="replace"))
     cdef curl_version_info_data *vi = LC.version_info(0)
-    protocols = []
-    cdef int i = 0
-    while vi.protocols[i] != NULL:
-        protocols.append(vi.protocols[i].decode())
-        i += 1
     return {
         "version": vi.version.decode(),
-        "versionNum": vi.version_num,
         "ssl": vi.ssl_version.decode() if vi.ssl_version != NULL else None,
-        "http2": bool(vi.features & (1 << 16)),
-        "http3": bool(vi.features & (1 << 25)),
-        "protocols": protocols,
+        "http2": bool(vi.features & CURL_VERSION_HTTP2),
+        "http3": bool(vi.features & CURL_VERSION_HTTP3),
         # lunge_alloc.h's allocator, or libcurl's default (someone initialised it first)
         "allocator": "lunge" if LC.own_alloc else "default",
     }
@@ -180,15 +194,15 @@ cdef class Engine:
     cdef uint64_t completed_at_issue_end
     cdef uint64_t t_end
     cdef Live live
-    cdef Second ring[8]
+    cdef Second ring[RING]
     cdef int cur
     cdef uint64_t next_boundary
     cdef uint64_t overruns
     cdef int stop_flag
     cdef int abort_flag
-    cdef int state             # 0 new, 1 running, 2 done
+    cdef int state             # ENGINE_NEW, ENGINE_RUNNING, ENGINE_DONE
     cdef CURLMcode fatal
-    cdef lunge_hist *phase[7]
+    cdef lunge_hist *phase[NPHASES]
     cdef lunge_hist *h_response
     cdef lunge_hist *h_service    # open model: from the actual send
     cdef lunge_hist *h_lag        # open model: actual send - scheduled send
@@ -221,10 +235,10 @@ cdef class Engine:
     cdef uint64_t warm_issued
     cdef curl_waitfd *wfds
     cdef unsigned int wfds_cap
-    cdef uint64_t status_counts[600]
-    cdef uint64_t curl_codes[128]
-    cdef uint64_t class_counts[9]
-    cdef char samples[9][256]
+    cdef uint64_t status_counts[NSTATUS]
+    cdef uint64_t curl_codes[NCURLCODES]
+    cdef uint64_t class_counts[NCLASSES]
+    cdef char samples[NCLASSES][CURL_ERROR_SIZE]
     cdef object hists          # name -> Histogram (owning the native memory)
     # request variants (per-iteration values pre-rendered in Python), cycled per issue
     cdef int nvar
@@ -239,7 +253,6 @@ cdef class Engine:
     cdef uint64_t backoff_max
     cdef uint64_t hold_until
     cdef int error_streak
-    cdef uint64_t backoffs
 
     def __cinit__(self):
         self.multi = NULL
@@ -601,7 +614,7 @@ cdef class Engine:
             if self.open_model:
                 lag = now - sched
                 lh_record(self.h_lag, lag)
-                if lag > 1000000:
+                if lag > LATE_SEND_NS:
                     self.late_sends += 1
                 if lag > self.max_lag:
                     self.max_lag = lag
@@ -643,19 +656,19 @@ cdef class Engine:
         cdef int64_t sec = <int64_t>((now - self.t0) // 1000000000)
         cdef int nxt = (self.cur + 1) % RING
         self.next_boundary = self.t0 + <uint64_t>(sec + 1) * 1000000000
-        if la_get_int(&self.ring[nxt].state) != 0:
+        if la_get_int(&self.ring[nxt].state) != SLOT_FREE:
             self.overruns += 1          # Python is behind: this second absorbs the next
             self.ring[self.cur].last_sec = sec
             return
-        la_set_int(&self.ring[self.cur].state, 2)
+        la_set_int(&self.ring[self.cur].state, SLOT_CLOSED)
         cdef Second *s = &self.ring[nxt]
         s.sec = sec
         s.last_sec = sec
         s.requests = s.failures = s.errors = s.bytes = 0
-        for i in range(6):
+        for i in range(NSTATUS_CLASSES):
             s.status[i] = 0
         lh_reset_stats(s.hist)   # harvest() zeroed the counters it read
-        s.state = 1
+        s.state = SLOT_OPEN
         self.cur = nxt
 
     cdef inline void _breakdown(self, CURL *e, long new_conns) noexcept nogil:
@@ -689,7 +702,7 @@ cdef class Engine:
         if failed:
             sec.failures += 1
             la_bump(&self.live.failures, 1)
-        if sclass == 0:
+        if sclass == SC_ERROR:
             sec.errors += 1
             la_bump(&self.live.errors, 1)
 
@@ -698,7 +711,7 @@ cdef class Engine:
         if code >= 0:
             self.curl_codes[code if code < NCURLCODES else NCURLCODES - 1] += 1
         if self.samples[cls][0] == 0:
-            strncpy(self.samples[cls], msg, ERRLEN - 1)
+            strncpy(self.samples[cls], msg, CURL_ERROR_SIZE - 1)
 
     cdef inline void _release(self, Slot *s) noexcept nogil:
         LC.multi_remove_handle(self.multi, s.easy)
@@ -712,7 +725,7 @@ cdef class Engine:
         cdef uint64_t latency = now - s.sched_ns   # from the due time: no coordinated omission
         cdef uint64_t nbytes = s.body_bytes
         cdef long status = 0
-        cdef int sclass = 0, cls
+        cdef int sclass = SC_ERROR, cls
         cdef bint failed = True
         cdef const char *msg
         cdef long new_conns = 0
@@ -742,7 +755,7 @@ cdef class Engine:
                 sclass = status // 100
             else:
                 self.status_counts[0] += 1
-                sclass = 5
+                sclass = SC_5XX
             failed = status >= 400
         else:
             if s.errbuf[0] != 0:
@@ -777,7 +790,6 @@ cdef class Engine:
             d = self.backoff_max
         if now + d > self.hold_until:
             self.hold_until = now + d
-            self.backoffs += 1
 
     cdef void _expire(self, uint64_t now) noexcept nogil:
         # --timeout is enforced here, not by libcurl: CURLOPT_TIMEOUT_MS costs a timer insert
@@ -796,11 +808,11 @@ cdef class Engine:
             if d <= now:   # in libcurl's words
                 size = lc_info_off(s.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T)
                 if size >= 0:
-                    snprintf(s.errbuf, ERRLEN, "Operation timed out after %llu milliseconds with %llu out of %lld bytes received",
+                    snprintf(s.errbuf, CURL_ERROR_SIZE, "Operation timed out after %llu milliseconds with %llu out of %lld bytes received",
                              <unsigned long long>((now - s.sent_ns) // 1000000), <unsigned long long>s.body_bytes,
                              <long long>size)
                 else:
-                    snprintf(s.errbuf, ERRLEN, "Operation timed out after %llu milliseconds with %llu bytes received",
+                    snprintf(s.errbuf, CURL_ERROR_SIZE, "Operation timed out after %llu milliseconds with %llu bytes received",
                              <unsigned long long>((now - s.sent_ns) // 1000000), <unsigned long long>s.body_bytes)
                 self._complete(s, CURLE_OPERATION_TIMEDOUT, now)
             elif d < nxt:
@@ -844,7 +856,7 @@ cdef class Engine:
         self.cur = 0
         self.ring[0].sec = 0
         self.ring[0].last_sec = 0
-        self.ring[0].state = 1
+        self.ring[0].state = SLOT_OPEN
         if self.open_model:
             self._advance_due()
         if self._fill(now) < 0:
@@ -917,25 +929,25 @@ cdef class Engine:
             if s.active:
                 if not s.warm:
                     self._failure(C_ABORTED, -1, b"in flight when the run ended (grace period over or aborted)")
-                    self._count(&self.ring[self.cur], 0, True, s.body_bytes)
+                    self._count(&self.ring[self.cur], SC_ERROR, True, s.body_bytes)
                 self._release(s)
         self.t_end = now
         lh_record_zeros(self.phase[P_DNS], self.reused)
         lh_record_zeros(self.phase[P_CONNECT], self.reused)
         lh_record_zeros(self.phase[P_TLS], self.reused)
-        la_set_int(&self.ring[self.cur].state, 2)
+        la_set_int(&self.ring[self.cur].state, SLOT_CLOSED)
         return 0 if self.fatal == CURLM_OK else -1
 
     # ------------------------------------------------------------------ Python side
     def run(self):
         """Run the load loop to its end (blocks; call it in a thread). Releases the GIL."""
-        if self.state != 0:
+        if self.state != ENGINE_NEW:
             raise EngineError("an Engine runs once")
-        self.state = 1
+        self.state = ENGINE_RUNNING
         cdef int rc
         with nogil:
             rc = self._loop()
-        la_set_int(&self.state, 2)
+        la_set_int(&self.state, ENGINE_DONE)
         if rc != 0:
             raise EngineError(f"curl multi: {LC.multi_strerror(self.fatal).decode()}")
 
@@ -954,7 +966,7 @@ cdef class Engine:
 
     @property
     def running(self):
-        return la_get_int(&self.state) == 1
+        return la_get_int(&self.state) == ENGINE_RUNNING
 
     def snapshot(self):
         """Live counters, read without stopping the loop."""
@@ -969,7 +981,7 @@ cdef class Engine:
             "inFlight": la_get(&self.live.in_flight),
             "connections": la_get(&self.live.connections),
             "warmupCompleted": la_get(&self.live.warm_completed),
-            "statusClasses": [la_get(&self.live.status[i]) for i in range(6)],
+            "statusClasses": [la_get(&self.live.status[i]) for i in range(NSTATUS_CLASSES)],
         }
 
     def harvest(self):
@@ -983,7 +995,7 @@ cdef class Engine:
         cdef uint64_t[::1] cnt_buf
         for i in range(RING):
             s = &self.ring[i]
-            if la_get_int(&s.state) != 2:
+            if la_get_int(&s.state) != SLOT_CLOSED:
                 continue
             # Only counters between those of min and max can be set; reading them also zeroes
             # them, so the engine reuses the slot without clearing 270 KB each second.
@@ -1010,17 +1022,17 @@ cdef class Engine:
             out.append({
                 "sec": s.sec, "lastSec": s.last_sec, "requests": s.requests,
                 "failures": s.failures, "errors": s.errors, "bytes": s.bytes,
-                "status": [s.status[k] for k in range(6)],
+                "status": [s.status[k] for k in range(NSTATUS_CLASSES)],
                 "hist": (idx, cnt, s.hist.total, s.hist.min if s.hist.total else 0,
                          s.hist.max, s.hist.sum, s.hist.sum_sq),
             })
-            la_set_int(&s.state, 0)
+            la_set_int(&s.state, SLOT_FREE)
         out.sort(key=lambda d: d["sec"])
         return out
 
     def results(self):
         """Everything measured, once run() has returned."""
-        if la_get_int(&self.state) != 2:
+        if la_get_int(&self.state) != ENGINE_DONE:
             raise EngineError("results() before the run ended")
         return {
             "wallStartNs": self.wall0,
@@ -1044,9 +1056,7 @@ cdef class Engine:
             "lateSends": self.late_sends,
             "maxLagNs": self.max_lag,
             "warmupIssued": self.warm_issued,
-            "backoffs": self.backoffs,
             "warmupCompleted": self.live.warm_completed,
             "warmupFailures": self.warm_failures,
             "histograms": dict(self.hists),
         }
-
