@@ -166,7 +166,7 @@ def test_stop_test_from_the_engine_api(fresh_target):
     test = LoadTest(plan).start()
     time.sleep(1.0)
     snap = test.snapshot()
-    assert snap["issued"] > 200
+    assert snap.issued > 200
     test.stop()
     result = test.wait()
     assert result.interrupted and result.completed == fresh_target.stats()["requests"]

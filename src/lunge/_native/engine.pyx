@@ -23,6 +23,9 @@ from lunge._native.hist cimport Histogram, lunge_hist, lh_new, lh_reset_stats, l
 from lunge._native.system cimport lunge_now_ns, lunge_wall_ns, lunge_fine_timer_slack, lunge_wait_fds, la_get, la_set, \
     la_bump, la_get_int, la_set_int
 
+from lunge._native.contract import (ERROR_CLASSES, HISTOGRAMS, PHASES, STATUS_CLASSES, EngineResults,
+                                    HarvestedSecond, Snapshot, SparseCounts)
+
 cdef extern from *:
     const char *CYTHON_ABI
     const char *LUNGE_CC "__VERSION__"
@@ -30,7 +33,7 @@ cdef extern from *:
 ENGINE_VERSION = "1"
 BUILD = f"Cython ABI {CYTHON_ABI.decode()}, cc {LUNGE_CC.decode()}"
 
-# Array sizes.
+# Array sizes.  The index enums below follow contract.py's name tuples (checked at import).
 cdef enum:
     RING = 8            # per-second slots between the engine and Python's harvest
     NSTATUS = 600       # status_counts: one per HTTP status 0..599 (0: outside 100..599)
@@ -39,18 +42,15 @@ cdef enum:
     NCLASSES = 9
     NPHASES = 7
 
-# Status classes, by index: transport error, then status // 100.
+# Status classes, by index (contract.STATUS_CLASSES): transport error, then status // 100.
 cdef enum:
     SC_ERROR, SC_1XX, SC_2XX, SC_3XX, SC_4XX, SC_5XX
 
-# Error classes, by index: what a CURLcode means for a load test.
-ERROR_CLASSES = ("connection_refused", "timeout", "dns", "tls", "connection_reset",
-                 "invalid_response", "too_many_redirects", "other", "aborted")
+# Error classes, by index (contract.ERROR_CLASSES): what a CURLcode means for a load test.
 cdef enum:
     C_REFUSED, C_TIMEOUT, C_DNS, C_TLS, C_RESET, C_INVALID, C_REDIRECTS, C_OTHER, C_ABORTED
 
-# Timing phases, by index: libcurl's breakdown, per response; time to failure.
-PHASES = ("dns", "connect", "tls", "ttfb", "transfer", "curlTotal", "error")
+# Timing phases, by index (contract.PHASES): libcurl's breakdown, per response; time to failure.
 cdef enum:
     P_DNS, P_CONNECT, P_TLS, P_TTFB, P_TRANSFER, P_TOTAL, P_ERROR
 
@@ -63,6 +63,9 @@ cdef enum:
 
 cdef enum:
     LATE_SEND_NS = 1000000     # open model: a send this late after its due time is a late send
+
+if (len(STATUS_CLASSES), len(ERROR_CLASSES), len(PHASES)) != (NSTATUS_CLASSES, NCLASSES, NPHASES):
+    raise ImportError("lunge._native.contract's class names do not match the engine's arrays")
 
 # A slot's own name for the origin (own_pools); libcurl's messages say "... via NAME:PORT",
 # which is lunge's plumbing, not the target's: taken out of the error samples.
@@ -309,7 +312,7 @@ cdef class Engine:
         self.keep = []
         self.hists = {}
         cdef Histogram hobj
-        for i, name in enumerate(("response", "service", "sendLag", "sendJitter") + PHASES):
+        for i, name in enumerate(HISTOGRAMS):
             hobj = Histogram()
             self.hists[name] = hobj
             if i == 0:
@@ -969,24 +972,24 @@ cdef class Engine:
         return la_get_int(&self.state) == ENGINE_RUNNING
 
     def snapshot(self):
-        """Live counters, read without stopping the loop."""
+        """Live counters (a contract.Snapshot), read without stopping the loop."""
         cdef uint64_t now = lunge_now_ns()
-        return {
-            "elapsed": (now - self.t0) / 1e9 if self.t0 else 0.0,
-            "issued": la_get(&self.live.issued),
-            "completed": la_get(&self.live.completed),
-            "failures": la_get(&self.live.failures),
-            "errors": la_get(&self.live.errors),
-            "bytes": la_get(&self.live.bytes),
-            "inFlight": la_get(&self.live.in_flight),
-            "connections": la_get(&self.live.connections),
-            "warmupCompleted": la_get(&self.live.warm_completed),
-            "statusClasses": [la_get(&self.live.status[i]) for i in range(NSTATUS_CLASSES)],
-        }
+        return Snapshot(
+            elapsed_s=(now - self.t0) / 1e9 if self.t0 else 0.0,
+            issued=la_get(&self.live.issued),
+            completed=la_get(&self.live.completed),
+            failures=la_get(&self.live.failures),
+            errors=la_get(&self.live.errors),
+            bytes=la_get(&self.live.bytes),
+            in_flight=la_get(&self.live.in_flight),
+            connections=la_get(&self.live.connections),
+            warmup_completed=la_get(&self.live.warm_completed),
+            status_classes=tuple([la_get(&self.live.status[i]) for i in range(NSTATUS_CLASSES)]),
+        )
 
     def harvest(self):
-        """Closed seconds since the last call, each with its latency histogram in sparse
-        form (counter indices and counts), and hand their slots back to the engine."""
+        """Closed seconds since the last call (contract.HarvestedSecond, in order), each with
+        its latency histogram in sparse form, and hand their slots back to the engine."""
         out = []
         cdef Second *s
         cdef size_t j, n, lo, hi
@@ -1019,44 +1022,46 @@ cdef class Engine:
                         cnt_buf[n] = c[j]
                         c[j] = 0
                         n += 1
-            out.append({
-                "sec": s.sec, "lastSec": s.last_sec, "requests": s.requests,
-                "failures": s.failures, "errors": s.errors, "bytes": s.bytes,
-                "status": [s.status[k] for k in range(NSTATUS_CLASSES)],
-                "hist": (idx, cnt, s.hist.total, s.hist.min if s.hist.total else 0,
-                         s.hist.max, s.hist.sum, s.hist.sum_sq),
-            })
+            out.append(HarvestedSecond(
+                sec=s.sec, last_sec=s.last_sec, requests=s.requests,
+                failures=s.failures, errors=s.errors, bytes=s.bytes,
+                status_classes=tuple([s.status[k] for k in range(NSTATUS_CLASSES)]),
+                hist=SparseCounts(idx=idx, counts=cnt, total=s.hist.total,
+                                  min_ns=s.hist.min if s.hist.total else 0, max_ns=s.hist.max,
+                                  sum_ns=s.hist.sum, sum_sq=s.hist.sum_sq),
+            ))
             la_set_int(&s.state, SLOT_FREE)
-        out.sort(key=lambda d: d["sec"])
+        out.sort(key=lambda d: d.sec)
         return out
 
     def results(self):
-        """Everything measured, once run() has returned."""
+        """Everything measured (a contract.EngineResults), once run() has returned."""
         if la_get_int(&self.state) != ENGINE_DONE:
             raise EngineError("results() before the run ended")
-        return {
-            "wallStartNs": self.wall0,
-            "elapsedNs": self.t_end - self.t0,
-            "firstSendNs": self.first_send - self.t0 if self.first_send else 0,
-            "issueEndNs": self.issue_end - self.t0,
-            "completedAtIssueEnd": self.completed_at_issue_end,
-            "issued": self.live.issued,
-            "completed": self.live.completed,
-            "failures": self.live.failures,
-            "errors": self.live.errors,
-            "bytes": self.live.bytes,
-            "connections": self.live.connections,
-            "statusCodes": {i: self.status_counts[i] for i in range(NSTATUS) if self.status_counts[i]},
-            "curlCodes": {i: self.curl_codes[i] for i in range(NCURLCODES) if self.curl_codes[i]},
-            "errorClasses": {ERROR_CLASSES[i]: self.class_counts[i] for i in range(NCLASSES) if self.class_counts[i]},
-            "errorSamples": {ERROR_CLASSES[i]: OWN_POOL_VIA.sub("", self.samples[i].decode(errors="replace"))
-                             for i in range(NCLASSES) if self.samples[i][0]},
-            "seriesOverruns": self.overruns,
-            "openModel": bool(self.open_model),
-            "lateSends": self.late_sends,
-            "maxLagNs": self.max_lag,
-            "warmupIssued": self.warm_issued,
-            "warmupCompleted": self.live.warm_completed,
-            "warmupFailures": self.warm_failures,
-            "histograms": dict(self.hists),
-        }
+        return EngineResults(
+            wall_start_ns=self.wall0,
+            elapsed_ns=self.t_end - self.t0,
+            first_send_ns=self.first_send - self.t0 if self.first_send else 0,
+            issue_end_ns=self.issue_end - self.t0,
+            completed_at_issue_end=self.completed_at_issue_end,
+            issued=self.live.issued,
+            completed=self.live.completed,
+            failures=self.live.failures,
+            errors=self.live.errors,
+            bytes=self.live.bytes,
+            connections=self.live.connections,
+            status_codes={i: self.status_counts[i] for i in range(NSTATUS) if self.status_counts[i]},
+            curl_codes={i: self.curl_codes[i] for i in range(NCURLCODES) if self.curl_codes[i]},
+            error_classes={ERROR_CLASSES[i]: self.class_counts[i] for i in range(NCLASSES) if self.class_counts[i]},
+            error_samples={ERROR_CLASSES[i]: OWN_POOL_VIA.sub("", self.samples[i].decode(errors="replace"))
+                           for i in range(NCLASSES) if self.samples[i][0]},
+            series_overruns=self.overruns,
+            open_model=bool(self.open_model),
+            late_sends=self.late_sends,
+            max_lag_ns=self.max_lag,
+            warmup_issued=self.warm_issued,
+            warmup_completed=self.live.warm_completed,
+            warmup_failures=self.warm_failures,
+            histograms=dict(self.hists),
+        )
+
