@@ -20,7 +20,9 @@ say "sdist"
 "$OUT/build/bin/python" -m build --sdist -o "$OUT/dist" . >"$OUT/sdist.log" 2>&1 || { cat "$OUT/sdist.log" >&2; exit 1; }
 tar tzf "$OUT"/dist/lunge-*.tar.gz > "$OUT/sdist.txt"
 for f in csrc/lunge_curl.h csrc/lunge_alloc.h csrc/lunge_hist.h csrc/lunge_clock.h csrc/lunge_atomic.h csrc/lunge_wait.h \
-         src/lunge/_native/engine.pyx src/lunge/_native/hist.pyx src/lunge/_native/hist.pxd setup.py pyproject.toml; do
+         src/lunge/_native/engine.pyx src/lunge/_native/hist.pyx src/lunge/_native/hist.pxd src/lunge/_native/curl.pxd \
+         src/lunge/_native/system.pxd src/lunge/_native/contract.py src/lunge/_native/engine.pyi src/lunge/_native/hist.pyi \
+         setup.py pyproject.toml; do
   grep -q "/$f\$" "$OUT/sdist.txt" || { echo "the sdist lacks $f" >&2; exit 1; }
 done
 if grep -E '\.(c|so|o)$' "$OUT/sdist.txt"; then echo "the sdist carries generated files (above)" >&2; exit 1; fi

@@ -187,7 +187,7 @@ def test_stop_test_from_the_engine_api(fresh_target):
         test.abort()
         raise
     snap = test.snapshot()
-    assert snap["issued"] > 200
+    assert snap.issued > 200
     running = time.monotonic() - t0
     test.stop()
     result = test.wait()

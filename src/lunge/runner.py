@@ -18,9 +18,8 @@ import os
 import signal
 import threading
 
-import numpy as np
-
 from lunge import libcurl
+from lunge._native.contract import HarvestedSecond, Snapshot
 from lunge.errors import ConfigError, InternalError
 from lunge.plan import Plan
 from lunge.prepare import prepare
@@ -53,9 +52,9 @@ class LoadTest:
             raise ConfigError(str(e)) from None
         except EngineError as e:
             raise InternalError(str(e)) from None
-        self.seconds: list[list[dict]] = [[] for _ in self.engines]  # per engine, as harvested
-        self.closed: list[dict] = []  # seconds every engine has closed, merged (for live views)
-        self._pending: dict[int, list[dict]] = {}
+        self.seconds: list[list[HarvestedSecond]] = [[] for _ in self.engines]  # per engine, as harvested
+        self.closed: list[HarvestedSecond] = []  # seconds every engine has closed, merged (for live views)
+        self._pending: dict[int, list[HarvestedSecond]] = {}
         self._last_sec = [-1] * len(self.engines)
         self.stops = 0
         self._failure: list[BaseException] = []
@@ -87,20 +86,23 @@ class LoadTest:
     def done(self) -> bool:
         return self._done.is_set()
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> Snapshot:
+        """The engines' live counters, summed (elapsed_s: the longest-running one's)."""
         snaps = [e.snapshot() for e in self.engines]
-        out = {k: sum(s[k] for s in snaps) for k in snaps[0] if k not in ("elapsed", "statusClasses")}
-        out["elapsed"] = max(s["elapsed"] for s in snaps)
-        out["statusClasses"] = [sum(s["statusClasses"][i] for s in snaps) for i in range(6)]
-        return out
+        if len(snaps) == 1:
+            return snaps[0]
+        return Snapshot(**{f: sum(col) for f, col in zip(Snapshot._fields, zip(*snaps))
+                           if f not in ("elapsed_s", "status_classes")},
+                        elapsed_s=max(s.elapsed_s for s in snaps),
+                        status_classes=tuple(map(sum, zip(*(s.status_classes for s in snaps)))))
 
     def _harvest(self, final: bool = False):
         for i, (store, engine) in enumerate(zip(self.seconds, self.engines)):
             new = engine.harvest()
             store.extend(new)
             for sec in new:
-                self._pending.setdefault(sec["sec"], []).append(sec)
-                self._last_sec[i] = sec["sec"]
+                self._pending.setdefault(sec.sec, []).append(sec)
+                self._last_sec[i] = sec.sec
         ready = max(self._pending, default=-1) if final else min(self._last_sec)
         for t in sorted(k for k in self._pending if k <= ready):
             self.closed.append(_merge_second(self._pending.pop(t)))
@@ -140,16 +142,16 @@ class LoadTest:
         return merged
 
 
-def _merge_second(parts: list[dict]) -> dict:
-    """One engine-harvest-shaped second from the same second of several engines."""
+def _merge_second(parts: list[HarvestedSecond]) -> HarvestedSecond:
+    """One harvested second from the same second of several engines."""
     if len(parts) == 1:
         return parts[0]
-    h = SparseHist.merge([SparseHist(*p["hist"]) for p in parts])
-    hist = (h.idx, h.counts, h.total, h.min_ns, h.max_ns, h.sum_ns, h.sum_sq) if h else \
-        (np.zeros(0, np.int32), np.zeros(0, np.uint64), 0, 0, 0, 0, 0.0)
-    return {"sec": parts[0]["sec"], "lastSec": max(p["lastSec"] for p in parts),
-            **{k: sum(p[k] for p in parts) for k in ("requests", "failures", "errors", "bytes")},
-            "status": [sum(p["status"][i] for p in parts) for i in range(6)], "hist": hist}
+    return HarvestedSecond(
+        sec=parts[0].sec, last_sec=max(p.last_sec for p in parts),
+        requests=sum(p.requests for p in parts), failures=sum(p.failures for p in parts),
+        errors=sum(p.errors for p in parts), bytes=sum(p.bytes for p in parts),
+        status_classes=tuple(map(sum, zip(*(p.status_classes for p in parts)))),
+        hist=SparseHist.merge([p.hist for p in parts]) or SparseHist.empty())
 
 
 def usable_cores() -> int:

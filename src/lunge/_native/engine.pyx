@@ -10,163 +10,21 @@ curl_multi_info_read, re-add the finished easy handle untouched, curl_multi_poll
 """
 from libc.stdint cimport uint64_t, int64_t, UINT64_MAX
 from libc.stdlib cimport calloc, free
-from libc.string cimport strncpy, strlen, strstr
+from libc.string cimport strncpy, strstr
 from libc.stdio cimport snprintf
 
 import re
 
 import numpy as np
 
-from lunge._native.hist cimport Histogram, lunge_hist, lh_new, lh_reset_stats, lh_index, lh_record, lh_record_zeros, LH_COUNTS_LEN, \
+from lunge._native.curl cimport *
+from lunge._native.hist cimport Histogram, lunge_hist, lh_new, lh_reset_stats, lh_index, lh_record, lh_record_zeros, \
     LH_HIGHEST
+from lunge._native.system cimport lunge_now_ns, lunge_wall_ns, lunge_fine_timer_slack, lunge_wait_fds, la_get, la_set, \
+    la_bump, la_get_int, la_set_int
 
-cdef extern from "lunge_clock.h" nogil:
-    uint64_t lunge_now_ns()
-    int64_t lunge_wall_ns()
-
-cdef extern from "lunge_wait.h" nogil:
-    void lunge_fine_timer_slack()
-    int lunge_wait_fds(void *fds, unsigned int n, uint64_t wait_ns)
-
-cdef extern from "lunge_atomic.h" nogil:
-    uint64_t la_get(const uint64_t *p)
-    void la_set(uint64_t *p, uint64_t v)
-    void la_bump(uint64_t *p, uint64_t v)
-    int la_get_int(const int *p)
-    void la_set_int(int *p, int v)
-
-cdef extern from "lunge_curl.h" nogil:
-    ctypedef void CURL
-    ctypedef void CURLM
-    ctypedef void CURLU
-    ctypedef long long curl_off_t
-    ctypedef int CURLcode
-    ctypedef int CURLMcode
-    ctypedef int CURLUcode
-
-    struct curl_slist:
-        char *data
-        curl_slist *next
-
-    ctypedef union CURLMsgData:
-        void *whatever
-        CURLcode result
-
-    ctypedef struct CURLMsg:
-        int msg
-        CURL *easy_handle
-        CURLMsgData data
-
-    struct curl_waitfd:
-        int fd
-        short events
-        short revents
-
-    ctypedef struct curl_version_info_data:
-        int age
-        const char *version
-        unsigned int version_num
-        const char *host
-        int features
-        const char *ssl_version
-        const char *libz_version
-        const char **protocols
-
-    ctypedef size_t (*curl_write_callback)(char *ptr, size_t size, size_t nmemb, void *userdata) noexcept nogil
-    ctypedef int (*curl_sockopt_callback)(void *clientp, int curlfd, int purpose) noexcept nogil
-
-    ctypedef struct lunge_curl_api:
-        void *dl
-        int own_alloc
-        curl_version_info_data *(*version_info)(int) noexcept nogil
-        const char *(*easy_strerror)(CURLcode) noexcept nogil
-        CURL *(*easy_init)() noexcept nogil
-        void (*easy_cleanup)(CURL *) noexcept nogil
-        CURLM *(*multi_init)() noexcept nogil
-        CURLMcode (*multi_cleanup)(CURLM *) noexcept nogil
-        CURLMcode (*multi_add_handle)(CURLM *, CURL *) noexcept nogil
-        CURLMcode (*multi_remove_handle)(CURLM *, CURL *) noexcept nogil
-        CURLMcode (*multi_perform)(CURLM *, int *) noexcept nogil
-        CURLMcode (*multi_poll)(CURLM *, void *, unsigned int, int, int *) noexcept nogil
-        CURLMcode (*multi_wakeup)(CURLM *) noexcept nogil
-        CURLMsg *(*multi_info_read)(CURLM *, int *) noexcept nogil
-        CURLMcode (*multi_timeout)(CURLM *, long *) noexcept nogil
-        CURLMcode (*multi_waitfds)(CURLM *, curl_waitfd *, unsigned int, unsigned int *) noexcept nogil
-        const char *(*multi_strerror)(CURLMcode) noexcept nogil
-        curl_slist *(*slist_append)(curl_slist *, const char *) noexcept nogil
-        void (*slist_free_all)(curl_slist *) noexcept nogil
-        CURLU *(*url)() noexcept nogil
-        void (*url_cleanup)(CURLU *) noexcept nogil
-        CURLUcode (*url_set)(CURLU *, int, const char *, unsigned int) noexcept nogil
-        const char *(*url_strerror)(CURLUcode) noexcept nogil
-
-    lunge_curl_api LC
-    int lunge_curl_load(const char *path, char *err, size_t errlen)
-    CURLcode lc_setopt_long(CURL *h, int opt, long v)
-    CURLcode lc_setopt_ptr(CURL *h, int opt, const void *v)
-    CURLcode lc_setopt_off(CURL *h, int opt, curl_off_t v)
-    CURLcode lc_setopt_write(CURL *h, curl_write_callback cb)
-    CURLcode lc_setopt_sockopt(CURL *h, curl_sockopt_callback cb)
-    CURLMcode lc_multi_setopt_long(CURLM *m, int opt, long v)
-    long lc_info_long(CURL *h, int info)
-    curl_off_t lc_info_off(CURL *h, int info)
-    void *lc_info_ptr(CURL *h, int info)
-
-    enum:
-        CURLE_OK
-        CURLE_OPERATION_TIMEDOUT
-        CURLM_OK
-        CURLMSG_DONE
-        CURLUPART_URL
-        CURLOPT_WRITEDATA
-        CURLOPT_PROXY
-        CURLOPT_ERRORBUFFER
-        CURLOPT_POSTFIELDS
-        CURLOPT_USERAGENT
-        CURLOPT_HTTPHEADER
-        CURLOPT_SSLCERT
-        CURLOPT_CUSTOMREQUEST
-        CURLOPT_NOBODY
-        CURLOPT_FOLLOWLOCATION
-        CURLOPT_SSL_VERIFYPEER
-        CURLOPT_CAINFO
-        CURLOPT_MAXREDIRS
-        CURLOPT_SSL_VERIFYHOST
-        CURLOPT_HTTP_VERSION
-        CURLOPT_SSLKEY
-        CURLOPT_NOSIGNAL
-        CURLOPT_NOPROXY
-        CURLOPT_DNS_CACHE_TIMEOUT
-        CURLOPT_PRIVATE
-        CURLOPT_TCP_NODELAY
-        CURLOPT_SOCKOPTDATA
-        CURLOPT_CONNECTTIMEOUT_MS
-        CURLOPT_RESOLVE
-        CURLOPT_CONNECT_TO
-        CURLOPT_PIPEWAIT
-        CURLOPT_CURLU
-        CURLOPT_POSTFIELDSIZE_LARGE
-        CURLOPT_MAXFILESIZE_LARGE
-        CURLOPT_LOW_SPEED_LIMIT
-        CURLOPT_LOW_SPEED_TIME
-        CURLMOPT_PIPELINING
-        CURLMOPT_MAXCONNECTS
-        CURLPIPE_NOTHING
-        CURLPIPE_MULTIPLEX
-        CURL_HTTP_VERSION_1_1
-        CURL_HTTP_VERSION_2TLS
-        CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
-        CURLINFO_PRIVATE
-        CURLINFO_RESPONSE_CODE
-        CURLINFO_HEADER_SIZE
-        CURLINFO_CONTENT_LENGTH_DOWNLOAD_T
-        CURLINFO_NUM_CONNECTS
-        CURLINFO_TOTAL_TIME_T
-        CURLINFO_NAMELOOKUP_TIME_T
-        CURLINFO_CONNECT_TIME_T
-        CURLINFO_PRETRANSFER_TIME_T
-        CURLINFO_STARTTRANSFER_TIME_T
-        CURLINFO_APPCONNECT_TIME_T
+from lunge._native.contract import (ERROR_CLASSES, HISTOGRAMS, PHASES, STATUS_CLASSES, EngineResults,
+                                    HarvestedSecond, Snapshot, SparseCounts)
 
 cdef extern from *:
     const char *CYTHON_ABI
@@ -175,52 +33,73 @@ cdef extern from *:
 ENGINE_VERSION = "1"
 BUILD = f"Cython ABI {CYTHON_ABI.decode()}, cc {LUNGE_CC.decode()}"
 
+# Array sizes.  The index enums below follow contract.py's name tuples (checked at import).
 cdef enum:
-    RING = 8           # per-second slots between the engine and Python's harvest
-    NSTATUS = 600
-    NCURLCODES = 128
-    ERRLEN = 256       # CURL_ERROR_SIZE
+    RING = 8            # per-second slots between the engine and Python's harvest
+    NSTATUS = 600       # status_counts: one per HTTP status 0..599 (0: outside 100..599)
+    NCURLCODES = 128    # curl_codes: one per CURLcode, the last one for 127 and above
+    NSTATUS_CLASSES = 6
     NCLASSES = 9
     NPHASES = 7
 
-# Error classes, by index: what a CURLcode means for a load test.
-ERROR_CLASSES = ("connection_refused", "timeout", "dns", "tls", "connection_reset",
-                 "invalid_response", "too_many_redirects", "other", "aborted")
+# Status classes, by index (contract.STATUS_CLASSES): transport error, then status // 100.
+cdef enum:
+    SC_ERROR, SC_1XX, SC_2XX, SC_3XX, SC_4XX, SC_5XX
+
+# Error classes, by index (contract.ERROR_CLASSES): what a CURLcode means for a load test.
 cdef enum:
     C_REFUSED, C_TIMEOUT, C_DNS, C_TLS, C_RESET, C_INVALID, C_REDIRECTS, C_OTHER, C_ABORTED
 
-# Timing phases (libcurl's breakdown, per successful response).
-PHASES = ("dns", "connect", "tls", "ttfb", "transfer", "curlTotal", "error")
+# Timing phases, by index (contract.PHASES): libcurl's breakdown, per response; time to failure.
+cdef enum:
+    P_DNS, P_CONNECT, P_TLS, P_TTFB, P_TRANSFER, P_TOTAL, P_ERROR
+
+# Second.state, who owns a ring slot: free (the engine may reuse it), open (the engine
+# writes it), closed (Python reads it).  Engine.state: its run.  Both start at 0 (calloc).
+cdef enum:
+    SLOT_FREE, SLOT_OPEN, SLOT_CLOSED
+cdef enum:
+    ENGINE_NEW, ENGINE_RUNNING, ENGINE_DONE
+
+cdef enum:
+    LATE_SEND_NS = 1000000     # open model: a send this late after its due time is a late send
+
+if (len(STATUS_CLASSES), len(ERROR_CLASSES), len(PHASES)) != (NSTATUS_CLASSES, NCLASSES, NPHASES):
+    raise ImportError("lunge._native.contract's class names do not match the engine's arrays")
+
 # A slot's own name for the origin (own_pools); libcurl's messages say "... via NAME:PORT",
 # which is lunge's plumbing, not the target's: taken out of the error samples.
 OWN_POOL_PREFIX, OWN_POOL_SUFFIX = "slot", ".lunge.invalid"
 OWN_POOL_VIA = re.compile(f" via {re.escape(OWN_POOL_PREFIX)}\\d+{re.escape(OWN_POOL_SUFFIX)}:\\d+")
-cdef enum:
-    P_DNS, P_CONNECT, P_TLS, P_TTFB, P_TRANSFER, P_TOTAL, P_ERROR
 
 
 cdef inline int error_class(CURLcode code, const char *msg) noexcept nogil:
     # Mostly the CURLcode; libcurl's message settles the codes that several faults share.
-    if code == 56 and msg != NULL:      # RECV_ERROR: a broken chunk or a TLS alert is not a reset
+    if code == CURLE_RECV_ERROR and msg != NULL:  # a broken chunk or a TLS alert is not a reset
         if strstr(msg, "chunk") != NULL:
             return C_INVALID
         if strstr(msg, "SSL") != NULL or strstr(msg, "alert") != NULL:
             return C_TLS
-    if code == 7:                       # COULDNT_CONNECT
+    if code == CURLE_COULDNT_CONNECT:
         return C_REFUSED
-    if code == 28:                      # OPERATION_TIMEDOUT
+    if code == CURLE_OPERATION_TIMEDOUT:
         return C_TIMEOUT
-    if code == 5 or code == 6:          # COULDNT_RESOLVE_PROXY / _HOST
+    if code == CURLE_COULDNT_RESOLVE_PROXY or code == CURLE_COULDNT_RESOLVE_HOST:
         return C_DNS
-    if code in (35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98):
+    if code in (CURLE_SSL_CONNECT_ERROR, CURLE_OBSOLETE51, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED,
+                CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER, CURLE_PEER_FAILED_VERIFICATION, CURLE_USE_SSL_FAILED,
+                CURLE_SSL_ENGINE_INITFAILED, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_SHUTDOWN_FAILED,
+                CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+                CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CLIENTCERT):
         return C_TLS
-    if code in (18, 52, 55, 56):        # PARTIAL_FILE, GOT_NOTHING, SEND_ERROR, RECV_ERROR
+    if code in (CURLE_PARTIAL_FILE, CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR):
         return C_RESET
-    # UNSUPPORTED_PROTOCOL (1): only a response can cause it (URL schemes are checked before
-    # the run): "Received HTTP/0.9", an unknown HTTP version.  FILESIZE_EXCEEDED (63): --max-body.
-    if code in (1, 8, 16, 61, 63, 92, 95, 100):
+    # UNSUPPORTED_PROTOCOL: only a response can cause it (URL schemes are checked before the
+    # run): "Received HTTP/0.9", an unknown HTTP version.  FILESIZE_EXCEEDED: --max-body.
+    if code in (CURLE_UNSUPPORTED_PROTOCOL, CURLE_WEIRD_SERVER_REPLY, CURLE_HTTP2, CURLE_BAD_CONTENT_ENCODING,
+                CURLE_FILESIZE_EXCEEDED, CURLE_HTTP2_STREAM, CURLE_HTTP3, CURLE_TOO_LARGE):
         return C_INVALID
-    if code == 47:                      # TOO_MANY_REDIRECTS
+    if code == CURLE_TOO_MANY_REDIRECTS:
         return C_REDIRECTS
     return C_OTHER
 
@@ -237,18 +116,18 @@ cdef struct Slot:
     int opened          # sockets libcurl opened for this transfer (a new connection)
     curl_slist *route   # own pool: CURLOPT_CONNECT_TO to this slot's name ...
     curl_slist *pin     # ... and CURLOPT_RESOLVE of that name
-    char errbuf[256]
+    char errbuf[CURL_ERROR_SIZE]
 
 
 cdef struct Second:
-    int state           # 0 free, 1 open (engine writes), 2 closed (Python may read)
+    int state           # SLOT_FREE, SLOT_OPEN (engine writes), SLOT_CLOSED (Python may read)
     int64_t sec
     int64_t last_sec    # > sec only when Python fell behind and seconds were merged
     uint64_t requests
     uint64_t failures
     uint64_t errors
     uint64_t bytes
-    uint64_t status[6]  # [0] transport errors, [1..5] 1xx..5xx
+    uint64_t status[NSTATUS_CLASSES]  # by SC_*: transport errors, then 1xx..5xx
     lunge_hist *hist
 
 
@@ -261,7 +140,7 @@ cdef struct Live:       # one writer (the engine), read live by snapshot()
     uint64_t bytes
     uint64_t in_flight
     uint64_t connections
-    uint64_t status[6]
+    uint64_t status[NSTATUS_CLASSES]
 
 
 cdef size_t _discard(char *ptr, size_t size, size_t nmemb, void *userdata) noexcept nogil:
@@ -273,7 +152,7 @@ cdef int _opened(void *clientp, int fd, int purpose) noexcept nogil:
     # Called only when libcurl opens a socket: tells _complete when CURLINFO_NUM_CONNECTS is
     # worth asking for (a getinfo costs ~200 instructions; most transfers reuse a connection).
     (<Slot *>clientp).opened += 1
-    return 0     # CURL_SOCKOPT_OK
+    return CURL_SOCKOPT_OK
 
 
 class EngineError(RuntimeError):
@@ -287,18 +166,11 @@ def load_libcurl(str path):
     if lunge_curl_load(p, err, sizeof(err)) != 0:
         raise EngineError(err.decode(errors="replace"))
     cdef curl_version_info_data *vi = LC.version_info(0)
-    protocols = []
-    cdef int i = 0
-    while vi.protocols[i] != NULL:
-        protocols.append(vi.protocols[i].decode())
-        i += 1
     return {
         "version": vi.version.decode(),
-        "versionNum": vi.version_num,
         "ssl": vi.ssl_version.decode() if vi.ssl_version != NULL else None,
-        "http2": bool(vi.features & (1 << 16)),
-        "http3": bool(vi.features & (1 << 25)),
-        "protocols": protocols,
+        "http2": bool(vi.features & CURL_VERSION_HTTP2),
+        "http3": bool(vi.features & CURL_VERSION_HTTP3),
         # lunge_alloc.h's allocator, or libcurl's default (someone initialised it first)
         "allocator": "lunge" if LC.own_alloc else "default",
     }
@@ -325,15 +197,15 @@ cdef class Engine:
     cdef uint64_t completed_at_issue_end
     cdef uint64_t t_end
     cdef Live live
-    cdef Second ring[8]
+    cdef Second ring[RING]
     cdef int cur
     cdef uint64_t next_boundary
     cdef uint64_t overruns
     cdef int stop_flag
     cdef int abort_flag
-    cdef int state             # 0 new, 1 running, 2 done
+    cdef int state             # ENGINE_NEW, ENGINE_RUNNING, ENGINE_DONE
     cdef CURLMcode fatal
-    cdef lunge_hist *phase[7]
+    cdef lunge_hist *phase[NPHASES]
     cdef lunge_hist *h_response
     cdef lunge_hist *h_service    # open model: from the actual send
     cdef lunge_hist *h_lag        # open model: actual send - scheduled send
@@ -366,10 +238,10 @@ cdef class Engine:
     cdef uint64_t warm_issued
     cdef curl_waitfd *wfds
     cdef unsigned int wfds_cap
-    cdef uint64_t status_counts[600]
-    cdef uint64_t curl_codes[128]
-    cdef uint64_t class_counts[9]
-    cdef char samples[9][256]
+    cdef uint64_t status_counts[NSTATUS]
+    cdef uint64_t curl_codes[NCURLCODES]
+    cdef uint64_t class_counts[NCLASSES]
+    cdef char samples[NCLASSES][CURL_ERROR_SIZE]
     cdef object hists          # name -> Histogram (owning the native memory)
     # request variants (per-iteration values pre-rendered in Python), cycled per issue
     cdef int nvar
@@ -384,7 +256,6 @@ cdef class Engine:
     cdef uint64_t backoff_max
     cdef uint64_t hold_until
     cdef int error_streak
-    cdef uint64_t backoffs
 
     def __cinit__(self):
         self.multi = NULL
@@ -441,7 +312,7 @@ cdef class Engine:
         self.keep = []
         self.hists = {}
         cdef Histogram hobj
-        for i, name in enumerate(("response", "service", "sendLag", "sendJitter") + PHASES):
+        for i, name in enumerate(HISTOGRAMS):
             hobj = Histogram()
             self.hists[name] = hobj
             if i == 0:
@@ -746,7 +617,7 @@ cdef class Engine:
             if self.open_model:
                 lag = now - sched
                 lh_record(self.h_lag, lag)
-                if lag > 1000000:
+                if lag > LATE_SEND_NS:
                     self.late_sends += 1
                 if lag > self.max_lag:
                     self.max_lag = lag
@@ -788,19 +659,19 @@ cdef class Engine:
         cdef int64_t sec = <int64_t>((now - self.t0) // 1000000000)
         cdef int nxt = (self.cur + 1) % RING
         self.next_boundary = self.t0 + <uint64_t>(sec + 1) * 1000000000
-        if la_get_int(&self.ring[nxt].state) != 0:
+        if la_get_int(&self.ring[nxt].state) != SLOT_FREE:
             self.overruns += 1          # Python is behind: this second absorbs the next
             self.ring[self.cur].last_sec = sec
             return
-        la_set_int(&self.ring[self.cur].state, 2)
+        la_set_int(&self.ring[self.cur].state, SLOT_CLOSED)
         cdef Second *s = &self.ring[nxt]
         s.sec = sec
         s.last_sec = sec
         s.requests = s.failures = s.errors = s.bytes = 0
-        for i in range(6):
+        for i in range(NSTATUS_CLASSES):
             s.status[i] = 0
         lh_reset_stats(s.hist)   # harvest() zeroed the counters it read
-        s.state = 1
+        s.state = SLOT_OPEN
         self.cur = nxt
 
     cdef inline void _breakdown(self, CURL *e, long new_conns) noexcept nogil:
@@ -834,7 +705,7 @@ cdef class Engine:
         if failed:
             sec.failures += 1
             la_bump(&self.live.failures, 1)
-        if sclass == 0:
+        if sclass == SC_ERROR:
             sec.errors += 1
             la_bump(&self.live.errors, 1)
 
@@ -843,7 +714,7 @@ cdef class Engine:
         if code >= 0:
             self.curl_codes[code if code < NCURLCODES else NCURLCODES - 1] += 1
         if self.samples[cls][0] == 0:
-            strncpy(self.samples[cls], msg, ERRLEN - 1)
+            strncpy(self.samples[cls], msg, CURL_ERROR_SIZE - 1)
 
     cdef inline void _release(self, Slot *s) noexcept nogil:
         LC.multi_remove_handle(self.multi, s.easy)
@@ -857,7 +728,7 @@ cdef class Engine:
         cdef uint64_t latency = now - s.sched_ns   # from the due time: no coordinated omission
         cdef uint64_t nbytes = s.body_bytes
         cdef long status = 0
-        cdef int sclass = 0, cls
+        cdef int sclass = SC_ERROR, cls
         cdef bint failed = True
         cdef const char *msg
         cdef long new_conns = 0
@@ -887,7 +758,7 @@ cdef class Engine:
                 sclass = status // 100
             else:
                 self.status_counts[0] += 1
-                sclass = 5
+                sclass = SC_5XX
             failed = status >= 400
         else:
             if s.errbuf[0] != 0:
@@ -922,7 +793,6 @@ cdef class Engine:
             d = self.backoff_max
         if now + d > self.hold_until:
             self.hold_until = now + d
-            self.backoffs += 1
 
     cdef void _expire(self, uint64_t now) noexcept nogil:
         # --timeout is enforced here, not by libcurl: CURLOPT_TIMEOUT_MS costs a timer insert
@@ -941,11 +811,11 @@ cdef class Engine:
             if d <= now:   # in libcurl's words
                 size = lc_info_off(s.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T)
                 if size >= 0:
-                    snprintf(s.errbuf, ERRLEN, "Operation timed out after %llu milliseconds with %llu out of %lld bytes received",
+                    snprintf(s.errbuf, CURL_ERROR_SIZE, "Operation timed out after %llu milliseconds with %llu out of %lld bytes received",
                              <unsigned long long>((now - s.sent_ns) // 1000000), <unsigned long long>s.body_bytes,
                              <long long>size)
                 else:
-                    snprintf(s.errbuf, ERRLEN, "Operation timed out after %llu milliseconds with %llu bytes received",
+                    snprintf(s.errbuf, CURL_ERROR_SIZE, "Operation timed out after %llu milliseconds with %llu bytes received",
                              <unsigned long long>((now - s.sent_ns) // 1000000), <unsigned long long>s.body_bytes)
                 self._complete(s, CURLE_OPERATION_TIMEDOUT, now)
             elif d < nxt:
@@ -989,7 +859,7 @@ cdef class Engine:
         self.cur = 0
         self.ring[0].sec = 0
         self.ring[0].last_sec = 0
-        self.ring[0].state = 1
+        self.ring[0].state = SLOT_OPEN
         if self.open_model:
             self._advance_due()
         if self._fill(now) < 0:
@@ -1062,25 +932,25 @@ cdef class Engine:
             if s.active:
                 if not s.warm:
                     self._failure(C_ABORTED, -1, b"in flight when the run ended (grace period over or aborted)")
-                    self._count(&self.ring[self.cur], 0, True, s.body_bytes)
+                    self._count(&self.ring[self.cur], SC_ERROR, True, s.body_bytes)
                 self._release(s)
         self.t_end = now
         lh_record_zeros(self.phase[P_DNS], self.reused)
         lh_record_zeros(self.phase[P_CONNECT], self.reused)
         lh_record_zeros(self.phase[P_TLS], self.reused)
-        la_set_int(&self.ring[self.cur].state, 2)
+        la_set_int(&self.ring[self.cur].state, SLOT_CLOSED)
         return 0 if self.fatal == CURLM_OK else -1
 
     # ------------------------------------------------------------------ Python side
     def run(self):
         """Run the load loop to its end (blocks; call it in a thread). Releases the GIL."""
-        if self.state != 0:
+        if self.state != ENGINE_NEW:
             raise EngineError("an Engine runs once")
-        self.state = 1
+        self.state = ENGINE_RUNNING
         cdef int rc
         with nogil:
             rc = self._loop()
-        la_set_int(&self.state, 2)
+        la_set_int(&self.state, ENGINE_DONE)
         if rc != 0:
             raise EngineError(f"curl multi: {LC.multi_strerror(self.fatal).decode()}")
 
@@ -1099,27 +969,27 @@ cdef class Engine:
 
     @property
     def running(self):
-        return la_get_int(&self.state) == 1
+        return la_get_int(&self.state) == ENGINE_RUNNING
 
     def snapshot(self):
-        """Live counters, read without stopping the loop."""
+        """Live counters (a contract.Snapshot), read without stopping the loop."""
         cdef uint64_t now = lunge_now_ns()
-        return {
-            "elapsed": (now - self.t0) / 1e9 if self.t0 else 0.0,
-            "issued": la_get(&self.live.issued),
-            "completed": la_get(&self.live.completed),
-            "failures": la_get(&self.live.failures),
-            "errors": la_get(&self.live.errors),
-            "bytes": la_get(&self.live.bytes),
-            "inFlight": la_get(&self.live.in_flight),
-            "connections": la_get(&self.live.connections),
-            "warmupCompleted": la_get(&self.live.warm_completed),
-            "statusClasses": [la_get(&self.live.status[i]) for i in range(6)],
-        }
+        return Snapshot(
+            elapsed_s=(now - self.t0) / 1e9 if self.t0 else 0.0,
+            issued=la_get(&self.live.issued),
+            completed=la_get(&self.live.completed),
+            failures=la_get(&self.live.failures),
+            errors=la_get(&self.live.errors),
+            bytes=la_get(&self.live.bytes),
+            in_flight=la_get(&self.live.in_flight),
+            connections=la_get(&self.live.connections),
+            warmup_completed=la_get(&self.live.warm_completed),
+            status_classes=tuple([la_get(&self.live.status[i]) for i in range(NSTATUS_CLASSES)]),
+        )
 
     def harvest(self):
-        """Closed seconds since the last call, each with its latency histogram in sparse
-        form (counter indices and counts), and hand their slots back to the engine."""
+        """Closed seconds since the last call (contract.HarvestedSecond, in order), each with
+        its latency histogram in sparse form, and hand their slots back to the engine."""
         out = []
         cdef Second *s
         cdef size_t j, n, lo, hi
@@ -1128,7 +998,7 @@ cdef class Engine:
         cdef uint64_t[::1] cnt_buf
         for i in range(RING):
             s = &self.ring[i]
-            if la_get_int(&s.state) != 2:
+            if la_get_int(&s.state) != SLOT_CLOSED:
                 continue
             # Only counters between those of min and max can be set; reading them also zeroes
             # them, so the engine reuses the slot without clearing 270 KB each second.
@@ -1152,46 +1022,46 @@ cdef class Engine:
                         cnt_buf[n] = c[j]
                         c[j] = 0
                         n += 1
-            out.append({
-                "sec": s.sec, "lastSec": s.last_sec, "requests": s.requests,
-                "failures": s.failures, "errors": s.errors, "bytes": s.bytes,
-                "status": [s.status[k] for k in range(6)],
-                "hist": (idx, cnt, s.hist.total, s.hist.min if s.hist.total else 0,
-                         s.hist.max, s.hist.sum, s.hist.sum_sq),
-            })
-            la_set_int(&s.state, 0)
-        out.sort(key=lambda d: d["sec"])
+            out.append(HarvestedSecond(
+                sec=s.sec, last_sec=s.last_sec, requests=s.requests,
+                failures=s.failures, errors=s.errors, bytes=s.bytes,
+                status_classes=tuple([s.status[k] for k in range(NSTATUS_CLASSES)]),
+                hist=SparseCounts(idx=idx, counts=cnt, total=s.hist.total,
+                                  min_ns=s.hist.min if s.hist.total else 0, max_ns=s.hist.max,
+                                  sum_ns=s.hist.sum, sum_sq=s.hist.sum_sq),
+            ))
+            la_set_int(&s.state, SLOT_FREE)
+        out.sort(key=lambda d: d.sec)
         return out
 
     def results(self):
-        """Everything measured, once run() has returned."""
-        if la_get_int(&self.state) != 2:
+        """Everything measured (a contract.EngineResults), once run() has returned."""
+        if la_get_int(&self.state) != ENGINE_DONE:
             raise EngineError("results() before the run ended")
-        return {
-            "wallStartNs": self.wall0,
-            "elapsedNs": self.t_end - self.t0,
-            "firstSendNs": self.first_send - self.t0 if self.first_send else 0,
-            "issueEndNs": self.issue_end - self.t0,
-            "completedAtIssueEnd": self.completed_at_issue_end,
-            "issued": self.live.issued,
-            "completed": self.live.completed,
-            "failures": self.live.failures,
-            "errors": self.live.errors,
-            "bytes": self.live.bytes,
-            "connections": self.live.connections,
-            "statusCodes": {i: self.status_counts[i] for i in range(NSTATUS) if self.status_counts[i]},
-            "curlCodes": {i: self.curl_codes[i] for i in range(NCURLCODES) if self.curl_codes[i]},
-            "errorClasses": {ERROR_CLASSES[i]: self.class_counts[i] for i in range(NCLASSES) if self.class_counts[i]},
-            "errorSamples": {ERROR_CLASSES[i]: OWN_POOL_VIA.sub("", self.samples[i].decode(errors="replace"))
-                             for i in range(NCLASSES) if self.samples[i][0]},
-            "seriesOverruns": self.overruns,
-            "openModel": bool(self.open_model),
-            "lateSends": self.late_sends,
-            "maxLagNs": self.max_lag,
-            "warmupIssued": self.warm_issued,
-            "backoffs": self.backoffs,
-            "warmupCompleted": self.live.warm_completed,
-            "warmupFailures": self.warm_failures,
-            "histograms": dict(self.hists),
-        }
+        return EngineResults(
+            wall_start_ns=self.wall0,
+            elapsed_ns=self.t_end - self.t0,
+            first_send_ns=self.first_send - self.t0 if self.first_send else 0,
+            issue_end_ns=self.issue_end - self.t0,
+            completed_at_issue_end=self.completed_at_issue_end,
+            issued=self.live.issued,
+            completed=self.live.completed,
+            failures=self.live.failures,
+            errors=self.live.errors,
+            bytes=self.live.bytes,
+            connections=self.live.connections,
+            status_codes={i: self.status_counts[i] for i in range(NSTATUS) if self.status_counts[i]},
+            curl_codes={i: self.curl_codes[i] for i in range(NCURLCODES) if self.curl_codes[i]},
+            error_classes={ERROR_CLASSES[i]: self.class_counts[i] for i in range(NCLASSES) if self.class_counts[i]},
+            error_samples={ERROR_CLASSES[i]: OWN_POOL_VIA.sub("", self.samples[i].decode(errors="replace"))
+                           for i in range(NCLASSES) if self.samples[i][0]},
+            series_overruns=self.overruns,
+            open_model=bool(self.open_model),
+            late_sends=self.late_sends,
+            max_lag_ns=self.max_lag,
+            warmup_issued=self.warm_issued,
+            warmup_completed=self.live.warm_completed,
+            warmup_failures=self.warm_failures,
+            histograms=dict(self.hists),
+        )
 

@@ -4,7 +4,6 @@ from libc.stdint cimport uint64_t
 cdef extern from "lunge_hist.h" nogil:
     enum:
         LH_COUNTS_LEN
-        LH_HALF_COUNT
         LH_SIG_DIGITS
     unsigned long long LH_LOWEST
     unsigned long long LH_HIGHEST

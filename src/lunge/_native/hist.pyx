@@ -16,9 +16,7 @@ from libc.stdlib cimport free
 from libc.string cimport memcpy
 
 COUNTS_LEN = LH_COUNTS_LEN
-LOWEST = LH_LOWEST
 HIGHEST = LH_HIGHEST
-SIGNIFICANT_DIGITS = LH_SIG_DIGITS
 
 # HdrHistogram V2 cookies (word size 8 in the low nibble: | 0x10).
 _COOKIE = 0x1C849303 | 0x10

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 
+from lunge._native.contract import Snapshot
 from lunge.units import format_bytes, format_ms
 
 
@@ -24,14 +25,14 @@ def _n(x) -> str:
     return f"{x:,.0f}"
 
 
-def _progress(snap: dict, live) -> tuple[float | None, str]:
+def _progress(snap: Snapshot, live) -> tuple[float | None, str]:
     """(fraction done or None, 'elapsed/planned' or 'done/iterations')."""
     if live.iterations:
-        done = snap["completed"]
+        done = snap.completed
         return min(1.0, done / live.iterations), f"{_n(done)}/{_n(live.iterations)}"
     if live.planned:
-        return min(1.0, snap["elapsed"] / live.planned), f"{snap['elapsed']:.0f}s/{live.planned:.0f}s"
-    return None, f"{snap['elapsed']:.0f}s"
+        return min(1.0, snap.elapsed_s / live.planned), f"{snap.elapsed_s:.0f}s/{live.planned:.0f}s"
+    return None, f"{snap.elapsed_s:.0f}s"
 
 
 def _lat(d: dict | None) -> str:
@@ -151,8 +152,8 @@ class Bar(_Redrawn):
             full = int(frac * self.WIDTH)
             bar = f"[{'#' * full}{'.' * (self.WIDTH - full)}] {frac * 100:3.0f}%  "
         rps = f"{view['rps']:,.0f}" if view else "-"
-        self._text = (f"lunge {bar}{where}  {rps} req/s  {snap['inFlight']} in flight  "
-                      f"{_n(snap['failures'])} failed")
+        self._text = (f"lunge {bar}{where}  {rps} req/s  {snap.in_flight} in flight  "
+                      f"{_n(snap.failures)} failed")
         self._redraw()
 
     def _redraw(self) -> None:

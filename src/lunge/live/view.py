@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lunge._native.contract import Snapshot
 from lunge._native.hist import BUCKET_MID
 from lunge.errors import ERROR_RATE_ABORT, RESOURCE_LIMIT, ConfigError
 from lunge.live import console, hooks
@@ -106,11 +107,11 @@ class Live:
             self.console.note(f"metrics at {exporter.url}")
         self.hooks.call("on_start", self.plan.configuration())
 
-    def tick(self, snap: dict):
+    def tick(self, snap: Snapshot):
         """Called a few times a second; returns (error type, message) to stop the run."""
         stop = None
-        if int(snap["elapsed"]) > self._second:
-            self._second = int(snap["elapsed"])
+        if int(snap.elapsed_s) > self._second:
+            self._second = int(snap.elapsed_s)
             self.view = self._view(snap)
             stop = self._protect(self.view)
             if stop is not None:  # say it now: in-flight requests may take up to --grace to finish
@@ -154,37 +155,38 @@ class Live:
         new = self.test.closed[self._seen:]
         self._seen += len(new)
         for s in new:
-            idx, counts, total, lo, hi = s["hist"][:5]
-            if not total:
+            h = s.hist
+            if not h.total:
                 continue
-            np.add.at(self._cum, idx, counts)
-            self._cum_min = lo if not self._cum_n else min(self._cum_min, lo)
-            self._cum_max = max(self._cum_max, hi)
-            self._cum_n += total
+            np.add.at(self._cum, h.idx, h.counts)
+            self._cum_min = h.min_ns if not self._cum_n else min(self._cum_min, h.min_ns)
+            self._cum_max = max(self._cum_max, h.max_ns)
+            self._cum_n += h.total
         return self.test.closed[-1] if self.test.closed else None
 
-    def _view(self, snap: dict) -> dict:
+    def _view(self, snap: Snapshot) -> dict:
         last = self._merge_seconds()
-        elapsed = snap["elapsed"]
+        elapsed = snap.elapsed_s
         p_elapsed, p_done, p_failed = self._prev or (0.0, 0, 0)
         dt = max(elapsed - p_elapsed, 1e-3)
-        done, failed = snap["completed"] - p_done, snap["failures"] - p_failed
-        self._prev = (elapsed, snap["completed"], snap["failures"])
+        done, failed = snap.completed - p_done, snap.failures - p_failed
+        self._prev = (elapsed, snap.completed, snap.failures)
         nz = np.flatnonzero(self._cum)
         cum = SparseHist(nz, self._cum[nz], self._cum_n, self._cum_min, self._cum_max)
         view = {
             "t": int(elapsed), "elapsed": round(elapsed, 3), "planned": self.planned, "iterations": self.iterations,
-            **{k: snap[k] for k in ("issued", "completed", "failures", "errors", "bytes", "inFlight", "connections",
-                                    "warmupCompleted")},
-            "statusClasses": dict(zip(STATUS_CLASSES, snap["statusClasses"])),
+            "issued": snap.issued, "completed": snap.completed, "failures": snap.failures, "errors": snap.errors,
+            "bytes": snap.bytes, "inFlight": snap.in_flight, "connections": snap.connections,
+            "warmupCompleted": snap.warmup_completed,
+            "statusClasses": dict(zip(STATUS_CLASSES, snap.status_classes)),
             "rps": round(done / dt, 1), "failedShare": failed / done if done else None,
             "targetRps": self.target_rps(elapsed),
             "lastSecond": None, "cumulative": _ms(cum) if self._cum_n else None,
             "resources": self.monitor.sample(elapsed) if self.monitor is not None else None,
         }
         if last is not None:
-            h = SparseHist(*last["hist"])
-            view["lastSecond"] = {"t": last["sec"], "requests": last["requests"], **(_ms(h) if h.total else {})}
+            h = SparseHist._make(last.hist)
+            view["lastSecond"] = {"t": last.sec, "requests": last.requests, **(_ms(h) if h.total else {})}
         if self.monitor is not None:
             for w in self.monitor.warnings[self._warned:]:
                 self.console.warn(w)

@@ -11,25 +11,23 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lunge import __version__
+from lunge._native.contract import STATUS_CLASSES, EngineResults, HarvestedSecond, SparseCounts
 from lunge._native.hist import BUCKET_MID, Histogram
 from lunge.errors import RATE_LIMIT, ConfigError
 
-STATUS_CLASSES = ("error", "1xx", "2xx", "3xx", "4xx", "5xx")
 # An open-model run is rate-limited by the generator if scheduled requests went unsent or
 # sends lagged their schedule by more than this at p99.
 RATE_LIMIT_LAG_NS = 10_000_000
 
 
-@dataclass
-class SparseHist:
-    """A histogram kept as its non-empty counters: how per-second data is held in memory."""
-    idx: np.ndarray
-    counts: np.ndarray
-    total: int = 0
-    min_ns: int = 0
-    max_ns: int = 0
-    sum_ns: int = 0
-    sum_sq: float = 0.0
+class SparseHist(SparseCounts):
+    """A histogram kept as its non-empty counters: how per-second data is held in memory.
+    The engine's SparseCounts (same fields) with the reading and merging."""
+    __slots__ = ()
+
+    @classmethod
+    def empty(cls) -> SparseHist:
+        return cls(np.zeros(0, np.int32), np.zeros(0, np.uint64))
 
     @classmethod
     def of(cls, h: Histogram) -> SparseHist:
@@ -70,7 +68,7 @@ class Second:
     failures: int = 0
     errors: int = 0
     bytes: int = 0
-    status: list = field(default_factory=lambda: [0] * 6)
+    status: list = field(default_factory=lambda: [0] * len(STATUS_CLASSES))  # per STATUS_CLASSES slot
     hist: SparseHist | None = None
     span: int = 1  # > 1 only if the engine had to fold seconds together (Python fell behind)
 
@@ -112,46 +110,47 @@ class RunResult:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def from_engine(cls, plan, raw: dict, harvested: list, curl: dict, interrupted=False) -> RunResult:
+    def from_engine(cls, plan, raw: EngineResults, harvested: list[HarvestedSecond], curl: dict,
+                    interrupted=False) -> RunResult:
         from lunge._native import engine
 
-        series = [Second(t=s["sec"], requests=s["requests"], failures=s["failures"], errors=s["errors"],
-                         bytes=s["bytes"], status=list(s["status"]), span=s["lastSec"] - s["sec"] + 1,
-                         hist=SparseHist(*s["hist"]))
+        series = [Second(t=s.sec, requests=s.requests, failures=s.failures, errors=s.errors,
+                         bytes=s.bytes, status=list(s.status_classes), span=s.last_sec - s.sec + 1,
+                         hist=SparseHist._make(s.hist))
                   for s in harvested]
         warnings = []
         scheduled = 0
-        if raw["openModel"]:
+        if raw.open_model:
             ts, cum = plan.load.schedule()
-            due = int(np.ceil(np.interp(raw["issueEndNs"] / 1e9, ts, cum) - 1e-9))
-            scheduled = max(0, due - raw["warmupIssued"])
+            due = int(np.ceil(np.interp(raw.issue_end_ns / 1e9, ts, cum) - 1e-9))
+            scheduled = max(0, due - raw.warmup_issued)
             if plan.load.iterations:
                 scheduled = min(scheduled, plan.load.iterations)
-            sent = raw["issued"] - raw["warmupIssued"]
-            lag_p99 = raw["histograms"]["sendLag"].percentile(99)
+            sent = raw.issued - raw.warmup_issued
+            lag_p99 = raw.histograms["sendLag"].percentile(99)
             if scheduled > sent or lag_p99 > RATE_LIMIT_LAG_NS:
                 warnings.append(
                     f"{RATE_LIMIT}: the target rate was not sustained: {max(0, scheduled - sent)} scheduled requests "
-                    f"were never sent, sends lagged {lag_p99 / 1e6:.1f} ms at p99 (max {raw['maxLagNs'] / 1e6:.1f} ms, "
-                    f"{raw['lateSends']} of {sent} more than 1 ms late); add connections (--concurrency) or "
+                    f"were never sent, sends lagged {lag_p99 / 1e6:.1f} ms at p99 (max {raw.max_lag_ns / 1e6:.1f} ms, "
+                    f"{raw.late_sends} of {sent} more than 1 ms late); add connections (--concurrency) or "
                     f"workers, or lower the rate")
-        if raw["seriesOverruns"]:
-            warnings.append(f"the time series folded {raw['seriesOverruns']} seconds together "
+        if raw.series_overruns:
+            warnings.append(f"the time series folded {raw.series_overruns} seconds together "
                             f"(the process was too busy to collect them)")
         return cls(
             name=plan.name, configuration=plan.configuration(),
-            start_wall_ns=raw["wallStartNs"], elapsed_ns=raw["elapsedNs"], first_send_ns=raw["firstSendNs"],
-            issue_end_ns=raw["issueEndNs"], completed_at_issue_end=raw["completedAtIssueEnd"],
-            issued=raw["issued"], completed=raw["completed"], failures=raw["failures"], errors=raw["errors"],
-            bytes=raw["bytes"], connections=raw["connections"],
-            status_codes=dict(raw["statusCodes"]), error_classes=dict(raw["errorClasses"]),
-            error_samples=dict(raw["errorSamples"]), curl_codes=dict(raw["curlCodes"]),
-            histograms=dict(raw["histograms"]), series=_trim_tail(_fill_gaps(series), raw["issueEndNs"]),
+            start_wall_ns=raw.wall_start_ns, elapsed_ns=raw.elapsed_ns, first_send_ns=raw.first_send_ns,
+            issue_end_ns=raw.issue_end_ns, completed_at_issue_end=raw.completed_at_issue_end,
+            issued=raw.issued, completed=raw.completed, failures=raw.failures, errors=raw.errors,
+            bytes=raw.bytes, connections=raw.connections,
+            status_codes=dict(raw.status_codes), error_classes=dict(raw.error_classes),
+            error_samples=dict(raw.error_samples), curl_codes=dict(raw.curl_codes),
+            histograms=dict(raw.histograms), series=_trim_tail(_fill_gaps(series), raw.issue_end_ns),
             versions={"lunge": __version__, "engine": engine.ENGINE_VERSION, "build": engine.BUILD,
                       "libcurl": curl["version"], "libcurlFile": curl["path"], "libcurlOrigin": curl["origin"]},
-            interrupted=interrupted, warnings=warnings, open_model=raw["openModel"], scheduled=scheduled,
-            late_sends=raw["lateSends"], max_lag_ns=raw["maxLagNs"], warmup_issued=raw["warmupIssued"],
-            warmup_completed=raw["warmupCompleted"], warmup_failures=raw["warmupFailures"],
+            interrupted=interrupted, warnings=warnings, open_model=raw.open_model, scheduled=scheduled,
+            late_sends=raw.late_sends, max_lag_ns=raw.max_lag_ns, warmup_issued=raw.warmup_issued,
+            warmup_completed=raw.warmup_completed, warmup_failures=raw.warmup_failures,
         )
 
     @classmethod
@@ -176,7 +175,7 @@ class RunResult:
                 seconds.setdefault(sec.t + shift, []).append(sec)
         series = [Second(t=t, requests=sum(x.requests for x in secs), failures=sum(x.failures for x in secs),
                          errors=sum(x.errors for x in secs), bytes=sum(x.bytes for x in secs),
-                         status=[sum(x.status[k] for x in secs) for k in range(6)],
+                         status=[sum(x.status[k] for x in secs) for k in range(len(STATUS_CLASSES))],
                          hist=SparseHist.merge([x.hist for x in secs]), span=max(x.span for x in secs))
                   for t, secs in sorted(seconds.items())]
 
