@@ -13,6 +13,9 @@ BUCKET_MID: NDArray[np.float64]
 
 class HistogramFormatError(ValueError): ...
 
+def percentiles_of(idx: ArrayLike, counts: ArrayLike, total: int, min_ns: int, max_ns: int,
+                   ps: ArrayLike) -> NDArray[np.float64]: ...
+
 class Histogram:
     __hash__: ClassVar[None]  # type: ignore[assignment]
     def __init__(self) -> None: ...

@@ -45,6 +45,20 @@ class HistogramFormatError(ValueError):
     pass
 
 
+def percentiles_of(idx, counts, total, min_ns, max_ns, ps):
+    """lunge's one percentile rule, for dense and sparse histograms alike: the value (ns, float)
+    at percentile p (0..100) is the midpoint of the counter that holds the ceil(p% * total)-th
+    smallest value, clamped to the exact min and max. `idx`: increasing counter indices,
+    `counts`: their counts."""
+    ps = np.atleast_1d(np.asarray(ps, dtype=np.float64))
+    if not total:
+        return np.zeros(len(ps))
+    cum = np.cumsum(counts)
+    ranks = np.clip(np.ceil(ps / 100.0 * total), 1, total)
+    vals = BUCKET_MID[np.asarray(idx)[np.searchsorted(cum, ranks, side="left")]]
+    return np.clip(vals, min_ns, max_ns)
+
+
 cdef class Histogram:
     """A mergeable latency histogram (ns). `Histogram()` is empty."""
 
@@ -149,17 +163,11 @@ cdef class Histogram:
         return var ** 0.5 if var > 0 else 0.0
 
     def percentiles(self, ps):
-        """Values (ns, float) at percentiles `ps` (0..100): the midpoint of the counter that
-        holds the rank-th smallest value, clamped to the exact min and max."""
-        ps = np.atleast_1d(np.asarray(ps, dtype=np.float64))
+        """Values (ns, float) at percentiles `ps` (0..100): see percentiles_of."""
         if not self.h.total:
-            return np.zeros(len(ps))
-        cum = np.cumsum(self.counts())
-        total = self.h.total
-        ranks = np.clip(np.ceil(ps / 100.0 * total), 1, total)
-        idx = np.searchsorted(cum, ranks, side="left")
-        vals = BUCKET_MID[idx]
-        return np.clip(vals, self.h.min, self.h.max)
+            return np.zeros(len(np.atleast_1d(ps)))
+        idx, cnt = self.nonzero()
+        return percentiles_of(idx, cnt, self.h.total, self.h.min, self.h.max, ps)
 
     def percentile(self, p):
         return float(self.percentiles([p])[0])

@@ -12,7 +12,7 @@ import numpy as np
 
 from lunge import __version__
 from lunge._native.contract import STATUS_CLASSES, EngineResults, HarvestedSecond, SparseCounts
-from lunge._native.hist import BUCKET_MID, Histogram
+from lunge._native.hist import Histogram, percentiles_of
 from lunge.errors import RATE_LIMIT, ConfigError
 
 # An open-model run is rate-limited by the generator if scheduled requests went unsent or
@@ -51,13 +51,7 @@ class SparseHist(SparseCounts):
                    max(p.max_ns for p in parts), sum(p.sum_ns for p in parts), sum(p.sum_sq for p in parts))
 
     def percentiles(self, ps) -> np.ndarray:
-        ps = np.asarray(ps, dtype=np.float64)
-        if not self.total:
-            return np.zeros(len(ps))
-        cum = np.cumsum(self.counts)
-        ranks = np.clip(np.ceil(ps / 100.0 * self.total), 1, self.total)
-        vals = BUCKET_MID[self.idx[np.searchsorted(cum, ranks, side="left")]]
-        return np.clip(vals, self.min_ns, self.max_ns)
+        return percentiles_of(self.idx, self.counts, self.total, self.min_ns, self.max_ns, ps)
 
 
 @dataclass
