@@ -20,7 +20,7 @@ import threading
 
 from lunge import libcurl
 from lunge._native.contract import HarvestedSecond, Snapshot
-from lunge.errors import ConfigError, InternalError
+from lunge.errors import RATE_LIMIT, ConfigError, InternalError
 from lunge.plan import Plan
 from lunge.prepare import prepare
 from lunge.results import RunResult, SparseHist
@@ -133,13 +133,40 @@ class LoadTest:
         self._harvest(final=True)
         if self._failure:
             raise InternalError(f"engine failed: {self._failure[0]}")
-        parts = [RunResult.from_engine(p, e.results(), secs, self.curl, interrupted=self.stops > 0)
-                 for p, e, secs in zip(self.plans, self.engines, self.seconds)]
+        raws = [e.results() for e in self.engines]
+        parts = [RunResult.from_engine(p, raw, secs, self.curl, interrupted=self.stops > 0)
+                 for p, raw, secs in zip(self.plans, raws, self.seconds)]
         if len(parts) == 1:
-            return parts[0]
-        merged = RunResult.merge(parts, kind="worker")
-        merged.configuration = {**self.plan.configuration(), "workers": len(parts)}
-        return merged
+            result = parts[0]
+        else:
+            result = RunResult.merge(parts, kind="worker")
+            result.configuration = {**self.plan.configuration(), "workers": len(parts)}
+        result.warnings = run_warnings(result, sum(r.series_overruns for r in raws))
+        return result
+
+
+# An open-model run is rate-limited by the generator if scheduled requests went unsent or
+# sends lagged their schedule by more than this at p99.
+RATE_LIMIT_LAG_NS = 10_000_000
+
+
+def run_warnings(r: RunResult, series_overruns: int) -> list[str]:
+    """What the whole run (every engine's part together) warns of: the rate not sustained,
+    seconds folded together."""
+    warnings = []
+    if r.open_model:
+        sent = r.issued - r.warmup_issued
+        lag_p99 = r.histograms["sendLag"].percentile(99)
+        if r.scheduled > sent or lag_p99 > RATE_LIMIT_LAG_NS:
+            warnings.append(
+                f"{RATE_LIMIT}: the target rate was not sustained: {max(0, r.scheduled - sent)} scheduled requests "
+                f"were never sent, sends lagged {lag_p99 / 1e6:.1f} ms at p99 (max {r.max_lag_ns / 1e6:.1f} ms, "
+                f"{r.late_sends} of {sent} more than 1 ms late); add connections (--concurrency) or "
+                f"workers, or lower the rate")
+    if series_overruns:
+        warnings.append(f"the time series folded {series_overruns} seconds together "
+                        f"(the process was too busy to collect them)")
+    return warnings
 
 
 def _merge_second(parts: list[HarvestedSecond]) -> HarvestedSecond:

@@ -13,11 +13,7 @@ import numpy as np
 from lunge import __version__
 from lunge._native.contract import STATUS_CLASSES, EngineResults, HarvestedSecond, SparseCounts
 from lunge._native.hist import Histogram, percentiles_of
-from lunge.errors import RATE_LIMIT, ConfigError
-
-# An open-model run is rate-limited by the generator if scheduled requests went unsent or
-# sends lagged their schedule by more than this at p99.
-RATE_LIMIT_LAG_NS = 10_000_000
+from lunge.errors import ConfigError
 
 
 class SparseHist(SparseCounts):
@@ -112,7 +108,6 @@ class RunResult:
                          bytes=s.bytes, status=list(s.status_classes), span=s.last_sec - s.sec + 1,
                          hist=SparseHist._make(s.hist))
                   for s in harvested]
-        warnings = []
         scheduled = 0
         if raw.open_model:
             ts, cum = plan.load.schedule()
@@ -120,17 +115,6 @@ class RunResult:
             scheduled = max(0, due - raw.warmup_issued)
             if plan.load.iterations:
                 scheduled = min(scheduled, plan.load.iterations)
-            sent = raw.issued - raw.warmup_issued
-            lag_p99 = raw.histograms["sendLag"].percentile(99)
-            if scheduled > sent or lag_p99 > RATE_LIMIT_LAG_NS:
-                warnings.append(
-                    f"{RATE_LIMIT}: the target rate was not sustained: {max(0, scheduled - sent)} scheduled requests "
-                    f"were never sent, sends lagged {lag_p99 / 1e6:.1f} ms at p99 (max {raw.max_lag_ns / 1e6:.1f} ms, "
-                    f"{raw.late_sends} of {sent} more than 1 ms late); add connections (--concurrency) or "
-                    f"workers, or lower the rate")
-        if raw.series_overruns:
-            warnings.append(f"the time series folded {raw.series_overruns} seconds together "
-                            f"(the process was too busy to collect them)")
         return cls(
             name=plan.name, configuration=plan.configuration(),
             start_wall_ns=raw.wall_start_ns, elapsed_ns=raw.elapsed_ns, first_send_ns=raw.first_send_ns,
@@ -142,7 +126,7 @@ class RunResult:
             histograms=dict(raw.histograms), series=_trim_tail(_fill_gaps(series), raw.issue_end_ns),
             versions={"lunge": __version__, "engine": engine.ENGINE_VERSION, "build": engine.BUILD,
                       "libcurl": curl["version"], "libcurlFile": curl["path"], "libcurlOrigin": curl["origin"]},
-            interrupted=interrupted, warnings=warnings, open_model=raw.open_model, scheduled=scheduled,
+            interrupted=interrupted, open_model=raw.open_model, scheduled=scheduled,
             late_sends=raw.late_sends, max_lag_ns=raw.max_lag_ns, warmup_issued=raw.warmup_issued,
             warmup_completed=raw.warmup_completed, warmup_failures=raw.warmup_failures,
         )
