@@ -412,7 +412,7 @@ cdef class Engine:
             lc_setopt_long(e, CURLOPT_DNS_CACHE_TIMEOUT, -1)
             lc_setopt_long(e, CURLOPT_TCP_NODELAY, 1)
             self._opt(lc_setopt_long(e, CURLOPT_HTTP_VERSION, version),
-                      "--http2 (this libcurl has no HTTP/2)" if http2 else "http version")
+                      "HTTP/2 (this libcurl has none)" if http2 else "HTTP version")
             if http2:
                 lc_setopt_long(e, CURLOPT_PIPEWAIT, 1)
             if user_agent:  # "": the request's own User-Agent header (or none) goes out as given
