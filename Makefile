@@ -3,7 +3,7 @@
 #   make build       rebuild the Cython extensions into src/ after editing .pyx/.pxd or csrc/
 #   make test-fast   the suite without the tests marked slow (about a minute)
 #   make test        the whole suite, as CI runs it
-#   make lint        ruff and mypy, each only if installed
+#   make lint        ruff and mypy, as .ci/run runs them (docs/lint.md)
 # ARGS passes extra pytest arguments: make test-fast ARGS="-x test_perf.py"
 
 PYTHON ?= python3
@@ -29,9 +29,7 @@ test-fast:
 test:
 	$(PYTEST) $(ARGS)
 
-# A placeholder until the linters are configured: each tool runs only when it is installed.
+# The same checks as .ci/run: their settings live in pyproject.toml.
 lint:
-	@if $(VPY) -m ruff --version >/dev/null 2>&1; then $(VPY) -m ruff check src tests; \
-	else echo "ruff is not installed: skipped"; fi
-	@if $(VPY) -m mypy --version >/dev/null 2>&1; then $(VPY) -m mypy src; \
-	else echo "mypy is not installed: skipped"; fi
+	$(VPY) -m ruff check src tests benchmarks
+	$(VPY) -m mypy
