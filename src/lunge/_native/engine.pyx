@@ -55,7 +55,7 @@ cdef enum:
     P_DNS, P_CONNECT, P_TLS, P_TTFB, P_TRANSFER, P_TOTAL, P_ERROR
 
 # Second.state, who owns a ring slot: free (the engine may reuse it), open (the engine
-# writes it), closed (Python reads it).  Engine.state: its run.  Both start at 0 (calloc).
+# writes it), closed (Python reads it).  Engine.state: its run.  Both start at 0: Cython zeroes a new Engine.
 cdef enum:
     SLOT_FREE, SLOT_OPEN, SLOT_CLOSED
 cdef enum:
