@@ -280,7 +280,9 @@ def _shard(plan, text: str):
 @click.option("--output", "-o", metavar="FILE", help="Write the merged report to FILE (a base name with several "
                                                      "formats). The text summary still prints.")
 @click.option("--threshold", "threshold_exprs", multiple=True, metavar="EXPR", help="Fail (exit 1) unless EXPR holds.")
-def merge(results, fmt, output, threshold_exprs):
+@click.option("--force", is_flag=True, help="Merge runs of different tests or targets, or runs that did not "
+                                            "overlap in time.")
+def merge(results, fmt, output, threshold_exprs, force):
     """Merge results of shards (or any runs) exactly: histograms add, series align on wall-clock
     seconds; every report a single run has.
 
@@ -291,7 +293,11 @@ def merge(results, fmt, output, threshold_exprs):
     from lunge import finish
     from lunge.result import RunResult, load
 
-    merged = RunResult.merge([load(p) for p in results], kind="shard")
+    from lunge.resultcheck import check_mergeable
+
+    loaded = [load(p) for p in results]
+    check_mergeable(loaded, list(results), force)
+    merged = RunResult.merge(loaded, kind="shard")
     opts = finish.Options(formats=fmt, output=output, thresholds=threshold_exprs)
     finish.validate(opts, None, None)
     return finish.finish(merged, opts, ran=False)

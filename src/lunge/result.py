@@ -166,6 +166,8 @@ class RunResult:
             raise ConfigError("nothing to merge")
         if len(results) == 1:
             return results[0]
+        from lunge.resultcheck import fill_gaps  # sparse across long gaps: memory follows the data
+
         first = results[0]
         start = min(r.start_wall_ns for r in results)
         rel = [r.start_wall_ns - start for r in results]
@@ -221,7 +223,7 @@ class RunResult:
             completed=total("completed"), failures=total("failures"), errors=total("errors"), bytes=total("bytes"),
             connections=total("connections"), status_codes=add_maps("status_codes"),
             error_classes=add_maps("error_classes"), error_samples=samples, curl_codes=add_maps("curl_codes"),
-            histograms=hists, series=_fill_gaps(series), versions=first.versions,
+            histograms=hists, series=fill_gaps(series), versions=first.versions,
             interrupted=any(r.interrupted for r in results), warnings=warnings,
             open_model=any(r.open_model for r in results), scheduled=total("scheduled"),
             late_sends=total("late_sends"), max_lag_ns=max(r.max_lag_ns for r in results),
@@ -294,7 +296,7 @@ class RunResult:
                     errors=_count(row["errors"]), bytes=_count(row["bytes"]),
                     status=[_count(row["statusClasses"].get(k, 0)) for k in STATUS_CLASSES],
                     hist=SparseHist.of(hist), span=int(row.get("span", 1))))
-            return cls(
+            result = cls(
                 name=str(doc["testName"]), configuration=config,
                 start_wall_ns=int(start.timestamp() * 1e9), elapsed_ns=int(doc["durationMs"] * 1e6),
                 first_send_ns=int(c["firstSendMs"] * 1e6), issue_end_ns=int(c["issueEndMs"] * 1e6),
@@ -313,6 +315,10 @@ class RunResult:
                 warmup_failures=_count(c.get("warmupFailures", 0)),
                 parts={k: list(doc[k]) for k in ("workers", "shards") if k in doc},
                 resources=list(doc.get("resources", [])), stop_reason=doc.get("stopReason"))
+            from lunge.resultcheck import check_counts
+
+            check_counts(result, source)  # counters, histograms and series must agree
+            return result
         except ConfigError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError, HistogramFormatError) as e:
@@ -332,9 +338,11 @@ def _count(value) -> int:
 
 
 def load(path: str) -> RunResult:
+    from lunge import safeload  # size, encoding and depth bounded: the file may be hostile
+
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
+        doc = safeload.json_loads(safeload.decode_utf8(safeload.read_bytes(path, safeload.MAX_RESULT_BYTES, path),
+                                                       path), path)
     except OSError as e:
         raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
     except json.JSONDecodeError as e:
