@@ -89,6 +89,8 @@ def serve(host, port):
 @click.option("-X", "--method", metavar="METHOD", help="HTTP method (default GET, or POST with -d).")
 @click.option("-H", "--header", "headers", multiple=True, metavar="'Name: value'", help="Request header (repeatable).")
 @click.option("-d", "--data", metavar="BODY", help="Request body, or @FILE to send a file's bytes.")
+@click.option("--max-request-body", metavar="SIZE", help="Refuse a request body read from a file (-d @FILE, a "
+                                                         "config's \"@file\" body) larger than SIZE [default: 100MB].")
 @click.option("--concurrency", type=click.IntRange(min=1),
               help="Connections [default: 10]. Closed model: each keeps one request in flight; "
                    "with --rps: the cap on requests in flight.")
@@ -157,7 +159,7 @@ def serve(host, port):
 @click.option("--hook", "hooks", multiple=True, metavar="package.module:Class", help="Hook fed every second (repeatable).")
 @click.option("--metrics-port", type=click.IntRange(0, 65535), help="Serve live Prometheus metrics on this port.")
 @click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address for --metrics-port.")
-def perf(url, config_path, env, test, request, variables, method, headers, data, concurrency, iterations, duration,
+def perf(url, config_path, env, test, request, variables, method, headers, data, max_request_body, concurrency, iterations, duration,
          rps, pattern, ramp_up, ramp_down, warmup, warmup_iterations, data_file, variants, backoff, workers, shard,
          timeout, connect_timeout, low_speed_limit, low_speed_time, max_body, grace, insecure, show_secrets, http2,
          follow, max_redirects, cacert, cert, key, max_concurrency, name, fmt, output, template, threshold_exprs, no_thresholds, save_baseline, compare_baseline, tolerance,
@@ -178,6 +180,10 @@ def perf(url, config_path, env, test, request, variables, method, headers, data,
     from lunge.plan import build_plan, plan_from_config
     from lunge.variables import parse_assignments
 
+    if max_request_body is not None:
+        from lunge import safeload
+
+        safeload.set_max_request_body(_size(max_request_body, "--max-request-body"))
     if pattern is not None and rps is not None:
         raise ConfigError("--pattern and --rps: give one (a pattern sets its own rates)")
     common = dict(iterations=iterations, duration=duration, rps=rps,

@@ -214,9 +214,10 @@ def read_body(data: str | None) -> bytes | None:
     if data is None:
         return None
     if data.startswith("@"):
-        try:
-            with open(data[1:], "rb") as f:
-                return f.read()
+        from lunge import safeload
+
+        try:  # bounded: -d @/dev/zero must not read forever
+            return safeload.read_request_body(data[1:], f"-d {data!r}")
         except OSError as e:
             raise ConfigError(f"-d {data!r}: cannot read {data[1:]!r} ({e.strerror})") from None
     return data.encode()

@@ -27,7 +27,7 @@ MAX_ALIASES = 10_000                 # alias uses (*name) in one YAML document
 MAX_NODES = 1_000_000                # YAML nodes once aliases are expanded
 MAX_CONFIG_BYTES = 64 * 1024 ** 2    # a config file
 MAX_RESULT_BYTES = 1024 ** 3         # a result file (a day of per-second histograms is ~50 MB)
-DEFAULT_MAX_REQUEST_BODY = 100 * 1000 ** 2  # a request body read from a file: --max-request-body
+DEFAULT_MAX_REQUEST_BODY = 100 * 1024 ** 2  # a request body read from a file: --max-request-body (100MB)
 CHUNK = 1 << 20
 
 _max_request_body = DEFAULT_MAX_REQUEST_BODY
@@ -44,7 +44,7 @@ def max_request_body() -> int:
 
 
 def _size_text(n: int) -> str:
-    for unit, scale in (("GB", 1000 ** 3), ("MB", 1000 ** 2), ("KB", 1000)):
+    for unit, scale in (("GB", 1024 ** 3), ("MB", 1024 ** 2), ("KB", 1024)):  # as units.parse_size counts
         if n >= scale and n % scale == 0:
             return f"{n // scale}{unit}"
     return f"{n} bytes"

@@ -100,9 +100,10 @@ def _read_at_file(value: str, flag: str, binary: bool = False):
     """VALUE, or the contents of FILE for @FILE (curl's convention)."""
     if not value.startswith("@"):
         return value.encode("utf-8") if binary else value
-    try:
-        with open(value[1:], "rb") as f:
-            raw = f.read()
+    from lunge import safeload
+
+    try:  # bounded: @/dev/zero must not read forever
+        raw = safeload.read_request_body(value[1:], f"{flag} {value!r}")
     except OSError as e:
         raise ConfigError(f"{flag} {value!r}: cannot read file: {e.strerror}") from None
     if binary:
@@ -111,6 +112,20 @@ def _read_at_file(value: str, flag: str, binary: bool = False):
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{flag} {value!r}: file is not UTF-8 text") from None
+
+
+def _max_request_body_option(f):
+    return click.option("--max-request-body", "max_request_body", metavar="SIZE", callback=_set_max_request_body,
+                        expose_value=False, is_eager=True,
+                        help="Refuse a request body read from a file (@FILE) larger than SIZE [default: 100MB].")(f)
+
+
+def _set_max_request_body(_ctx, _param, value):
+    from lunge import safeload
+    from lunge.units import parse_size
+
+    if value is not None:
+        safeload.set_max_request_body(parse_size(value, "--max-request-body"))
 
 
 def _http_command(method: str) -> click.Command:
@@ -127,6 +142,7 @@ def _http_command(method: str) -> click.Command:
     @click.option("-v", "--verbose", is_flag=True, help="Show request and response headers and the timing breakdown.")
     @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
                   help="text: the body; json/yaml: status, headers, body and timing as data.")
+    @_max_request_body_option
     def command(url, headers, json_body, data, form, query, timeout, insecure, follow, verbose, fmt):
         from lunge.client.http import send
 
@@ -145,6 +161,7 @@ def _http_command(method: str) -> click.Command:
 @click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
 @click.option("-v", "--verbose", is_flag=True, help="Show headers, the timing breakdown and extracted variables.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@_max_request_body_option
 def run(config_path, env, request, var, insecure, follow, verbose, fmt):
     """Send one request from a config file."""
     from lunge.client.http import send
@@ -171,6 +188,7 @@ def run(config_path, env, request, var, insecure, follow, verbose, fmt):
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS + ["junit"]), default="text", show_default=True)
 @click.option("-o", "--output", "output_path", metavar="FILE", help="Write the report here instead of stdout.")
+@_max_request_body_option
 @click.pass_context
 def test_command(ctx, config_path, env, suite, only, var, insecure, fmt, output_path):
     """Run a test suite; exit 1 if any assertion fails, 2 for config errors."""
