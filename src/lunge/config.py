@@ -21,6 +21,7 @@ from lunge import variables as V
 from lunge.errors import ConfigError
 from lunge.units import parse_duration, parse_size
 from lunge.urls import check_url
+from lunge.wire import check_header
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -579,8 +580,12 @@ class Config:
                                   V.render_text(item, scope, f"{w}.queryParams.{k}")))
             url += ("&" if "?" in url else "?") + urllib.parse.urlencode(pairs)
         check_url(url, f"{self.path}: {w}.url")
-        headers = [f"{V.render_text(k, scope, f'{w}.headers')}: {V.render_text(v, scope, f'{w}.headers.{k}')}"
-                   for k, v in (req.get("headers") or {}).items()]
+        headers = []
+        for k, v in (req.get("headers") or {}).items():
+            hname, hvalue = V.render_text(k, scope, f"{w}.headers"), V.render_text(v, scope, f"{w}.headers.{k}")
+            # at render time: a variable (one extracted from a response too) cannot add a header line
+            check_header(hname, hvalue, f"{self.path}: {w}.headers.{k}")
+            headers.append(f"{hname}: {hvalue}")
         body = None
         if "body" in req:
             body, ctype = encode_body(req["body"], scope, f"{w}.body", self.base_dir)

@@ -202,10 +202,11 @@ class Plan:
 
 def parse_header(text: str, field_name: str = "-H") -> str:
     name, sep, value = text.partition(":")
-    if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
+    if not sep or not name.strip():
         raise ConfigError(f"{field_name} {text!r}: expected 'Name: value'")
-    if "\n" in text or "\r" in text:
-        raise ConfigError(f"{field_name} {text!r}: a header cannot contain a line break")
+    from lunge import wire
+
+    wire.check_header_line(text, field_name)  # CR, LF, NUL; the name a token
     return f"{name.strip()}: {value.strip()}"
 
 

@@ -51,6 +51,7 @@ def _pairs(items, flag: str) -> list[tuple[str, str]]:
 
 
 def _build_adhoc(method, url, headers, json_body, data, form, query, timeout, insecure, follow):
+    from lunge import wire
     from lunge.config import ResolvedRequest
     from lunge.urls import check_url
     from lunge.units import parse_duration
@@ -65,8 +66,9 @@ def _build_adhoc(method, url, headers, json_body, data, form, query, timeout, in
     hdrs = []
     for h in headers:
         name, sep, value = h.partition(":")
-        if not sep or not name.strip() or " " in name.strip():
+        if not sep or not name.strip():
             raise ConfigError(f"-H {h!r}: expected 'Name: value'")
+        wire.check_header_line(h, "-H")  # CR, LF, NUL; the name a token
         hdrs.append(f"{name.strip()}: {value.strip()}")
     given = [flag for flag, v in (("--json", json_body), ("--data", data), ("--form", form)) if v]
     if len(given) > 1:

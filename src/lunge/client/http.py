@@ -84,6 +84,11 @@ def _timing(c: pycurl.Curl) -> Timing:
 def send(req: ResolvedRequest, *, timeout: float | None = None, follow: bool | None = None,
          insecure: bool | None = None) -> Response:
     """Send `req`; keyword arguments override the request's own settings when given."""
+    from lunge import wire
+
+    wire.check_url(req.url, "URL")  # the last check before libcurl, whoever built the request
+    for line in req.headers:
+        wire.check_header_line(line, "header")
     c = pycurl.Curl()
     body = BytesIO()
     state = {"status": 0, "reason": "", "version": "", "headers": [], "sent": []}
