@@ -11,6 +11,7 @@ import click
 
 from lunge import __version__
 from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, STOP_EXIT, ConfigError, LungeError
+from lunge.secretvalues import scrub
 from lunge.units import parse_duration
 
 
@@ -34,7 +35,7 @@ class LungeGroup(click.Group):
         try:
             return super().invoke(ctx)
         except LungeError as e:
-            click.echo(f"lunge: {e.message}", err=True)
+            click.echo(f"lunge: {scrub(e.message)}", err=True)
             ctx.exit(e.exit_code)
 
 
@@ -180,6 +181,10 @@ def perf(url, config_path, env, test, request, variables, method, headers, data,
     from lunge.plan import build_plan, plan_from_config
     from lunge.variables import parse_assignments
 
+    if show_secrets:
+        from lunge import secretvalues
+
+        secretvalues.show()
     if max_request_body is not None:
         from lunge import safeload
 
@@ -214,6 +219,14 @@ def perf(url, config_path, env, test, request, variables, method, headers, data,
         plan = _shard(plan, shard)
     if plan.transport.insecure:
         click.echo("lunge: warning: --insecure: TLS certificates are not verified", err=True)
+    if plan.transport.follow:
+        from lunge import secretvalues
+
+        carried = [h.split(":", 1)[0] for h in plan.request.headers if secretvalues.carries_credentials(h)]
+        if any(n.strip().lower() not in ("authorization", "cookie") for n in carried):
+            click.echo(f"lunge: warning: -L: the load engine follows redirects with libcurl, which keeps "
+                       f"Authorization and Cookie for the original host but sends {', '.join(carried)} to any "
+                       f"host a redirect names (docs/reliability.md)", err=True)
     opts = finish.Options(formats=fmt, output=output, template=template, thresholds=threshold_exprs,
                           no_thresholds=no_thresholds,
                           baseline=save_baseline, compare=compare_baseline,
@@ -329,16 +342,22 @@ def _backoff(text: str) -> tuple[float, float]:
 
 def main(argv=None):
     """Entry point: every failure the user can act on is one line on stderr and an exit status."""
+    from lunge import secretvalues
+
+    secretvalues.reset()
     try:
         rc = cli.main(args=argv, prog_name="lunge", standalone_mode=False)
     except click.exceptions.Exit as e:
         rc = e.exit_code
     except click.ClickException as e:  # usage errors: bad flags and values
-        click.echo(f"lunge: {e.format_message()}", err=True)
+        click.echo(f"lunge: {scrub(e.format_message())}", err=True)
         rc = EXIT_USAGE
     except LungeError as e:
-        click.echo(f"lunge: {e.message}", err=True)
+        click.echo(f"lunge: {scrub(e.message)}", err=True)
         rc = e.exit_code
+    except RecursionError:  # a backstop: input is depth-bounded (lunge.safeload) long before this
+        click.echo("lunge: input nested too deeply to process", err=True)
+        rc = EXIT_USAGE
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("lunge: interrupted", err=True)
         rc = EXIT_INTERRUPTED

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lunge import __version__, patterns, redact
+from lunge import __version__, patterns, secretvalues
 from lunge.errors import CONCURRENCY_LIMIT, ConfigError
 from lunge.urls import check_url
 
@@ -143,9 +143,10 @@ class Plan:
         unless show_secrets (lunge.redact)."""
         r, ld, t = self.request, self.load, self.transport
         return {
-            "url": r.url if self.show_secrets else redact.url(r.url),
+            # by name (lunge.redact), then by value (secret variables, URL passwords: lunge.secretvalues)
+            "url": r.url if self.show_secrets else secretvalues.url(r.url),
             "method": r.method,
-            "headers": list(r.headers) if self.show_secrets else [redact.header(h) for h in r.headers],
+            "headers": list(r.headers) if self.show_secrets else [secretvalues.header(h) for h in r.headers],
             "bodyBytes": len(r.body) if r.body is not None else 0,
             "concurrency": ld.concurrency,
             "iterations": ld.iterations,
@@ -301,7 +302,7 @@ def build_plan(*, url: str, method: str | None = None, headers=(), data: str | N
             raise ConfigError(f"--iterations: {iterations} can never be reached: the pattern schedules "
                               f"only {capacity} requests in its {own:g}s (add --duration or lower --iterations)")
     plan = Plan(
-        name=name or f"{method} {url if show_secrets else redact.url(url)}",
+        name=name or f"{method} {url if show_secrets else secretvalues.url(url)}",
         show_secrets=show_secrets,
         request=RequestTemplate(url=url, method=method, headers=tuple(parse_header(h) for h in headers), body=body,
                                 variants=tuple(variants)),

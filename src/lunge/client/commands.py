@@ -27,8 +27,11 @@ def _print_response(resp, fmt: str, verbose: bool, extracted: dict | None = None
     if verbose:
         for line in output.verbose_lines(resp):
             click.echo(line, err=True)
+        from lunge import secretvalues
+
         for k, v in (extracted or {}).items():
-            click.echo(f"extracted {k} = {json.dumps(v)}", err=True)
+            shown = "[redacted]" if secretvalues.secret_name(k) and not secretvalues.showing() else json.dumps(v)
+            click.echo(secretvalues.scrub(f"extracted {k} = {shown}"), err=True)
     if fmt != "text":
         click.echo(output.dump(output.response_dict(resp), fmt), nl=False)
     elif sys.stdout.isatty():
@@ -122,6 +125,22 @@ def _max_request_body_option(f):
                         help="Refuse a request body read from a file (@FILE) larger than SIZE [default: 100MB].")(f)
 
 
+def _secrets_options(f):
+    f = click.option("--location-trusted", is_flag=True,
+                     help="With -L: send credentials (Authorization, Cookie, *-Key, *-Token ... headers) to "
+                          "other hosts too; by default they stay with the original one.")(f)
+    return click.option("--show-secrets", is_flag=True, expose_value=False, is_eager=True, callback=_set_show_secrets,
+                        help="Keep credentials and secret variables' values in verbose output, reports and "
+                             "errors; they are redacted by default.")(f)
+
+
+def _set_show_secrets(_ctx, _param, value):
+    if value:
+        from lunge import secretvalues
+
+        secretvalues.show()
+
+
 def _set_max_request_body(_ctx, _param, value):
     from lunge import safeload
     from lunge.units import parse_size
@@ -145,11 +164,13 @@ def _http_command(method: str) -> click.Command:
     @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
                   help="text: the body; json/yaml: status, headers, body and timing as data.")
     @_max_request_body_option
-    def command(url, headers, json_body, data, form, query, timeout, insecure, follow, verbose, fmt):
+    @_secrets_options
+    def command(url, headers, json_body, data, form, query, timeout, insecure, follow, verbose, fmt,
+                location_trusted):
         from lunge.client.http import send
 
         req = _build_adhoc(method, url, headers, json_body, data, form, query, timeout, insecure, follow)
-        _print_response(send(req), fmt, verbose)
+        _print_response(send(req, location_trusted=location_trusted), fmt, verbose)
 
     return command
 
@@ -164,7 +185,8 @@ def _http_command(method: str) -> click.Command:
 @click.option("-v", "--verbose", is_flag=True, help="Show headers, the timing breakdown and extracted variables.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @_max_request_body_option
-def run(config_path, env, request, var, insecure, follow, verbose, fmt):
+@_secrets_options
+def run(config_path, env, request, var, insecure, follow, verbose, fmt, location_trusted):
     """Send one request from a config file."""
     from lunge.client.http import send
     from lunge.client.suite import extract
@@ -173,7 +195,7 @@ def run(config_path, env, request, var, insecure, follow, verbose, fmt):
 
     cfg = load_config(config_path)
     req = resolve_request(cfg, env, request, parse_assignments(var))
-    resp = send(req, insecure=insecure or None, follow=follow or None)
+    resp = send(req, insecure=insecure or None, follow=follow or None, location_trusted=location_trusted)
     values, problems = extract(cfg.request(request).get("extract") or {}, resp, f"requests.{request}.extract")
     if verbose:
         for p in problems:
@@ -191,8 +213,9 @@ def run(config_path, env, request, var, insecure, follow, verbose, fmt):
 @click.option("--format", "fmt", type=click.Choice(FORMATS + ["junit"]), default="text", show_default=True)
 @click.option("-o", "--output", "output_path", metavar="FILE", help="Write the report here instead of stdout.")
 @_max_request_body_option
+@_secrets_options
 @click.pass_context
-def test_command(ctx, config_path, env, suite, only, var, insecure, fmt, output_path):
+def test_command(ctx, config_path, env, suite, only, var, insecure, fmt, output_path, location_trusted):
     """Run a test suite; exit 1 if any assertion fails, 2 for config errors."""
     from lunge.client import output
     from lunge.client.junit import to_junit
@@ -201,7 +224,11 @@ def test_command(ctx, config_path, env, suite, only, var, insecure, fmt, output_
     from lunge.variables import parse_assignments
 
     cfg = load_config(config_path)
+    from lunge import secretvalues
+
     opts = {"insecure": True} if insecure else {}
+    if location_trusted:
+        opts["location_trusted"] = True
     result = run_suite(cfg, env, suite, parse_assignments(var), only, **opts)
     if fmt == "junit":
         report = to_junit(result)
@@ -209,6 +236,7 @@ def test_command(ctx, config_path, env, suite, only, var, insecure, fmt, output_
         report = output.suite_text(result)
     else:
         report = output.dump(result.as_dict(), fmt)
+    report = secretvalues.scrub(report)  # assertion messages quote values: a secret variable's among them
     if output_path:
         try:
             with open(output_path, "w", encoding="utf-8") as f:
