@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lunge import patterns, redact
+from lunge import patterns, secretvalues
 from lunge.errors import CONCURRENCY_LIMIT, ConfigError
 from lunge.settings import DEFAULTS, Settings
 from lunge.urls import check_url
@@ -140,9 +140,10 @@ class Plan:
         unless show_secrets (lunge.redact)."""
         r, ld, t = self.request, self.load, self.transport
         return {
-            "url": r.url if self.show_secrets else redact.url(r.url),
+            # by name (lunge.redact), then by value (secret variables, URL passwords: lunge.secretvalues)
+            "url": r.url if self.show_secrets else secretvalues.url(r.url),
             "method": r.method,
-            "headers": list(r.headers) if self.show_secrets else [redact.header(h) for h in r.headers],
+            "headers": list(r.headers) if self.show_secrets else [secretvalues.header(h) for h in r.headers],
             "bodyBytes": len(r.body) if r.body is not None else 0,
             "concurrency": ld.concurrency,
             "iterations": ld.iterations,
@@ -168,10 +169,11 @@ class Plan:
 
 def parse_header(text: str, field_name: str = "-H") -> str:
     name, sep, value = text.partition(":")
-    if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
+    if not sep or not name.strip():
         raise ConfigError(f"{field_name} {text!r}: expected 'Name: value'")
-    if "\n" in text or "\r" in text:
-        raise ConfigError(f"{field_name} {text!r}: a header cannot contain a line break")
+    from lunge import wire
+
+    wire.check_header_line(text, field_name)  # CR, LF, NUL; the name a token
     return f"{name.strip()}: {value.strip()}"
 
 
@@ -180,9 +182,10 @@ def read_body(data: str | None) -> bytes | None:
     if data is None:
         return None
     if data.startswith("@"):
-        try:
-            with open(data[1:], "rb") as f:
-                return f.read()
+        from lunge import safeload
+
+        try:  # bounded: -d @/dev/zero must not read forever
+            return safeload.read_request_body(data[1:], f"-d {data!r}")
         except OSError as e:
             raise ConfigError(f"-d {data!r}: cannot read {data[1:]!r} ({e.strerror})") from None
     return data.encode()
@@ -266,7 +269,7 @@ def build_plan(s: Settings, request: RequestTemplate | None = None) -> Plan:
                           insecure=s.insecure, follow=s.follow, max_redirects=s.max_redirects, cacert=s.cacert,
                           cert=s.cert, key=s.key, max_body=s.max_body, low_speed_limit=s.low_speed_limit,
                           low_speed_time=s.low_speed_time)
-    name = s.name or f"{req.method} {req.url if s.show_secrets else redact.url(req.url)}"
+    name = s.name or f"{req.method} {req.url if s.show_secrets else secretvalues.url(req.url)}"
     plan = Plan(name=name, show_secrets=s.show_secrets, request=req, load=load, transport=transport)
     if s.shard is not None:
         index, count = s.shard

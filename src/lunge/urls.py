@@ -7,6 +7,10 @@ from lunge.errors import ConfigError
 
 
 def check_url(url: str, field_name: str = "--url") -> str:
+    from lunge import secretvalues, wire
+
+    secretvalues.note_url(url)  # its password is redacted from any message that quotes it
+    wire.check_url(url, field_name)  # CR, LF, NUL and other control characters
     try:
         parts = urllib.parse.urlsplit(url)
         parts.port  # noqa: B018  (raises on a bad port)

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from lunge import secretvalues
 from lunge.errors import ConfigError
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -50,6 +51,7 @@ class Scope:
             self.layers[_layer_key(key)].update(values or {})
 
     def set(self, layer: str, name: str, value: Any) -> None:
+        secretvalues.note(name, value)  # e.g. an extracted token, before anything prints it
         self.layers[layer][name] = value
 
     def lookup(self, name: str) -> tuple[bool, Any]:
@@ -100,6 +102,13 @@ def _builtin(expr: str, where: str) -> Any:
 
 
 def _value_of(m: re.Match, scope: Scope, where: str) -> Any:
+    value = _resolve(m, scope, where)
+    # A secret-looking name's value is redacted wherever it shows up later (lunge.secretvalues).
+    secretvalues.note(m.group(2) or m.group(1), value)
+    return value
+
+
+def _resolve(m: re.Match, scope: Scope, where: str) -> Any:
     expr, env_name, env_default = m.group(1), m.group(2), m.group(3)
     if env_name is not None:  # ${NAME:-default}
         if env_name in os.environ:

@@ -11,6 +11,7 @@ import click
 
 from lunge import __version__
 from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, LungeError
+from lunge.secretvalues import scrub
 
 
 def _version_text() -> str:
@@ -57,16 +58,22 @@ def serve(host, port):
 def main(argv=None):
     """Entry point: every LungeError, usage error and interruption is one line on stderr and
     an exit status."""
+    from lunge import secretvalues
+
+    secretvalues.reset()
     try:
         rc = cli.main(args=argv, prog_name="lunge", standalone_mode=False)
     except click.exceptions.Exit as e:
         rc = e.exit_code
     except click.ClickException as e:  # usage errors: bad flags and values
-        click.echo(f"lunge: {e.format_message()}", err=True)
+        click.echo(f"lunge: {scrub(e.format_message())}", err=True)
         rc = EXIT_USAGE
     except LungeError as e:
-        click.echo(f"lunge: {e.message}", err=True)
+        click.echo(f"lunge: {scrub(e.message)}", err=True)
         rc = e.exit_code
+    except RecursionError:  # a backstop: input is depth-bounded (lunge.safeload) long before this
+        click.echo("lunge: input nested too deeply to process", err=True)
+        rc = EXIT_USAGE
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("lunge: interrupted", err=True)
         rc = EXIT_INTERRUPTED

@@ -24,6 +24,8 @@ from lunge.settings import Settings, request_layer, test_layer
 @click.option("-X", "--method", metavar="METHOD", help="HTTP method (default GET, or POST with -d).")
 @click.option("-H", "--header", "headers", multiple=True, metavar="'Name: value'", help="Request header (repeatable).")
 @click.option("-d", "--data", metavar="BODY", help="Request body, or @FILE to send a file's bytes.")
+@click.option("--max-request-body", metavar="SIZE", help="Refuse a request body read from a file (-d @FILE, a "
+                                                         "config's \"@file\" body) larger than SIZE [default: 100MB].")
 @click.option("--concurrency", type=click.IntRange(min=1),
               help="Connections. Closed model: each keeps one request in flight; "
                    "with --rps: the cap on requests in flight." + default("concurrency"))
@@ -111,7 +113,15 @@ def perf(**kw):
     from lunge.live import view as live
 
     config_path, env, test, request = kw.pop("config_path"), kw.pop("env"), kw.pop("test"), kw.pop("request")
-    variables = kw.pop("variables")
+    variables, max_request_body = kw.pop("variables"), kw.pop("max_request_body")
+    if kw.get("show_secrets"):
+        from lunge import secretvalues
+
+        secretvalues.show()
+    if max_request_body is not None:
+        from lunge import safeload
+
+        safeload.set_max_request_body(params.size(max_request_body, "--max-request-body"))
     flags = flag_settings(kw)
     if config_path:
         if any(flags.get(k) is not None for k in ("url", "method", "headers", "data")):
@@ -125,6 +135,14 @@ def perf(**kw):
         plan = build_plan(s)
     if plan.transport.insecure:
         click.echo("lunge: warning: --insecure: TLS certificates are not verified", err=True)
+    if plan.transport.follow:
+        from lunge import secretvalues
+
+        carried = [h.split(":", 1)[0] for h in plan.request.headers if secretvalues.carries_credentials(h)]
+        if any(n.strip().lower() not in ("authorization", "cookie") for n in carried):
+            click.echo(f"lunge: warning: -L: the load engine follows redirects with libcurl, which keeps "
+                       f"Authorization and Cookie for the original host but sends {', '.join(carried)} to any "
+                       f"host a redirect names (docs/reliability.md)", err=True)
     finish.validate(s, perf_test)  # bad thresholds or outputs fail before the run, not after
     result = runner.run(plan, monitor=live.Live(plan, live.Options.of(s)), workers=s.workers)
     rc = finish.finish(result, s, perf_test, env)
@@ -237,7 +255,9 @@ def demo(duration, concurrency, output):
 @click.option("--output", "-o", metavar="FILE", help="Write the merged report to FILE (a base name with several "
                                                      "formats). The text summary still prints.")
 @click.option("--threshold", "threshold_exprs", multiple=True, metavar="EXPR", help="Fail (exit 1) unless EXPR holds.")
-def merge(results, fmt, output, threshold_exprs):
+@click.option("--force", is_flag=True, help="Merge runs of different tests or targets, or runs that did not "
+                                            "overlap in time.")
+def merge(results, fmt, output, threshold_exprs, force):
     """Merge results of shards (or any runs) exactly: histograms add, series align on wall-clock
     seconds; every report a single run has.
 
@@ -251,5 +271,9 @@ def merge(results, fmt, output, threshold_exprs):
     s = Settings.layered({"formats": fmt or None, "output": {"*": output} if output else None,
                           "threshold_exprs": threshold_exprs})
     finish.validate(s)
-    merged = RunResult.merge([load(p) for p in results], kind="shard")
+    from lunge.results.check import check_mergeable
+
+    loaded = [load(p) for p in results]
+    check_mergeable(loaded, list(results), force)
+    merged = RunResult.merge(loaded, kind="shard")
     return finish.finish(merged, s, ran=False)

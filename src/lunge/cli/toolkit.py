@@ -28,8 +28,11 @@ def _print_response(resp, fmt: str, verbose: bool, extracted: dict | None = None
     if verbose:
         for line in output.verbose_lines(resp):
             click.echo(line, err=True)
+        from lunge import secretvalues
+
         for k, v in (extracted or {}).items():
-            click.echo(f"extracted {k} = {json.dumps(v)}", err=True)
+            shown = "[redacted]" if secretvalues.secret_name(k) and not secretvalues.showing() else json.dumps(v)
+            click.echo(secretvalues.scrub(f"extracted {k} = {shown}"), err=True)
     if fmt != "text":
         click.echo(output.dump(output.response_dict(resp), fmt), nl=False)
     elif sys.stdout.isatty():
@@ -52,6 +55,7 @@ def _pairs(items, flag: str) -> list[tuple[str, str]]:
 
 
 def _build_adhoc(method, url, headers, json_body, data, form, query, timeout, insecure, follow):
+    from lunge import wire
     from lunge.config import ResolvedRequest
     from lunge.units import parse_duration
     from lunge.urls import check_url
@@ -66,8 +70,9 @@ def _build_adhoc(method, url, headers, json_body, data, form, query, timeout, in
     hdrs = []
     for h in headers:
         name, sep, value = h.partition(":")
-        if not sep or not name.strip() or " " in name.strip():
+        if not sep or not name.strip():
             raise ConfigError(f"-H {h!r}: expected 'Name: value'")
+        wire.check_header_line(h, "-H")  # CR, LF, NUL; the name a token
         hdrs.append(f"{name.strip()}: {value.strip()}")
     given = [flag for flag, v in (("--json", json_body), ("--data", data), ("--form", form)) if v]
     if len(given) > 1:
@@ -101,9 +106,10 @@ def _read_at_file(value: str, flag: str, binary: bool = False):
     """VALUE, or the contents of FILE for @FILE (curl's convention)."""
     if not value.startswith("@"):
         return value.encode("utf-8") if binary else value
-    try:
-        with open(value[1:], "rb") as f:
-            raw = f.read()
+    from lunge import safeload
+
+    try:  # bounded: @/dev/zero must not read forever
+        raw = safeload.read_request_body(value[1:], f"{flag} {value!r}")
     except OSError as e:
         raise ConfigError(f"{flag} {value!r}: cannot read file: {e.strerror}") from None
     if binary:
@@ -112,6 +118,36 @@ def _read_at_file(value: str, flag: str, binary: bool = False):
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{flag} {value!r}: file is not UTF-8 text") from None
+
+
+def _max_request_body_option(f):
+    return click.option("--max-request-body", "max_request_body", metavar="SIZE", callback=_set_max_request_body,
+                        expose_value=False, is_eager=True,
+                        help="Refuse a request body read from a file (@FILE) larger than SIZE [default: 100MB].")(f)
+
+
+def _secrets_options(f):
+    f = click.option("--location-trusted", is_flag=True,
+                     help="With -L: send credentials (Authorization, Cookie, *-Key, *-Token ... headers) to "
+                          "other hosts too; by default they stay with the original one.")(f)
+    return click.option("--show-secrets", is_flag=True, expose_value=False, is_eager=True, callback=_set_show_secrets,
+                        help="Keep credentials and secret variables' values in verbose output, reports and "
+                             "errors; they are redacted by default.")(f)
+
+
+def _set_show_secrets(_ctx, _param, value):
+    if value:
+        from lunge import secretvalues
+
+        secretvalues.show()
+
+
+def _set_max_request_body(_ctx, _param, value):
+    from lunge import safeload
+    from lunge.units import parse_size
+
+    if value is not None:
+        safeload.set_max_request_body(parse_size(value, "--max-request-body"))
 
 
 def _http_command(method: str) -> click.Command:
@@ -128,11 +164,14 @@ def _http_command(method: str) -> click.Command:
     @click.option("-v", "--verbose", is_flag=True, help="Show request and response headers and the timing breakdown.")
     @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
                   help="text: the body; json/yaml: status, headers, body and timing as data.")
-    def command(url, headers, json_body, data, form, query, timeout, insecure, follow, verbose, fmt):
+    @_max_request_body_option
+    @_secrets_options
+    def command(url, headers, json_body, data, form, query, timeout, insecure, follow, verbose, fmt,
+                location_trusted):
         from lunge.client.http import send
 
         req = _build_adhoc(method, url, headers, json_body, data, form, query, timeout, insecure, follow)
-        _print_response(send(req), fmt, verbose)
+        _print_response(send(req, location_trusted=location_trusted), fmt, verbose)
 
     return command
 
@@ -146,7 +185,9 @@ def _http_command(method: str) -> click.Command:
 @click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
 @click.option("-v", "--verbose", is_flag=True, help="Show headers, the timing breakdown and extracted variables.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-def run(config_path, env, request, var, insecure, follow, verbose, fmt):
+@_max_request_body_option
+@_secrets_options
+def run(config_path, env, request, var, insecure, follow, verbose, fmt, location_trusted):
     """Send one request from a config file."""
     from lunge.client.http import send
     from lunge.client.suite import extract
@@ -155,7 +196,7 @@ def run(config_path, env, request, var, insecure, follow, verbose, fmt):
 
     cfg = load_config(config_path)
     req = resolve_request(cfg, env, request, parse_assignments(var))
-    resp = send(req, insecure=insecure or None, follow=follow or None)
+    resp = send(req, insecure=insecure or None, follow=follow or None, location_trusted=location_trusted)
     values, problems = extract(cfg.request(request).get("extract") or {}, resp, f"requests.{request}.extract")
     if verbose:
         for p in problems:
@@ -172,9 +213,12 @@ def run(config_path, env, request, var, insecure, follow, verbose, fmt):
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS + ["junit"]), default="text", show_default=True)
 @click.option("-o", "--output", "output_path", metavar="FILE", help="Write the report here instead of stdout.")
+@_max_request_body_option
+@_secrets_options
 @click.pass_context
-def test_command(ctx, config_path, env, suite, only, var, insecure, fmt, output_path):
+def test_command(ctx, config_path, env, suite, only, var, insecure, fmt, output_path, location_trusted):
     """Run a test suite; exit 1 if any assertion fails, 2 for config errors."""
+    from lunge import secretvalues
     from lunge.client import output
     from lunge.client.junit import to_junit
     from lunge.client.suite import run_suite
@@ -183,6 +227,8 @@ def test_command(ctx, config_path, env, suite, only, var, insecure, fmt, output_
 
     cfg = load_config(config_path)
     opts: dict[str, Any] = {"insecure": True} if insecure else {}  # send()'s keyword arguments
+    if location_trusted:
+        opts["location_trusted"] = True
     result = run_suite(cfg, env, suite, parse_assignments(var), only, **opts)
     if fmt == "junit":
         report = to_junit(result)
@@ -190,6 +236,7 @@ def test_command(ctx, config_path, env, suite, only, var, insecure, fmt, output_
         report = output.suite_text(result)
     else:
         report = output.dump(result.as_dict(), fmt)
+    report = secretvalues.scrub(report)  # assertion messages quote values: a secret variable's among them
     if output_path:
         try:
             with open(output_path, "w", encoding="utf-8") as f:

@@ -83,8 +83,26 @@ def _timing(c: pycurl.Curl) -> Timing:
 
 
 def send(req: ResolvedRequest, *, timeout: float | None = None, follow: bool | None = None,
-         insecure: bool | None = None) -> Response:
-    """Send `req`; keyword arguments override the request's own settings when given."""
+         insecure: bool | None = None, location_trusted: bool = False) -> Response:
+    """Send `req`; keyword arguments override the request's own settings when given.
+    Redirects (-L) are followed hop by hop (lunge.client.redirects), so headers with
+    credentials go to another origin only with `location_trusted`."""
+    from lunge import wire
+
+    wire.check_url(req.url, "URL")  # the last check before libcurl, whoever built the request
+    for line in req.headers:
+        wire.check_header_line(line, "header")
+    if req.follow_redirects if follow is None else follow:
+        from lunge.client import redirects
+
+        return redirects.follow(_send_once, req, timeout=timeout, insecure=insecure, trusted=location_trusted)
+    return _send_once(req, timeout=timeout, insecure=insecure)
+
+
+def _send_once(req: ResolvedRequest, *, timeout: float | None = None, insecure: bool | None = None) -> Response:
+    """One request, one response: libcurl follows no redirect."""
+    from lunge import secretvalues
+
     c = pycurl.Curl()
     body = BytesIO()
     state: dict[str, Any] = {"status": 0, "reason": "", "version": "", "headers": [], "sent": []}
@@ -126,9 +144,6 @@ def send(req: ResolvedRequest, *, timeout: float | None = None, follow: bool | N
         t = req.timeout if timeout is None else timeout
         if t:
             c.setopt(pycurl.TIMEOUT_MS, max(1, int(t * 1000)))
-        if req.follow_redirects if follow is None else follow:
-            c.setopt(pycurl.FOLLOWLOCATION, 1)
-            c.setopt(pycurl.MAXREDIRS, 20)
         if req.insecure if insecure is None else insecure:
             c.setopt(pycurl.SSL_VERIFYPEER, 0)
             c.setopt(pycurl.SSL_VERIFYHOST, 0)
@@ -136,7 +151,7 @@ def send(req: ResolvedRequest, *, timeout: float | None = None, follow: bool | N
             c.perform()
         except pycurl.error as e:
             code, msg = e.args
-            raise RequestFailed(f"{req.method} {req.url}: {msg or 'curl error ' + str(code)}") from None
+            raise RequestFailed(f"{req.method} {secretvalues.url(req.url)}: {msg or 'curl error ' + str(code)}") from None
         return Response(status=c.getinfo(pycurl.RESPONSE_CODE) or state["status"], reason=state["reason"],
                         http_version=state["version"], headers=state["headers"], body=body.getvalue(),
                         timing=_timing(c), url=c.getinfo(pycurl.EFFECTIVE_URL), request_headers=state["sent"])

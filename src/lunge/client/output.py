@@ -103,11 +103,17 @@ def timing_waterfall(t: Timing, width: int = 40) -> list[str]:
 
 def verbose_lines(resp: Response) -> list[str]:
     """Request headers (>), response status and headers (<), then the timing breakdown."""
-    out = [click.style(f"> {line}", fg="yellow") for line in resp.request_headers]
+    from lunge import secretvalues  # credentials by header name and secret values, unless --show-secrets
+
+    sent = [secretvalues.scrub(line) if i == 0 else secretvalues.header(line)
+            for i, line in enumerate(resp.request_headers)]  # the request line first
+    out = [click.style(f"> {line}", fg="yellow") for line in sent]
     out.append(">")
     status_fg = "green" if resp.status < 400 else "red"
     out.append(click.style(f"< {resp.http_version} {resp.status} {resp.reason}".rstrip(), fg=status_fg, bold=True))
-    out += [f"< {click.style(k, fg='cyan')}: {v}" for k, v in resp.headers]
+    for k, v in resp.headers:
+        _, _, shown = secretvalues.header(f"{k}: {v}").partition(": ")
+        out.append(f"< {click.style(k, fg='cyan')}: {shown}")
     out.append("<")
     out.append(click.style("timing", bold=True))
     out += timing_waterfall(resp.timing)

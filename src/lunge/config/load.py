@@ -38,29 +38,34 @@ def _parse(text: str, path: str) -> Any:
     if path.lower().endswith((".yaml", ".yml")):
         import yaml
 
+        from lunge import safeload
+
         try:
-            return yaml.safe_load(text)
+            return safeload.yaml_load(text, path)  # aliases, expansion and depth bounded
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
             raise ConfigError(f"{where}: invalid YAML: {e.problem or e.context}") from None
         except yaml.YAMLError as e:  # e.g. a ReaderError (a control character): its text spans lines
             raise ConfigError(f"{path}: invalid YAML: {str(e).splitlines()[0]}") from None
+    from lunge import safeload
+
     try:
-        return json.loads(text)
+        return safeload.json_loads(text, path)  # depth bounded
     except json.JSONDecodeError as e:
         raise ConfigError(f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
 
 
 def load_config(path: str | os.PathLike) -> Config:
     """Read, parse and fully validate a config file; raises ConfigError on any problem."""
+    from lunge import safeload
+
     path = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        text = safeload.decode_utf8(safeload.read_bytes(path, safeload.MAX_CONFIG_BYTES, path), path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
         raise ConfigError(f"{path}: cannot read config file: {e}") from None
     data = _parse(text, path)
     if data is None:

@@ -16,6 +16,7 @@ from lunge.config.model import Config
 from lunge.errors import ConfigError
 from lunge.units import parse_duration
 from lunge.urls import check_url
+from lunge.wire import check_header
 
 
 @dataclass
@@ -51,8 +52,12 @@ def build_request(cfg: Config, name: str, scope: V.Scope, env: dict | None = Non
                               V.render_text(item, scope, f"{w}.queryParams.{k}")))
         url += ("&" if "?" in url else "?") + urllib.parse.urlencode(pairs)
     check_url(url, f"{cfg.path}: {w}.url")
-    headers = [f"{V.render_text(k, scope, f'{w}.headers')}: {V.render_text(v, scope, f'{w}.headers.{k}')}"
-               for k, v in (req.get("headers") or {}).items()]
+    headers = []
+    for k, v in (req.get("headers") or {}).items():
+        hname, hvalue = V.render_text(k, scope, f"{w}.headers"), V.render_text(v, scope, f"{w}.headers.{k}")
+        # at render time: a variable (one extracted from a response too) cannot add a header line
+        check_header(hname, hvalue, f"{cfg.path}: {w}.headers.{k}")
+        headers.append(f"{hname}: {hvalue}")
     body = None
     if "body" in req:
         body, ctype = encode_body(req["body"], scope, f"{w}.body", cfg.base_dir)
@@ -72,9 +77,10 @@ def encode_body(body: Any, scope: V.Scope, where: str, base_dir: str = ".") -> t
     """(bytes, content type to add or None): objects and arrays as JSON, strings as is, @file read."""
     if isinstance(body, str) and body.startswith("@"):
         path = os.path.join(base_dir, V.render_text(body[1:], scope, where))
+        from lunge import safeload
+
         try:
-            with open(path, "rb") as f:
-                return f.read(), None
+            return safeload.read_request_body(path, f"{where}: body file {path!r}"), None
         except OSError as e:
             raise ConfigError(f"{where}: cannot read body file {path!r}: {e.strerror}") from None
     value = V.render(body, scope, where)

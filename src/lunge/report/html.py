@@ -11,6 +11,7 @@ from typing import Any
 
 import jinja2
 import numpy as np
+from jinja2.sandbox import SandboxedEnvironment
 
 from lunge.analysis import Analysis
 from lunge.errors import ConfigError
@@ -37,7 +38,9 @@ def _environment(template: str | None) -> tuple[jinja2.Environment, str]:
     # "base/..." always names the built-in templates, for overrides that extend them.
     loaders.append(jinja2.PrefixLoader({"base": builtin}))
     loaders.append(builtin)
-    env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=jinja2.select_autoescape(["html", "j2"]),
+    # Sandboxed: a template (--template, a config's reporting.template) is data, not code; it
+    # reads the report's values but reaches no Python internals (no __class__, no os).
+    env = SandboxedEnvironment(loader=jinja2.ChoiceLoader(loaders), autoescape=jinja2.select_autoescape(["html", "j2"]),
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["ms"] = format_ms
     env.filters["bytes"] = format_bytes

@@ -116,7 +116,7 @@ def decode(doc: dict, source: str = "result") -> RunResult:
                 errors=_count(row["errors"]), bytes=_count(row["bytes"]),
                 status=[_count(row["statusClasses"].get(k, 0)) for k in STATUS_CLASSES],
                 hist=SparseHist.of(hist), span=int(row.get("span", 1))))
-        return RunResult(
+        result = RunResult(
             name=str(doc["testName"]), configuration=config,
             start_wall_ns=int(start.timestamp() * 1e9), elapsed_ns=int(doc["durationMs"] * 1e6),
             first_send_ns=int(c["firstSendMs"] * 1e6), issue_end_ns=int(c["issueEndMs"] * 1e6),
@@ -135,6 +135,10 @@ def decode(doc: dict, source: str = "result") -> RunResult:
             warmup_failures=_count(c.get("warmupFailures", 0)),
             parts={k: list(doc[k]) for k in ("workers", "shards") if k in doc},
             resources=list(doc.get("resources", [])), stop_reason=doc.get("stopReason"))
+        from lunge.results.check import check_counts
+
+        check_counts(result, source)  # counters, histograms and series must agree
+        return result
     except ConfigError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError, HistogramFormatError) as e:
@@ -154,9 +158,11 @@ def _count(value) -> int:
 
 
 def load(path: str) -> RunResult:
+    from lunge import safeload  # size, encoding and depth bounded: the file may be hostile
+
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
+        doc = safeload.json_loads(safeload.decode_utf8(safeload.read_bytes(path, safeload.MAX_RESULT_BYTES, path),
+                                                       path), path)
     except OSError as e:
         raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
     except json.JSONDecodeError as e:

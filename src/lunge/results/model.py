@@ -139,6 +139,8 @@ class RunResult:
             raise ConfigError("nothing to merge")
         if len(results) == 1:
             return results[0]
+        from lunge.results.check import fill_gaps  # sparse across long gaps: memory follows the data
+
         first = results[0]
         start = min(r.start_wall_ns for r in results)
         rel = [r.start_wall_ns - start for r in results]
@@ -194,7 +196,7 @@ class RunResult:
             completed=total("completed"), failures=total("failures"), errors=total("errors"), bytes=total("bytes"),
             connections=total("connections"), status_codes=add_maps("status_codes"),
             error_classes=add_maps("error_classes"), error_samples=samples, curl_codes=add_maps("curl_codes"),
-            histograms=hists, series=_fill_gaps(series), versions=first.versions,
+            histograms=hists, series=fill_gaps(series), versions=first.versions,
             interrupted=any(r.interrupted for r in results), warnings=warnings,
             open_model=any(r.open_model for r in results), scheduled=total("scheduled"),
             late_sends=total("late_sends"), max_lag_ns=max(r.max_lag_ns for r in results),

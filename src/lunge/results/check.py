@@ -1,0 +1,124 @@
+"""Result files that cannot lie: the counters of a loaded result must agree with each other and
+with its histograms, and `lunge merge` only merges runs that belong together.
+
+- check_counts(): the invariants the engine keeps (lunge/_native/engine.pyx, `_count` and
+  `_complete`): every completed request is a response (a status code, recorded in the
+  response histogram) or a transport error (an error class), so
+      sum(statusCodes) = histogram.totalCount = completed - transportErrors
+      sum(errors)      = transportErrors <= failures <= completed
+  and per second the same with `requests`, plus t >= 0, span >= 1, seconds in order, within
+  the run, adding up to `completed`.
+- check_mergeable(): the same testName and configuration.url, and runs that overlap in time
+  (or nearly: a gap of at most MERGE_SLACK_S between one ending and the next starting), unless
+  --force.
+- fill_gaps(): a merged series with the seconds between the runs' data: short gaps as zero
+  seconds (as a single run has them), a long one as ONE empty row spanning it, so memory
+  depends on the data, not on how far apart the runs were.
+"""
+from __future__ import annotations
+
+from lunge.errors import ConfigError
+
+MERGE_SLACK_S = 5.0      # runs this close (one ends, the next starts) count as run together
+FILL_LIMIT_S = 300       # gaps up to this many seconds become zero rows; longer ones one row
+
+
+def _fail(source: str, message: str) -> ConfigError:
+    return ConfigError(f"{source}: inconsistent lunge result: {message}")
+
+
+def check_counts(r, source: str) -> None:
+    """Refuse a result whose counters, histograms and series disagree (one line naming the field)."""
+    responses = r.completed - r.errors
+    if r.elapsed_ns < 0:
+        raise _fail(source, f"durationMs is negative ({r.elapsed_ns / 1e6:g})")
+    if r.errors > r.completed:
+        raise _fail(source, f"counters.transportErrors ({r.errors}) is more than counters.completed ({r.completed})")
+    if not r.errors <= r.failures <= r.completed:
+        raise _fail(source, f"counters.failures ({r.failures}) is not between transportErrors ({r.errors}) "
+                            f"and completed ({r.completed})")
+    if sum(r.error_classes.values()) != r.errors:
+        raise _fail(source, f"counters.errors add up to {sum(r.error_classes.values())}, "
+                            f"counters.transportErrors is {r.errors}")
+    if r.response.total != responses:
+        raise _fail(source, f"the response histogram counts {r.response.total} responses, but completed - "
+                            f"transportErrors is {responses}")
+    if sum(r.status_codes.values()) != responses:
+        raise _fail(source, f"counters.statusCodes add up to {sum(r.status_codes.values())}, but completed - "
+                            f"transportErrors is {responses}")
+    end_s = r.elapsed_ns / 1e9
+    next_t, total = 0, 0
+    for i, s in enumerate(r.series):
+        where = f"timeSeries[{i}]"
+        if s.t < 0:
+            raise _fail(source, f"{where}.t is negative ({s.t})")
+        if s.span < 1:
+            raise _fail(source, f"{where}.span is {s.span} (at least 1)")
+        if s.t < next_t:
+            raise _fail(source, f"{where}.t ({s.t}) is not after the second before it")
+        if s.t > end_s + 2:
+            raise _fail(source, f"{where}.t ({s.t}) is after the end of the run ({end_s:g} s)")
+        if not s.errors <= s.failures <= s.requests:
+            raise _fail(source, f"{where}: errors {s.errors} <= failures {s.failures} <= requests {s.requests} "
+                                f"does not hold")
+        if sum(s.status) != s.requests:
+            raise _fail(source, f"{where}: statusClasses add up to {sum(s.status)}, requests is {s.requests}")
+        got = s.hist.total if s.hist is not None else 0
+        if got != s.requests - s.errors:
+            raise _fail(source, f"{where}: the histogram counts {got} responses, requests - errors is "
+                                f"{s.requests - s.errors}")
+        next_t = s.t + s.span
+        total += s.requests
+    if r.series and total != r.completed:
+        raise _fail(source, f"timeSeries requests add up to {total}, counters.completed is {r.completed}")
+
+
+def check_mergeable(results: list, sources: list, force: bool) -> None:
+    """Without --force: one test (testName, configuration.url), run together in time."""
+    if force or len(results) < 2:
+        return
+    first, src0 = results[0], sources[0]
+    for r, src in zip(results[1:], sources[1:]):
+        if r.name != first.name:
+            raise ConfigError(f"merge: {src} is another test (testName {r.name!r}, {src0} has {first.name!r}); "
+                              f"add --force to merge them anyway")
+        if r.configuration.get("url") != first.configuration.get("url"):
+            raise ConfigError(f"merge: {src} has another target (configuration.url {r.configuration.get('url')!r}, "
+                              f"{src0} has {first.configuration.get('url')!r}); add --force to merge them anyway")
+    order = sorted(range(len(results)), key=lambda i: results[i].start_wall_ns)
+    end: int | None = None
+    last = order[0]
+    for i in order:
+        r = results[i]
+        if end is not None and (r.start_wall_ns - end) / 1e9 > MERGE_SLACK_S:
+            gap = (r.start_wall_ns - end) / 1e9
+            raise ConfigError(f"merge: {sources[last]} and {sources[i]} do not overlap in time ({sources[i]} starts "
+                              f"{_duration(gap)} after {sources[last]} ends); add --force to merge them anyway")
+        r_end = r.start_wall_ns + r.elapsed_ns
+        if end is None or r_end > end:
+            end, last = r_end, i
+
+
+def _duration(seconds: float) -> str:
+    for unit, scale in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= scale:
+            return f"{seconds / scale:.1f} {unit}"
+    return f"{seconds:.1f} s"
+
+
+def fill_gaps(series: list) -> list:
+    """`series` (sorted by t) with the seconds from 0 to the last filled in: a gap of at most
+    FILL_LIMIT_S as zero seconds, a longer one as one empty row whose span covers it."""
+    from lunge.results import Second
+
+    out: list = []
+    t = 0
+    for s in series:
+        gap = s.t - t
+        if 0 < gap <= FILL_LIMIT_S:
+            out.extend(Second(t=k) for k in range(t, s.t))
+        elif gap > FILL_LIMIT_S:
+            out.append(Second(t=t, span=gap))
+        out.append(s)
+        t = max(t, s.t + s.span)
+    return out
