@@ -47,7 +47,7 @@ directives = {
 
 setup(
     ext_modules=cythonize(
-        [ext("hist"), ext("engine")],
+        [ext("hist"), ext("engine"), ext("flowkit")],
         compiler_directives=directives,
         annotate=ANNOTATE,
     ),

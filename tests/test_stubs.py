@@ -40,6 +40,7 @@ def test_engine_constructor_stub_matches_the_engine():
 @pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed")
 def test_stubtest():
     out = subprocess.run([sys.executable, "-m", "mypy.stubtest", "--allowlist", str(REPO / "tests" / "stubtest_allowlist.txt"),
-                          "lunge._native.engine", "lunge._native.hist", "lunge._native.contract"],
+                          "lunge._native.engine", "lunge._native.hist", "lunge._native.contract",
+                          "lunge._native.flowkit"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
