@@ -93,3 +93,43 @@ def test_truncated_or_mangled_documents_are_safe(doc, data):
     mangled = text[:cut] + data.draw(st.binary(max_size=4))
     for path, _ in _walk(doc)[:20]:
         json_path(mangled, path)  # any answer or None, never a crash or a read past the end
+
+
+# ---------------------------------------------------------------- request templates (csrc/lunge_tmpl.h)
+
+import re  # noqa: E402
+import uuid  # noqa: E402
+
+from lunge._native.flowkit import render  # noqa: E402
+
+
+def test_template_renders_literals_variables_and_the_vus_counters():
+    segs = [("lit", "http://h/users/"), ("var", 1), ("lit", "?i="), ("iteration",), ("lit", "&vu="), ("vuId",),
+            ("lit", "&t="), ("timestamp",)]
+    assert render(segs, [b"unused", b"42"], iteration=7, vu=3, now_ms=1700000000123) == \
+        b"http://h/users/42?i=7&vu=3&t=1700000000123"
+    assert render([("var", 0)], [b""]) == b""                 # set, but empty
+    assert render([("iteration",)], [], iteration=2**64 - 1) == str(2**64 - 1).encode()
+
+
+def test_template_refuses_what_it_cannot_render():
+    assert render([("lit", "a"), ("var", 0)], [None]) is None    # the flow's earlier extraction failed
+    assert render([("var", 3)], [b"x"]) is None                  # no such variable
+    assert render([("lit", "x" * 10)], [], cap=9) is None        # never past the VU's buffer
+    assert render([("lit", "x" * 10)], [], cap=10) == b"x" * 10
+    assert render([("uuid",)], [], cap=35) is None
+
+
+def test_uuids_are_version_4_and_differ():
+    seen = set()
+    for seed in range(1, 200):
+        u = render([("uuid",)], [], seed=seed).decode()
+        assert uuid.UUID(u).version == 4 and re.fullmatch(r"[0-9a-f-]{36}", u)
+        seen.add(u)
+    assert len(seen) == 199
+
+
+def test_random_ints_stay_in_their_range():
+    got = {int(render([("randomInt", -3, 3)], [], seed=s)) for s in range(1, 400)}
+    assert got == set(range(-3, 4))
+    assert int(render([("randomInt", 5, 5)], [], seed=7)) == 5

@@ -1,8 +1,10 @@
 # cython: language_level=3
 """The flow engine's native parts, callable from Python for tests and for plan-time checks:
 the plain JSON path finder (csrc/lunge_json.h) a VU uses to extract values from response
-bodies on the engine thread."""
+bodies, and the request templates (csrc/lunge_tmpl.h) it renders, both on the engine thread."""
 from libc.stddef cimport size_t
+from libc.stdint cimport int64_t, uint64_t
+from libc.stdlib cimport free, malloc
 
 cdef extern from "lunge_json.h" nogil:
     enum: LJ_MAX_STEPS
@@ -51,3 +53,81 @@ def json_path(bytes doc, str path):
             return None
         return "string", bytes(buf[:m]).decode("utf-8", "replace")
     return KINDS[kind], raw.decode("utf-8", "replace")
+
+
+cdef extern from "lunge_tmpl.h" nogil:
+    enum: LT_LIT, LT_VAR, LT_ITERATION, LT_VU, LT_TIMESTAMP, LT_UUID, LT_RANDINT
+    ctypedef struct lt_seg:
+        int kind
+        const char *text
+        size_t len
+        int var
+        int64_t lo
+        int64_t hi
+    ctypedef struct lt_ctx:
+        const char *const *vals
+        const size_t *lens
+        int nvars
+        uint64_t iteration
+        uint64_t vu
+        uint64_t now_ms
+        uint64_t *rng
+    long lt_render(const lt_seg *segs, int n, const lt_ctx *c, char *out, size_t cap)
+
+SEGMENTS = {"lit": LT_LIT, "var": LT_VAR, "iteration": LT_ITERATION, "vuId": LT_VU, "timestamp": LT_TIMESTAMP,
+            "uuid": LT_UUID, "randomInt": LT_RANDINT}
+
+
+def render(segments, variables, uint64_t iteration=0, uint64_t vu=1, uint64_t now_ms=0, uint64_t seed=1,
+           size_t cap=65536):
+    """Render a template as the engine does. segments: [("lit", "text"), ("var", index),
+    ("iteration",), ("vuId",), ("timestamp",), ("uuid",), ("randomInt", lo, hi)]; variables: a
+    list of bytes or None (not set). The rendered bytes, or None when a variable is not set or
+    the result does not fit `cap`."""
+    cdef int n = len(segments), nv = len(variables), i
+    cdef lt_seg *segs = <lt_seg *>malloc(sizeof(lt_seg) * max(n, 1))
+    cdef const char **vals = <const char **>malloc(sizeof(char *) * max(nv, 1))
+    cdef size_t *lens = <size_t *>malloc(sizeof(size_t) * max(nv, 1))
+    cdef char *out = <char *>malloc(max(cap, 1))
+    cdef uint64_t rng = seed or 1
+    cdef lt_ctx c
+    cdef long m
+    keep = []  # the bytes the segments point into
+    try:
+        for i, seg in enumerate(segments):
+            segs[i].kind = SEGMENTS[seg[0]]
+            segs[i].text = NULL
+            segs[i].len = 0
+            segs[i].var = -1
+            segs[i].lo = segs[i].hi = 0
+            if seg[0] == "lit":
+                b = seg[1].encode()
+                keep.append(b)
+                segs[i].text = b
+                segs[i].len = len(b)
+            elif seg[0] == "var":
+                segs[i].var = seg[1]
+            elif seg[0] == "randomInt":
+                segs[i].lo, segs[i].hi = seg[1], seg[2]
+        for i, v in enumerate(variables):
+            if v is None:
+                vals[i] = NULL
+                lens[i] = 0
+            else:
+                keep.append(v)
+                vals[i] = <bytes>v
+                lens[i] = len(v)
+        c.vals = vals
+        c.lens = lens
+        c.nvars = nv
+        c.iteration = iteration
+        c.vu = vu
+        c.now_ms = now_ms
+        c.rng = &rng
+        m = lt_render(segs, n, &c, out, cap)
+        return None if m < 0 else out[:m]
+    finally:
+        free(segs)
+        free(vals)
+        free(lens)
+        free(out)
