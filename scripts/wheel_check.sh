@@ -20,6 +20,7 @@ say "sdist"
 "$OUT/build/bin/python" -m build --sdist -o "$OUT/dist" . >"$OUT/sdist.log" 2>&1 || { cat "$OUT/sdist.log" >&2; exit 1; }
 tar tzf "$OUT"/dist/lunge-*.tar.gz > "$OUT/sdist.txt"
 for f in csrc/lunge_curl.h csrc/lunge_alloc.h csrc/lunge_hist.h csrc/lunge_clock.h csrc/lunge_atomic.h csrc/lunge_wait.h \
+         csrc/lunge_json.h csrc/lunge_tmpl.h src/lunge/_native/flowkit.pyx src/lunge/_native/flowkit.pyi \
          src/lunge/_native/engine.pyx src/lunge/_native/hist.pyx src/lunge/_native/hist.pxd src/lunge/_native/curl.pxd \
          src/lunge/_native/system.pxd src/lunge/_native/contract.py src/lunge/_native/engine.pyi src/lunge/_native/hist.pyi \
          setup.py pyproject.toml; do
