@@ -187,8 +187,11 @@ FLAGS = {
     "--max-redirects": number_text, "--max-concurrency": number_text, "-X": texts, "-H": texts, "-d": texts,
     "--name": texts, "--format": texts, "--cacert": texts, "--cert": texts, "--key": texts,
     "--variants": number_text, "--var": texts, "-p": texts, "-e": texts,
+    "--threshold": st.one_of(texts, st.builds("{}: {} {} {}".format, texts, st.sampled_from(["rate", "count", "p95"]),
+                                              st.sampled_from(["<", "!=", "<>"]), texts)),
+    "--output": texts,
 }
-BOOL_FLAGS = ["--insecure", "--http2", "-L"]
+BOOL_FLAGS = ["--insecure", "--http2", "-L", "--json", "--html", "-q", "-v"]
 urls = st.one_of(st.just("http://127.0.0.1:9/"), texts, st.builds("http://{}/".format, texts),
                  st.sampled_from(["https://[::1]:99999/", "http://:80/", "ftp://x/", "http://a b/", "http://[/",
                                   "http://127.0.0.1:0/", "http://user:pw@127.0.0.1:9/x?q=1#f"]))

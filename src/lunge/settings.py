@@ -138,6 +138,11 @@ def test_layer(test, base_dir: str, duration: float | None = None, rate_from_fla
     if test is None:
         return {}
     ld, mon, rep = test.load, test.monitoring, test.reporting
+    formats, output = rep.formats, dict(rep.output) or None
+    if formats is None and output is not None and set(output) == {"*"}:  # one path alone: as --output FILE
+        from lunge import report
+
+        formats, output = report.formats_for_output(output["*"])
     template = rep.template
     if template and not os.path.isabs(template):
         template = os.path.join(base_dir, template)
@@ -152,5 +157,5 @@ def test_layer(test, base_dir: str, duration: float | None = None, rate_from_fla
         data_file=os.path.join(base_dir, ld.data_file) if ld.data_file else None, variants=ld.variants,
         backoff=ld.backoff,
         real_time=mon.real_time, progress_interval=mon.interval, resources=mon.resources, max_memory=mon.max_memory,
-        formats=rep.formats, output=dict(rep.output) or None, template=template,
+        formats=formats, output=output, template=template,
     )

@@ -2,15 +2,20 @@
 becomes one line on stderr and an exit status (lunge.errors: 2 for bad input, 70 for a
 failure inside lunge, 74 for a report that could not be written). No traceback reaches the
 user for any of them.
+
+Colour: NO_COLOR in the environment (https://no-color.org) or --no-color (on the group or
+any command) sets click's context colour off, so click.echo strips every escape sequence.
 """
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
 from lunge import __version__
-from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, LungeError
+from lunge.cli.params import no_color_option
+from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigError, LungeError
 from lunge.secretvalues import scrub
 
 
@@ -39,15 +44,54 @@ def _print_version(ctx, _param, value):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+@click.option("--version", "-v", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
               help="Show lunge's, libcurl's and the engine's versions, and which libcurl file is used.")
+@no_color_option
 def cli():
     """lunge: HTTP requests, API test suites and native-speed load tests from the terminal."""
+
+
+@cli.command("help")
+@click.argument("command", required=False, metavar="[COMMAND]")
+@no_color_option
+@click.pass_context
+def help_cmd(ctx, command):
+    """Show lunge's help, or a command's (the same as `lunge COMMAND --help`)."""
+    group_ctx = ctx.parent
+    assert group_ctx is not None  # help is always a subcommand of the lunge group
+    if command is None:
+        click.echo(cli.get_help(group_ctx))
+        return
+    cmd = cli.get_command(group_ctx, command)
+    if cmd is None:
+        raise ConfigError(f"help: no such command {command!r} (commands: {', '.join(cli.list_commands(group_ctx))})")
+    with click.Context(cmd, info_name=command, parent=group_ctx, **cmd.context_settings) as sub:
+        click.echo(cmd.get_help(sub))
+
+
+@cli.command("completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+@no_color_option
+def completion(shell):
+    """Print the shell completion script for SHELL.
+
+    \b
+      bash:  eval "$(lunge completion bash)"   (in ~/.bashrc)
+      zsh:   eval "$(lunge completion zsh)"    (in ~/.zshrc)
+      fish:  lunge completion fish > ~/.config/fish/completions/lunge.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    assert cls is not None  # the Choice above lists only shells click knows
+    # the variable main() answers to: click derives it from the program name
+    click.echo(cls(cli, {}, "lunge", "_LUNGE_COMPLETE").source())
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=0, type=click.IntRange(0, 65535), help="Port (0: any free port; printed first).")
+@no_color_option
 def serve(host, port):
     """Run the embedded target server (for demos and tests; see `lunge.target`)."""
     from lunge import target
@@ -61,8 +105,10 @@ def main(argv=None):
     from lunge import secretvalues
 
     secretvalues.reset()
+    # NO_COLOR set to anything but "" turns colour off (no-color.org); None: colour on terminals only
+    color = False if os.environ.get("NO_COLOR") else None
     try:
-        rc = cli.main(args=argv, prog_name="lunge", standalone_mode=False)
+        rc = cli.main(args=argv, prog_name="lunge", standalone_mode=False, color=color)
     except click.exceptions.Exit as e:
         rc = e.exit_code
     except click.ClickException as e:  # usage errors: bad flags and values

@@ -67,3 +67,14 @@ def default(name: str) -> str:
     if isinstance(v, float) and name in ("timeout", "grace", "progress_interval"):
         return f" [default: {v:g}s]"
     return f" [default: {v}]"
+
+
+def _no_color(ctx, _param, value):
+    if value:
+        ctx.color = False  # click.echo strips ANSI for this context (lunge.cli.main: NO_COLOR does the same)
+
+
+def no_color_option(f):
+    """--no-color, accepted by the group and by every command (the original Lunge's flag)."""
+    return click.option("--no-color", is_flag=True, expose_value=False, is_eager=True, callback=_no_color,
+                        help="No colours or other escape sequences (also: the NO_COLOR variable).")(f)

@@ -5,10 +5,12 @@ runner -> result -> finish (thresholds, baseline, reports, exit status).
 """
 from __future__ import annotations
 
+import dataclasses
+
 import click
 
 from lunge.cli import params
-from lunge.cli.params import DURATION, default
+from lunge.cli.params import DURATION, default, no_color_option
 from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, STOP_EXIT, ConfigError
 from lunge.plan import RequestTemplate, build_plan
 from lunge.settings import Settings, request_layer, test_layer
@@ -17,7 +19,7 @@ from lunge.settings import Settings, request_layer, test_layer
 @click.command()
 @click.option("--url", "-u", metavar="URL", help="The URL to load (http:// or https://).")
 @click.option("-c", "--config", "config_path", metavar="FILE", help="Config file (JSON or YAML) with the request or test.")
-@click.option("-e", "--env", metavar="ENV", help="Environment of the config file.")
+@click.option("-e", "--env", "--environment", "env", metavar="ENV", help="Environment of the config file.")
 @click.option("-p", "--performance", "test", metavar="TEST", help="Run the config's performance.TEST.")
 @click.option("-r", "--request", metavar="REQUEST", help="Load-test the config's requests.REQUEST.")
 @click.option("--var", "variables", multiple=True, metavar="K=V", help="Set a config variable (repeatable).")
@@ -50,7 +52,7 @@ from lunge.settings import Settings, request_layer, test_layer
               "share of the rate [default: usable cores, capped by --concurrency].")
 @click.option("--shard", metavar="I/N", help="Run part I of N (0-based) of the load, for one of N machines; "
                                              "merge the results with `lunge merge`.")
-@click.option("--timeout", type=DURATION, help="Per-request timeout (0: none)." + default("timeout"))
+@click.option("--timeout", "-t", type=DURATION, help="Per-request timeout (0: none)." + default("timeout"))
 @click.option("--connect-timeout", type=DURATION, help="Timeout for establishing a connection.")
 @click.option("--low-speed-limit", type=click.IntRange(min=1), metavar="BYTES",
               help="A response slower than BYTES/s for --low-speed-time fails as a timeout.")
@@ -75,10 +77,18 @@ from lunge.settings import Settings, request_layer, test_layer
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "csv"]), multiple=True,
               help="Report format, repeatable [default: text, or the config's reporting.formats].")
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE; with several formats FILE is a "
-                                                     "base name (FILE.json, FILE.html ...). The text summary still prints.")
+                                                     "base name (FILE.json, FILE.html ...). Without --format the "
+                                                     "extension names the format (.html .json .csv .txt), and "
+                                                     "FILE without one writes FILE.html and FILE.json. The text "
+                                                     "summary still prints.")
+@click.option("--json", "json_report", is_flag=True, help="Also the JSON result (--format json): on stdout, or at "
+                                                          "--output.")
+@click.option("--html", "html_report", is_flag=True, help="Also the HTML report (--format html): at --output, or "
+                                                          "perf-report-NAME-TIMESTAMP.html.")
 @click.option("--template", metavar="DIR", help="Jinja2 templates overriding the HTML report's (report.html.j2).")
 @click.option("--threshold", "threshold_exprs", multiple=True, metavar="EXPR",
-              help="Fail (exit 1) unless EXPR holds, e.g. 'p99 < 300ms', 'rate(errors) < 0.01', 'rps > 900' (repeatable).")
+              help="Fail (exit 1) unless EXPR holds, e.g. 'p99 < 300ms', 'rate(errors) < 0.01', 'rps > 900', "
+                   "'http_req_failed: rate < 0.01', 'http_reqs: count > 1000' (repeatable).")
 @click.option("--no-thresholds", is_flag=True, help="Ignore the config's thresholds (and --threshold).")
 @click.option("--baseline", "save_baseline", is_flag=True, help="Save this run as the baseline for (test, environment) "
                                                                "in .lunge/baselines/.")
@@ -95,6 +105,11 @@ from lunge.settings import Settings, request_layer, test_layer
 @click.option("--hook", "hooks", multiple=True, metavar="package.module:Class", help="Hook fed every second (repeatable).")
 @click.option("--metrics-port", type=click.IntRange(0, 65535), help="Serve live Prometheus metrics on this port.")
 @click.option("--metrics-host", help="Address for --metrics-port." + default("metrics_host"))
+@click.option("-q", "--quiet", is_flag=True, help="No live progress: only the report, warnings and errors.")
+@click.option("-v", "--verbose", is_flag=True, help="More detail: the run's settings first, the live panel (a "
+                                                    "terminal) or a progress line every second, and each error "
+                                                    "class with libcurl's message at the end, on stderr.")
+@no_color_option
 def perf(**kw):
     """Load-test a URL, or a request or performance test of a config file, with the native engine.
 
@@ -113,6 +128,8 @@ def perf(**kw):
     from lunge.live import view as live
 
     config_path, env, test, request = kw.pop("config_path"), kw.pop("env"), kw.pop("test"), kw.pop("request")
+    quiet, verbose = bool(kw["quiet"]), bool(kw["verbose"])
+    default_html = kw["html_report"] and not kw["output"]
     variables, max_request_body = kw.pop("variables"), kw.pop("max_request_body")
     if kw.get("show_secrets"):
         from lunge import secretvalues
@@ -143,10 +160,38 @@ def perf(**kw):
             click.echo(f"lunge: warning: -L: the load engine follows redirects with libcurl, which keeps "
                        f"Authorization and Cookie for the original host but sends {', '.join(carried)} to any "
                        f"host a redirect names (docs/reliability.md)", err=True)
+    if default_html:  # --html without --output: the original Lunge's file name, in the current directory
+        from lunge import report
+
+        s = dataclasses.replace(s, output={**s.output, "html": report.default_html_path(plan.name)})
     finish.validate(s, perf_test)  # bad thresholds or outputs fail before the run, not after
-    result = runner.run(plan, monitor=live.Live(plan, live.Options.of(s)), workers=s.workers)
+    if verbose and not quiet:
+        _describe(plan, s, finish.threshold_exprs(s, perf_test))
+    # no colour: no escape sequences either, so the live view is the plain lines of a CI log
+    plain = quiet or click.get_current_context().color is False
+    result = runner.run(plan, monitor=live.Live(plan, live.Options.of(s), tty=False if plain else None),
+                        workers=s.workers)
     rc = finish.finish(result, s, perf_test, env)
+    if verbose:
+        for cls, n in result.error_classes.items():
+            msg = result.error_samples.get(cls)
+            click.echo(f"lunge: errors: {cls}: {n}" + (f" (first: {msg})" if msg else ""), err=True)
     return STOP_EXIT.get(result.stop_reason or "", rc)  # a protection's stop outranks the report's verdict
+
+
+def _describe(plan, s: Settings, thresholds) -> None:
+    """-v: what is about to run, one line each, on stderr."""
+    c = plan.configuration()
+    load = f"open model, {c['pattern']}" if c["model"] == "open" else f"closed model, {c['concurrency']} connections"
+    limits = [f"{c['iterations']} requests"] if c["iterations"] else []
+    limits += [f"{c['durationMs'] / 1000:g}s"] if c["durationMs"] else []
+    timeout = f"timeout {c['timeoutMs'] / 1000:g}s" if c["timeoutMs"] else "no timeout"
+    target = f"{c['method']} {c['url']}"
+    click.echo(f"lunge: {target}" + (f" ({plan.name})" if plan.name != target else ""), err=True)
+    click.echo(f"lunge: {load}, {' or '.join(limits) or 'until interrupted'}, {timeout}, "
+               f"{s.workers or 'auto'} workers", err=True)
+    for t in thresholds:
+        click.echo(f"lunge: threshold: {t.text}", err=True)
 
 
 def flag_settings(kw: dict) -> dict:
@@ -159,6 +204,16 @@ def flag_settings(kw: dict) -> dict:
         raise ConfigError("--pattern and --rps: give one (a pattern sets its own rates)")
     text = {k: kw.pop(k) for k in ("pattern", "backoff", "max_body", "shard", "tolerance", "max_memory",
                                     "max_error_rate_abort", "output", "fmt", "headers", "hooks", "threshold_exprs")}
+    formats, output = report_flags(text["fmt"], text["output"], kw.pop("json_report", False),
+                                   kw.pop("html_report", False))
+    quiet, verbose = kw.pop("quiet", False), kw.pop("verbose", False)
+    if quiet and (kw.get("real_time") or kw.get("progress_interval") is not None):
+        raise ConfigError("-q/--quiet and --real-time/--progress-interval: give one (quiet shows no progress)")
+    if quiet:
+        kw["progress_interval"] = 0.0
+    elif verbose:  # more detail, unless the flags say otherwise: the panel on a terminal, a line a second elsewhere
+        kw["real_time"] = True if kw.get("real_time") is None else kw["real_time"]
+        kw["progress_interval"] = 1.0 if kw.get("progress_interval") is None else kw["progress_interval"]
     flags = {k: (None if v is False else v) for k, v in kw.items()}  # an unset switch is not "off"
     flags.update(
         pattern=patterns.parse_flag(text["pattern"]) if text["pattern"] else None,
@@ -168,12 +223,27 @@ def flag_settings(kw: dict) -> dict:
         tolerance=params.tolerance(text["tolerance"]) if text["tolerance"] is not None else None,
         max_memory=params.size(text["max_memory"], "--max-memory") if text["max_memory"] is not None else None,
         max_error_rate_abort=parse_error_abort(text["max_error_rate_abort"]) if text["max_error_rate_abort"] else None,
-        formats=tuple(text["fmt"]) or None, output={"*": text["output"]} if text["output"] else None,
+        formats=formats, output=output,
         headers=tuple(text["headers"]) or None, hooks=tuple(text["hooks"]) or None,
         threshold_exprs=tuple(text["threshold_exprs"]) or None,
         baseline=flags.pop("save_baseline"), compare=flags.pop("compare_baseline"),
     )
     return flags
+
+
+def report_flags(fmt, output: str | None, json_report: bool = False, html_report: bool = False):
+    """(formats, output map), or None for each one the flags leave to the config: --format
+    (lunge's), --json and --html (the original Lunge's) add formats; without --format, --output's
+    extension names one too, and FILE without an extension is a base name (FILE.html + FILE.json
+    unless --json/--html say which)."""
+    from lunge import report
+
+    asked = tuple(dict.fromkeys(tuple(fmt) + ("json",) * bool(json_report) + ("html",) * bool(html_report)))
+    if not output:
+        return asked or None, None
+    if fmt:  # lunge's --format: FILE is used as given, as it always was
+        return asked, {"*": output}
+    return report.formats_for_output(output, asked)
 
 
 def _from_config(flags: dict, path: str, env, test, request, variables):
@@ -211,6 +281,7 @@ def _from_config(flags: dict, path: str, env, test, request, variables):
 @click.option("--tolerance", metavar="PCT", help="Changes smaller than this are 'unchanged' [default: 10%].")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--fail-on-regression", is_flag=True, help="Exit 1 if CURRENT regressed against BASELINE.")
+@no_color_option
 def compare_cmd(baseline, current, tolerance, fmt, fail_on_regression):
     """Compare two results (lunge perf --format json): per-metric deltas and a verdict,
     improved / regressed / unchanged, that accounts for run-to-run noise."""
@@ -229,6 +300,7 @@ def compare_cmd(baseline, current, tolerance, fmt, fail_on_regression):
 @click.option("--duration", "-D", type=DURATION, default="5s", show_default=True, help="Length of the load test.")
 @click.option("-c", "--concurrency", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--output", "-o", default="lunge-result.json", show_default=True, help="Where to write the JSON result.")
+@no_color_option
 def demo(duration, concurrency, output):
     """Load-test lunge's embedded target: start it, run, report, check the counts, stop it."""
     from lunge import report, runner, target
@@ -253,10 +325,12 @@ def demo(duration, concurrency, output):
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "csv"]), multiple=True,
               help="Report format, repeatable [default: text].")
 @click.option("--output", "-o", metavar="FILE", help="Write the merged report to FILE (a base name with several "
-                                                     "formats). The text summary still prints.")
+                                                     "formats; without --format, as perf's --output). The text "
+                                                     "summary still prints.")
 @click.option("--threshold", "threshold_exprs", multiple=True, metavar="EXPR", help="Fail (exit 1) unless EXPR holds.")
 @click.option("--force", is_flag=True, help="Merge runs of different tests or targets, or runs that did not "
                                             "overlap in time.")
+@no_color_option
 def merge(results, fmt, output, threshold_exprs, force):
     """Merge results of shards (or any runs) exactly: histograms add, series align on wall-clock
     seconds; every report a single run has.
@@ -268,8 +342,8 @@ def merge(results, fmt, output, threshold_exprs, force):
     from lunge.cli import finish
     from lunge.results import RunResult, load
 
-    s = Settings.layered({"formats": fmt or None, "output": {"*": output} if output else None,
-                          "threshold_exprs": threshold_exprs})
+    formats, outputs = report_flags(fmt, output)
+    s = Settings.layered({"formats": formats, "output": outputs, "threshold_exprs": threshold_exprs})
     finish.validate(s)
     from lunge.results.check import check_mergeable
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from lunge.cli.params import DURATION, no_color_option
 from lunge.errors import ConfigError
 
 FORMATS = ["text", "json", "yaml"]
@@ -158,7 +159,7 @@ def _http_command(method: str) -> click.Command:
     @click.option("-d", "--data", metavar="BODY|@FILE", help="Send this body as is.")
     @click.option("--form", multiple=True, metavar="KEY=VALUE", help="Send a URL-encoded form field (repeatable).")
     @click.option("-q", "--query", multiple=True, metavar="KEY=VALUE", help="Add a query parameter (repeatable).")
-    @click.option("--timeout", metavar="DURATION", help="Give up after this long (e.g. 5s, 250ms).")
+    @click.option("-t", "--timeout", metavar="DURATION", help="Give up after this long (e.g. 5s, 250ms).")
     @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
     @click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
     @click.option("-v", "--verbose", is_flag=True, help="Show request and response headers and the timing breakdown.")
@@ -166,6 +167,7 @@ def _http_command(method: str) -> click.Command:
                   help="text: the body; json/yaml: status, headers, body and timing as data.")
     @_max_request_body_option
     @_secrets_options
+    @no_color_option
     def command(url, headers, json_body, data, form, query, timeout, insecure, follow, verbose, fmt,
                 location_trusted):
         from lunge.client.http import send
@@ -178,16 +180,19 @@ def _http_command(method: str) -> click.Command:
 
 @click.command()
 @_config_option
-@click.option("-e", "--env", "env", metavar="ENV", help="Environment (optional when the file has at most one).")
+@click.option("-e", "--env", "--environment", "env", metavar="ENV",
+              help="Environment (optional when the file has at most one).")
 @click.option("-r", "--request", "request", required=True, metavar="NAME", help="Request to send.")
 @click.option("--var", "var", multiple=True, metavar="NAME=VALUE", help="Set a variable (beats every other source).")
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
 @click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
 @click.option("-v", "--verbose", is_flag=True, help="Show headers, the timing breakdown and extracted variables.")
+@click.option("-t", "--timeout", type=DURATION, help="Give up after this long (e.g. 5s; beats the request's own).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @_max_request_body_option
 @_secrets_options
-def run(config_path, env, request, var, insecure, follow, verbose, fmt, location_trusted):
+@no_color_option
+def run(config_path, env, request, var, insecure, follow, verbose, timeout, fmt, location_trusted):
     """Send one request from a config file."""
     from lunge.client.http import send
     from lunge.client.suite import extract
@@ -196,7 +201,8 @@ def run(config_path, env, request, var, insecure, follow, verbose, fmt, location
 
     cfg = load_config(config_path)
     req = resolve_request(cfg, env, request, parse_assignments(var))
-    resp = send(req, insecure=insecure or None, follow=follow or None, location_trusted=location_trusted)
+    resp = send(req, timeout=timeout, insecure=insecure or None, follow=follow or None,
+                location_trusted=location_trusted)
     values, problems = extract(cfg.request(request).get("extract") or {}, resp, f"requests.{request}.extract")
     if verbose:
         for p in problems:
@@ -206,17 +212,23 @@ def run(config_path, env, request, var, insecure, follow, verbose, fmt, location
 
 @click.command(name="test")
 @_config_option
-@click.option("-e", "--env", "env", metavar="ENV", help="Environment (optional when the file has at most one).")
+@click.option("-e", "--env", "--environment", "env", metavar="ENV",
+              help="Environment (optional when the file has at most one).")
 @click.option("-s", "--suite", "suite", required=True, metavar="NAME", help="Suite to run.")
 @click.option("-t", "--test", "only", metavar="NAME", help="Report only this test (earlier requests still run).")
 @click.option("--var", "var", multiple=True, metavar="NAME=VALUE", help="Set a variable (beats every other source).")
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS + ["junit"]), default="text", show_default=True)
 @click.option("-o", "--output", "output_path", metavar="FILE", help="Write the report here instead of stdout.")
+@click.option("-v", "--verbose", is_flag=True, help="Show each request's and response's headers and timing (stderr).")
+@click.option("-T", "--timeout", type=DURATION, help="Give up on a request after this long (e.g. 5s; beats the "
+                                                     "requests' own).")
 @_max_request_body_option
 @_secrets_options
+@no_color_option
 @click.pass_context
-def test_command(ctx, config_path, env, suite, only, var, insecure, fmt, output_path, location_trusted):
+def test_command(ctx, config_path, env, suite, only, var, insecure, fmt, output_path, verbose, timeout,
+                 location_trusted):
     """Run a test suite; exit 1 if any assertion fails, 2 for config errors."""
     from lunge import secretvalues
     from lunge.client import output
@@ -229,6 +241,10 @@ def test_command(ctx, config_path, env, suite, only, var, insecure, fmt, output_
     opts: dict[str, Any] = {"insecure": True} if insecure else {}  # send()'s keyword arguments
     if location_trusted:
         opts["location_trusted"] = True
+    if timeout is not None:
+        opts["timeout"] = timeout
+    if verbose:
+        opts["sender"] = _verbose_send
     result = run_suite(cfg, env, suite, parse_assignments(var), only, **opts)
     if fmt == "junit":
         report = to_junit(result)
@@ -249,8 +265,20 @@ def test_command(ctx, config_path, env, suite, only, var, insecure, fmt, output_
     ctx.exit(0 if result.passed else 1)
 
 
+def _verbose_send(req, **kw):
+    """test -v: send as usual, then show the exchange on stderr as `run -v` does."""
+    from lunge.client import output
+    from lunge.client.http import send
+
+    resp = send(req, **kw)
+    for line in output.verbose_lines(resp):
+        click.echo(line, err=True)
+    return resp
+
+
 @click.command()
 @_config_option
+@no_color_option
 def validate(config_path):
     """Check a config file against the schema without sending anything."""
     from lunge.config import load_config

@@ -9,7 +9,7 @@ import functools
 import os
 from dataclasses import dataclass, field
 
-from lunge.analysis.thresholds import Thresholds, parse_threshold
+from lunge.analysis.thresholds import Thresholds, parse_metric_lists, parse_threshold
 from lunge.errors import ConfigError
 from lunge.settings import BACKOFF_MAX_FACTOR
 from lunge.units import parse_duration, parse_size
@@ -167,6 +167,7 @@ def performance_test(key: str, doc: dict, where: str) -> PerformanceTest:
         if rate > 1:
             raise ConfigError(f"{tw}.maxErrorRate: {th['maxErrorRate']!r} is more than 100%")
     exprs = tuple(parse_threshold(e, f"{tw}.expressions[{i}]") for i, e in enumerate(th.get("expressions", ())))
+    exprs += parse_metric_lists(th, tw)  # the original Lunge's http_req_duration/http_req_failed/http_reqs lists
     thresholds = Thresholds(max_response_time_ms=None if mrt is None else mrt * 1000, max_response_percentile=mrt_pct,
                             max_error_rate=rate,
                             min_throughput=th.get("minThroughput"), expressions=exprs)

@@ -76,6 +76,34 @@ def write(result, fmt: str, path: str, **kw) -> list[str]:
     return list(files)
 
 
+# --output FILE without --format: FILE's extension names the format (the original Lunge's rule).
+EXTENSION_FORMATS = {".html": "html", ".htm": "html", ".json": "json", ".csv": "csv", ".txt": "text"}
+
+
+def formats_for_output(path: str, asked=()) -> tuple[tuple[str, ...], dict]:
+    """(formats, output map) for an output path given without formats: the formats `asked`
+    (--json, --html) plus the one FILE's extension names; FILE without an extension is a base
+    name, FILE.html and FILE.json by default. An unknown extension with nothing asked: text."""
+    ext = os.path.splitext(path)[1]
+    if not ext:
+        formats = tuple(asked) or ("html", "json")
+        return formats, {f: path + EXTENSIONS[f] for f in formats}
+    named = EXTENSION_FORMATS.get(ext.lower())
+    formats = tuple(dict.fromkeys(tuple(asked) + ((named,) if named else ()))) or ("text",)
+    if len(formats) == 1:
+        return formats, {"*": path}
+    return formats, {f: os.path.splitext(path)[0] + EXTENSIONS[f] for f in formats}
+
+
+def default_html_path(name: str, now: _dt.datetime | None = None) -> str:
+    """perf-report-NAME-YYYYMMDD-HHMMSS.html: the original Lunge's file for --html without --output
+    (NAME lower-cased, anything but letters, digits, '.' and '_' made '-')."""
+    import re
+
+    safe = re.sub(r"[^a-z0-9._]+", "-", name.lower()).strip("-.")[:80] or "test"
+    return f"perf-report-{safe}-{(now or _dt.datetime.now()).strftime('%Y%m%d-%H%M%S')}.html"
+
+
 def output_paths(formats, output: dict) -> dict:
     """{format: path or None (stdout)} from the formats and an output map {format: path, "*": base}.
 

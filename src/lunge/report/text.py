@@ -104,6 +104,8 @@ def _value(v: float, unit: str) -> str:
         return f"{v * 100:.2f}%"
     if unit == "ms":
         return format_ms(v)
+    if unit == "requests":  # a count
+        return f"{v:.0f} {unit}"
     return f"{v:.1f} {unit}"
 
 
