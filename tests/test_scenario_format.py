@@ -598,3 +598,33 @@ def test_scenario_schedule(sequential, windows, total):
 ])
 def test_format_seconds(seconds, text):
     assert sc.format_seconds(seconds) == text
+
+
+# ---------------------------------------------------------------- hostile files: bounded work
+
+def test_variables_nested_exponentially_are_checked_once_each(tmp_path):
+    """a0 uses a1 twice, a1 uses a2 twice ...: 2^40 paths, 40 variables to look into."""
+    variables = {f"a{i}": f"{{{{a{i + 1}}}}}-{{{{a{i + 1}}}}}" for i in range(40)} | {"a40": "{{vuId}}"}
+    tf = load_any(write(tmp_path, mutated({"variables": variables, f"{B}/1/url": "/x/{{a0}}"}), "p.json"))
+    assert "a40" in tf.scenario("browse").requests[1].refs
+
+
+def test_a_long_chain_of_variables_needs_no_recursion(tmp_path):
+    variables = {f"v{i}": f"{{{{v{i + 1}}}}}" for i in range(20000)} | {"v20000": "end"}
+    tf = load_any(write(tmp_path, mutated({"variables": variables, f"{B}/1/url": "/x/{{v0}}"}), "p.json"))
+    assert "v20000" in tf.scenario("browse").requests[1].refs
+    variables["v20000"] = "{{v0}}"
+    with pytest.raises(ConfigError, match=r"\$\.variables\.v0: variable 'v0' refers to itself \(v0 -> v1 -> "):
+        load_any(write(tmp_path, mutated({"variables": variables}), "p.json"))
+
+
+def test_the_checking_work_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(sc, "MAX_CHECK_WORK", 50)
+    doc = mutated({f"{B}/1/url": "/x" + "/{{plain}}" * 60})
+    with pytest.raises(ConfigError, match=r"more than 50 placeholder uses to check"):
+        load_any(write(tmp_path, doc, "p.json"))
+
+
+def test_warnings_are_capped(tmp_path):
+    tf = load_any(write(tmp_path, mutated({f"{B}/1/url": "/x" + "".join(f"/{{{{u{i}}}}}" for i in range(150))})))
+    assert len(tf.warnings) == 101 and tf.warnings[-1].endswith(": 50 more warnings")

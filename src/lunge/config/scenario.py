@@ -20,7 +20,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +57,11 @@ RAMPING_RATE_MAX_VUS = 100            # ramping-arrival-rate maxVUs: 100, at lea
 # which has none of its own (it sends these literally).
 BUILTINS = ("iteration", "vuId", "timestamp")
 BASE_URL_NAMES = ("baseUrl", "baseURL")
+
+# Bounds on checking a hostile file: placeholder uses looked at (through variables' values,
+# for every request), and warnings kept (the rest are counted).
+MAX_CHECK_WORK = 2_000_000
+MAX_WARNINGS = 100
 
 # Keys each executor takes (required, optional), in the order messages list them.
 _EXECUTOR_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -376,6 +381,7 @@ class _Refs:
     """What the templates of one request use, and what in them nothing defines."""
 
     def __init__(self) -> None:
+        self.expanded: set[str] = set()  # variables whose value has been looked into
         self.refs: set[str] = set()
         self.literal: set[str] = set()
         self.dynamic = False
@@ -386,12 +392,17 @@ class _Builder:
         self.path = path
         self.data = data
         self.warnings: dict[str, None] = {}  # ordered and without repeats (settings.headers are checked per request)
+        self.work = 0
+        self.more_warnings = 0
         s = data.get("settings") or {}
         self.base_url: str | None = s.get("baseUrl")
         self.variables: dict[str, Any] = dict(data.get("variables") or {})
 
     def warn(self, message: str) -> None:
-        self.warnings[f"{self.path}: {message}"] = None
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings[f"{self.path}: {message}"] = None
+        else:
+            self.more_warnings += 1
 
     # -- the file
     def test_file(self) -> TestFile:
@@ -408,7 +419,8 @@ class _Builder:
         name = self.data.get("name") or os.path.splitext(os.path.basename(self.path))[0]
         return TestFile(path=self.path, name=name, description=self.data.get("description"), settings=settings,
                         variables=self.variables, scenarios=scenarios, thresholds=thresholds, options=options,
-                        warnings=tuple(self.warnings))
+                        warnings=tuple(self.warnings) + ((f"{self.path}: {self.more_warnings} more warnings",)
+                                                         if self.more_warnings else ()))
 
     def settings(self) -> ScenarioSettings:
         s = self.data.get("settings") or {}
@@ -428,29 +440,47 @@ class _Builder:
             max_idle_conns_per_host=_int(s, "maxIdleConnsPerHost", DEFAULT_MAX_IDLE_CONNS_PER_HOST) or 0,
             insecure_skip_verify=s.get("insecureSkipVerify", False), user_agent=s.get("userAgent"), headers=headers)
 
-    def _check_cycles(self, values: dict[str, Any], where: str) -> None:
-        """A variable whose value uses itself, directly or through others, can never be rendered."""
-        def visit(name: str, chain: list[str]) -> None:
+    def _check_cycles(self, values: dict[str, Any], where: str, roots: Iterable[str] | None = None) -> None:
+        """A variable whose value uses itself, directly or through others, can never be rendered.
+        A depth-first walk without recursion: each variable is visited once."""
+        def uses(name: str) -> Iterator[str]:
             value = values.get(name)
-            if not isinstance(value, str):
-                return
-            for kind, ref in _placeholders(value, f"{where}.{name}"):
-                if kind != "var" or ref not in values:
-                    continue
-                if ref in chain:
-                    loop = " -> ".join(chain[chain.index(ref):] + [ref])
-                    raise ConfigError(f"{where}.{chain[0]}: variable {ref!r} refers to itself ({loop})")
-                visit(ref, chain + [ref])
+            for kind, ref in _placeholders(value, f"{where}.{name}") if isinstance(value, str) else ():
+                self._spend()
+                if kind == "var" and ref in values:
+                    yield ref
 
-        for name in values:
-            visit(name, [name])
+        state: dict[str, bool] = {}  # name -> still on the current path
+        for root in values if roots is None else roots:
+            if root in state:
+                continue
+            path, stack = [root], [uses(root)]
+            state[root] = True
+            while stack:
+                ref = next(stack[-1], None)
+                if ref is None:
+                    state[path.pop()] = False
+                    stack.pop()
+                elif state.get(ref):
+                    loop = path[path.index(ref):] + [ref]
+                    raise ConfigError(f"{where}.{loop[0]}: variable {loop[0]!r} refers to itself ({' -> '.join(loop)})")
+                elif ref not in state:
+                    state[ref] = True
+                    path.append(ref)
+                    stack.append(uses(ref))
+
+    def _spend(self) -> None:
+        """Bound the checking of hostile files: a placeholder costs one unit."""
+        self.work += 1
+        if self.work > MAX_CHECK_WORK:
+            raise ConfigError(f"$: more than {MAX_CHECK_WORK} placeholder uses to check (through variables' values)")
 
     # -- scenarios
     def scenario(self, name: str, doc: dict, settings: ScenarioSettings) -> Scenario:
         where = f"$.scenarios.{name}"
         executor = self.executor(doc, where)
         tags = {k: _text(v) for k, v in (doc.get("tags") or {}).items()}
-        self._check_cycles({**self.variables, **tags}, where + ".tags")
+        self._check_cycles({**self.variables, **tags}, where + ".tags", roots=tags)  # variables' own: done
         pacing = self.pacing(doc.get("pacing"), f"{where}.pacing")
         if pacing.type != "none" and executor.type in ARRIVAL_RATE:
             self.warn(f"{where}.pacing: no effect on {_a(executor.type)} scenario: its rate starts the iterations "
@@ -586,7 +616,7 @@ class _Builder:
         texts += list(_strings(body, f"{where}.body"))
         texts += [(a.value, f"{where}.assertions[{j}].value") for j, a in enumerate(assertions)]
         for text, tw in texts:
-            self._resolve(text, tw, values, earlier, later, refs, [])
+            self._resolve(text, tw, values, earlier, later, refs)
         timeout = _dur(doc, "timeout", where, settings.timeout)
         return RequestStep(name=doc.get("name") or f"{sname}_request_{i + 1}", method=method.upper(), url=url,
                            headers=tuple((n, v) for n, v, _ in headers.values()), body=body,
@@ -613,33 +643,40 @@ class _Builder:
         return self.base_url.rstrip("/") + "/" + url.lstrip("/")
 
     def _resolve(self, text: str, where: str, values: dict[str, Any], earlier: set[str], later: dict[str, str],
-                 refs: _Refs, chain: list[str]) -> None:
-        for kind, name in _placeholders(text, where):
-            if kind == "builtin":
-                refs.dynamic |= name.split()[0] in _DYNAMIC_BUILTINS
-                continue
-            if kind == "env":
-                continue
-            refs.refs.add(name)
-            if name in earlier:
-                refs.dynamic = True
-            elif name in later and name not in values:
-                # Extracted values stay with the VU (as in the original): set from its second iteration on.
-                refs.dynamic = True
-                refs.literal.add(name)
-                self.warn(f"{where}: variable {name!r} is extracted only by {later[name]}, so a VU's first "
-                          f"iteration sends the literal text {{{{{name}}}}} (as the original Lunge does)")
-            elif name in values:
-                if isinstance(values[name], str) and name not in chain:
-                    self._resolve(values[name], where, values, earlier, later, refs, chain + [name])
-            elif name in BUILTINS:
-                refs.dynamic = True
-            else:
-                refs.literal.add(name)
-                via = f" (in the value of {chain[-1]!r})" if chain else ""
-                why = did_you_mean(name, [*values, *earlier, *BUILTINS])
-                self.warn(f"{where}: undefined variable {name!r}{via}{why}: sent as the literal text "
-                          f"{{{{{name}}}}}, as the original Lunge does")
+                 refs: _Refs) -> None:
+        """Classify the placeholders of `text` (at `where`), and of the variables' values they
+        use, each variable once per request: the work stays linear whatever the file nests."""
+        stack: list[tuple[str, str | None]] = [(text, None)]  # (text, the variable it is the value of)
+        while stack:
+            text, via = stack.pop()
+            for kind, name in _placeholders(text, where):
+                self._spend()
+                if kind == "builtin":
+                    refs.dynamic |= name.split()[0] in _DYNAMIC_BUILTINS
+                    continue
+                if kind == "env":
+                    continue
+                refs.refs.add(name)
+                if name in earlier:
+                    refs.dynamic = True
+                elif name in later and name not in values:
+                    # Extracted values stay with the VU (as in the original): set from its second iteration on.
+                    refs.dynamic = True
+                    refs.literal.add(name)
+                    self.warn(f"{where}: variable {name!r} is extracted only by {later[name]}, so a VU's first "
+                              f"iteration sends the literal text {{{{{name}}}}} (as the original Lunge does)")
+                elif name in values:
+                    if isinstance(values[name], str) and name not in refs.expanded:
+                        refs.expanded.add(name)
+                        stack.append((values[name], name))
+                elif name in BUILTINS:
+                    refs.dynamic = True
+                else:
+                    refs.literal.add(name)
+                    in_value = f" (in the value of {via!r})" if via else ""
+                    why = did_you_mean(name, [*values, *earlier, *BUILTINS])
+                    self.warn(f"{where}: undefined variable {name!r}{in_value}{why}: sent as the literal text "
+                              f"{{{{{name}}}}}, as the original Lunge does")
 
     def extract(self, doc: dict, where: str) -> Extract:
         source, path, regex = doc["source"], doc.get("path"), doc.get("regex")
