@@ -4,13 +4,19 @@ holds what the engine needs, and the schedule functions follow k6's / the origin
 All offline: nothing here sends a request."""
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import json
 import math
+import os
 import pathlib
+import tempfile
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import run_lunge
 from lunge.analysis.thresholds import ThresholdExpr, parse_threshold
@@ -628,3 +634,53 @@ def test_the_checking_work_is_bounded(tmp_path, monkeypatch):
 def test_warnings_are_capped(tmp_path):
     tf = load_any(write(tmp_path, mutated({f"{B}/1/url": "/x" + "".join(f"/{{{{u{i}}}}}" for i in range(150))})))
     assert len(tf.warnings) == 101 and tf.warnings[-1].endswith(": 50 more warnings")
+
+
+# ---------------------------------------------------------------- fuzzed: never a traceback
+
+FUZZ = settings(max_examples=int(os.environ.get("LUNGE_FUZZ_EXAMPLES", 300)), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow], derandomize=bool(os.environ.get("CI")))
+FUZZ_DIR = pathlib.Path(tempfile.mkdtemp(prefix="lunge-v2-fuzz-"))
+MULTI = yaml.safe_load((GO_V2 / "v2-multi-scenario.yaml").read_text())
+_texts = st.one_of(st.text(max_size=20), st.sampled_from(["", "{{", "{{x}}", "{{}}", "{{$uuid}}", "${HOME}", "$.a",
+                                                          "$..[", "(", "1e999", "nan", "-1s", "10s", "p95 < 1s"]))
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.sampled_from([10 ** 400, -1, 0, 2 ** 63]),
+                     st.floats(allow_nan=True), _texts)
+_values = st.recursive(_scalars, lambda kids: st.one_of(st.lists(kids, max_size=3),
+                                                         st.dictionaries(_texts, kids, max_size=3)), max_leaves=8)
+
+
+def _paths(doc, prefix=()):
+    yield prefix
+    items = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else ()
+    for k, v in items:
+        yield from _paths(v, prefix + (k,))
+
+
+@pytest.mark.slow
+@FUZZ
+@given(st.lists(st.tuples(st.sampled_from([p for p in _paths(MULTI) if p]), _values, st.booleans()),
+                min_size=1, max_size=3), st.sampled_from(["f.json", "f.yaml"]))
+def test_mutated_v2_files_fail_cleanly(changes, name):
+    doc = copy.deepcopy(MULTI)
+    for path, value, delete in changes:
+        with contextlib.suppress(KeyError, IndexError, TypeError):  # an earlier change removed the path
+            parent = doc
+            for k in path[:-1]:
+                parent = parent[k]
+            if delete:
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = value
+    p = FUZZ_DIR / name
+    with contextlib.suppress(ValueError):  # YAML cannot write every float; JSON writes NaN and huge integers
+        p.write_text(json.dumps(doc) if name.endswith(".json") else yaml.safe_dump(doc))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as e:
+        main(["validate", "-c", str(p)])
+    lines = err.getvalue().splitlines()
+    assert "Traceback" not in err.getvalue()
+    if e.value.code == 0:
+        assert all(line.startswith("lunge: warning: ") for line in lines)
+    else:
+        assert e.value.code == 2 and len(lines) == 1 and lines[0].startswith("lunge: "), err.getvalue()
