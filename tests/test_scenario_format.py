@@ -227,6 +227,12 @@ def test_detection(doc, is_v2):
     assert sc.is_scenario_document(doc) is is_v2
 
 
+def test_load_scenario_file_takes_only_v2_files():
+    assert sc.load_scenario_file(GO_V2 / "v2-soak-test.yaml").name == "Soak Test"
+    with pytest.raises(ConfigError, match=r"items\.json: not a v2 scenario file"):
+        sc.load_scenario_file(ROOT / "examples" / "items.json")
+
+
 def test_a_name_without_scenarios_is_a_v2_file_that_needs_them(tmp_path, capsys):
     line = one_line_error(capsys, "validate", "-c", write(tmp_path, {"name": "x"}))
     assert line.endswith("$: missing required key 'scenarios'")
