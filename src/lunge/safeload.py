@@ -118,8 +118,9 @@ def json_loads(text: str, source: str) -> Any:
 
 # ---------------------------------------------------------------- YAML
 
-def yaml_load(text: str, source: str) -> Any:
-    """yaml.safe_load with nesting, alias uses and alias expansion bounded.
+def yaml_load(text: str, source: str, first_document: bool = False) -> Any:
+    """yaml.safe_load with nesting, alias uses and alias expansion bounded; with
+    `first_document`, the first document of several (what follows a second `---` is not read).
     yaml.YAMLError propagates (callers word it)."""
     import yaml
 
@@ -166,7 +167,7 @@ def yaml_load(text: str, source: str) -> Any:
 
     loader = BoundedLoader(text)
     try:
-        return loader.get_single_data()
+        return loader.get_data() if first_document else loader.get_single_data()
     except RecursionError:  # a backstop: compose_node refuses long before
         raise _too_deep(source) from None
     finally:

@@ -280,10 +280,15 @@ def _verbose_send(req, **kw):
 @_config_option
 @no_color_option
 def validate(config_path):
-    """Check a config file against the schema without sending anything."""
-    from lunge.config import load_config
+    """Check a config file (or a v2 scenario file) against the schema without sending anything."""
+    from lunge.config import scenario
 
-    cfg = load_config(config_path)
+    cfg = scenario.load_any(config_path)
+    if isinstance(cfg, scenario.TestFile):
+        for warning in cfg.warnings:
+            click.echo(f"lunge: warning: {warning}", err=True)
+        click.echo("\n".join(scenario.describe(cfg)))
+        return
     counts = [(len(cfg.environments), "environment"), (len(cfg.requests), "request"), (len(cfg.suites), "suite"),
               (len(cfg.schemas), "schema"), (len(cfg.performance), "performance test")]
     parts = ", ".join(f"{n} {what}{'s' * (n != 1)}" for n, what in counts)

@@ -41,7 +41,8 @@ def _parse(text: str, path: str) -> Any:
         from lunge import safeload
 
         try:
-            return safeload.yaml_load(text, path)  # aliases, expansion and depth bounded
+            # aliases, expansion and depth bounded; the first document only, as the original (yaml.v3) reads
+            return safeload.yaml_load(text, path, first_document=True)
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
@@ -58,9 +59,22 @@ def _parse(text: str, path: str) -> Any:
 
 def load_config(path: str | os.PathLike) -> Config:
     """Read, parse and fully validate a config file; raises ConfigError on any problem."""
-    from lunge import safeload
+    from lunge.config.scenario import is_scenario_document
 
     path = os.fspath(path)
+    data = read_document(path)
+    if is_scenario_document(data):  # lunge validate and lunge perf read those (lunge.config.scenario)
+        raise ConfigError(f"{path}: a v2 scenario file (scenarios of virtual users), not a config of requests "
+                          "and suites: lunge validate checks it")
+    cfg = Config(path=path, data=data)
+    validate(cfg)
+    return cfg
+
+
+def read_document(path: str) -> Any:
+    """A config or scenario file, parsed ({} when empty); ConfigError if it cannot be read or parsed."""
+    from lunge import safeload
+
     try:
         text = safeload.decode_utf8(safeload.read_bytes(path, safeload.MAX_CONFIG_BYTES, path), path)
     except FileNotFoundError:
@@ -68,11 +82,7 @@ def load_config(path: str | os.PathLike) -> Config:
     except OSError as e:
         raise ConfigError(f"{path}: cannot read config file: {e}") from None
     data = _parse(text, path)
-    if data is None:
-        data = {}
-    cfg = Config(path=path, data=data)
-    validate(cfg)
-    return cfg
+    return {} if data is None else data
 
 
 # ---------------------------------------------------------------- schema errors
