@@ -181,15 +181,13 @@ class Scenario:
     tags: dict[str, str] = field(default_factory=dict)  # also variables ({{tag}}), as in the original
 
 
-# ("count", op, value) for `http_reqs: ["count > N"]` while analysis.thresholds has no count metric.
-CountThreshold = tuple[str, str, float]
 
 
 @dataclass(frozen=True)
 class Threshold:
     metric: str                          # the file's key: http_req_duration, http_req_failed, http_reqs, or custom's key
     text: str                            # the expression as written
-    expr: ThresholdExpr | CountThreshold  # in lunge's threshold grammar (threshold_expression)
+    expr: ThresholdExpr  # in lunge's threshold grammar (threshold_expression)
     scenario: str | None = None          # custom thresholds: this scenario's requests only
 
 
@@ -800,63 +798,21 @@ def resolve(path: JsonPath, doc: Any) -> tuple[bool, Any]:
 
 # ---------------------------------------------------------------- thresholds
 
-_EXPR = re.compile(r"\s*(?P<stat>p\(\s*\d+(?:\.\d+)?\s*\)|[A-Za-z_][\w.]*(?:\(\s*\w+\s*\))?)\s*"
-                   r"(?P<op><=|>=|==|!=|<|>)\s*(?P<value>\S(?:.*\S)?)\s*")
 _EXAMPLES = {"http_req_duration": "p95 < 500ms, avg < 200ms", "http_req_failed": "rate < 0.01",
              "http_reqs": "rate > 100, count > 10000"}
 
 
-def threshold_expression(metric: str, text: str, where: str, label: str | None = None) -> ThresholdExpr | CountThreshold:
+def threshold_expression(metric: str, text: str, where: str, label: str | None = None) -> ThresholdExpr:
     """One of the original's threshold expressions, under its metric key (http_req_duration,
-    http_req_failed or http_reqs), in lunge's threshold grammar (analysis.thresholds).
-
-    The one place that maps the original's spellings: `rate` under http_req_failed is
-    errorRate, `rate` under http_reqs is rps, `med` is the median (the original's code takes the
-    mean). `count` under http_reqs becomes a ThresholdExpr once parse_threshold reads it, and is
-    a ("count", op, value) tuple until then. Switch this to analysis.thresholds' own reading of
-    these spellings when it has one. The ThresholdExpr's text, which reports show, is
+    http_req_failed or http_reqs), read by lunge's threshold grammar (analysis.thresholds,
+    which knows the original's spellings: `rate` under http_req_failed is errorRate, under
+    http_reqs rps; `count`; `med` the median). The ThresholdExpr's text, which reports show, is
     "LABEL: TEXT" (LABEL defaults to the metric key)."""
     shown = f"{label or metric}: {text.strip()}"
-    m = _EXPR.fullmatch(text)
-    if not m:
+    if not isinstance(text, str) or not text.strip():
         raise ConfigError(f"{where}: {text!r} is not a threshold expression (e.g. {_EXAMPLES[metric]})")
-    stat, op, value = m["stat"], m["op"], m["value"]
-    if metric == "http_req_duration":
-        if stat in ("rate", "count"):
-            raise ConfigError(f"{where}: {text!r}: http_req_duration takes latency statistics (p50, p90, p95, p99, "
-                              f"avg, min, max, med), not {stat!r}")
-        lunge_text = text
-    elif metric == "http_req_failed":
-        if stat != "rate":
-            raise ConfigError(f"{where}: {text!r}: http_req_failed takes 'rate', the share of requests that "
-                              f"failed (e.g. rate < 0.01)")
-        lunge_text = f"errorRate {op} {value}"
-    elif stat == "rate":
-        lunge_text = f"rps {op} {value}"
-    elif stat == "count":
-        try:
-            return replace(parse_threshold(text, where), text=shown)
-        except ConfigError:  # analysis.thresholds has no count (yet): keep it parsed here
-            return ("count", op, _count(value, text, where))
-    else:
-        raise ConfigError(f"{where}: {text!r}: http_reqs takes 'rate' (requests per second) or 'count' "
-                          "(requests in all)")
-    try:
-        expr = parse_threshold(lunge_text, where)
-    except ConfigError as e:
-        reason = e.message[len(where) + 2:] if e.message.startswith(f"{where}: ") else e.message
-        raise ConfigError(f"{where}: {text!r} is not a valid {metric} threshold (read as {reason})") from None
+    expr = parse_threshold(f"{metric}: {text.strip()}", where)
     return replace(expr, text=shown)
-
-
-def _count(value: str, text: str, where: str) -> float:
-    try:
-        n = float(value)
-    except ValueError:
-        n = math.nan
-    if not (math.isfinite(n) and n >= 0):
-        raise ConfigError(f"{where}: {text!r}: count takes a number of requests")
-    return n
 
 
 # ---------------------------------------------------------------- schedules (pure functions)
