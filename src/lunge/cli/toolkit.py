@@ -16,6 +16,7 @@ from lunge.cli.params import DURATION, no_color_option
 from lunge.errors import ConfigError
 
 FORMATS = ["text", "json", "yaml"]
+RESPONSE_FORMATS = FORMATS + ["junit"]  # get/run: junit makes a test case of each response
 
 
 def _config_option(f):
@@ -27,13 +28,7 @@ def _print_response(resp, fmt: str, verbose: bool, extracted: dict | None = None
     from lunge.client import output
 
     if verbose:
-        for line in output.verbose_lines(resp):
-            click.echo(line, err=True)
-        from lunge import secretvalues
-
-        for k, v in (extracted or {}).items():
-            shown = "[redacted]" if secretvalues.secret_name(k) and not secretvalues.showing() else json.dumps(v)
-            click.echo(secretvalues.scrub(f"extracted {k} = {shown}"), err=True)
+        _print_verbose(resp, extracted)
     if fmt != "text":
         click.echo(output.dump(output.response_dict(resp), fmt), nl=False)
     elif sys.stdout.isatty():
@@ -42,6 +37,18 @@ def _print_response(resp, fmt: str, verbose: bool, extracted: dict | None = None
         out = sys.stdout.buffer  # click.get_binary_stream is deprecated (Click 8.5) and gone in 9
         out.write(resp.body)
         out.flush()
+
+
+def _print_verbose(resp, extracted: dict | None = None) -> None:
+    """-v: headers and timing, then the variables extracted from the response (on stderr)."""
+    from lunge import secretvalues
+    from lunge.client import output
+
+    for line in output.verbose_lines(resp):
+        click.echo(line, err=True)
+    for k, v in (extracted or {}).items():
+        shown = "[redacted]" if secretvalues.secret_name(k) and not secretvalues.showing() else json.dumps(v)
+        click.echo(secretvalues.scrub(f"extracted {k} = {shown}"), err=True)
 
 
 def _pairs(items, flag: str) -> list[tuple[str, str]]:
@@ -163,51 +170,133 @@ def _http_command(method: str) -> click.Command:
     @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
     @click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
     @click.option("-v", "--verbose", is_flag=True, help="Show request and response headers and the timing breakdown.")
-    @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-                  help="text: the body; json/yaml: status, headers, body and timing as data.")
+    @click.option("--format", "fmt", type=click.Choice(RESPONSE_FORMATS), default="text", show_default=True,
+                  help="text: the body; json/yaml: status, headers, body and timing as data; junit: a test case.")
     @_max_request_body_option
     @_secrets_options
     @no_color_option
     def command(url, headers, json_body, data, form, query, timeout, insecure, follow, verbose, fmt,
                 location_trusted):
-        from lunge.client.http import send
+        from lunge.client.http import RequestFailed, send
 
         req = _build_adhoc(method, url, headers, json_body, data, form, query, timeout, insecure, follow)
-        _print_response(send(req, location_trusted=location_trusted), fmt, verbose)
+        if fmt != "junit":
+            _print_response(send(req, location_trusted=location_trusted), fmt, verbose)
+            return
+        from lunge.client.junit import JUnitCase, responses_to_junit
+
+        name = f"{method} {req.url}"
+        try:
+            case = JUnitCase(name, send(req, location_trusted=location_trusted))
+        except RequestFailed as e:
+            click.echo(_scrubbed(responses_to_junit(name, "lunge.http", [JUnitCase(name, None, [e.message])])), nl=False)
+            raise
+        if verbose:
+            _print_verbose(case.response)
+        click.echo(_scrubbed(responses_to_junit(name, "lunge.http", [case])), nl=False)
 
     return command
+
+
+def _output():
+    from lunge.client import output
+
+    return output
+
+
+def _scrubbed(text: str) -> str:
+    from lunge import secretvalues
+
+    return secretvalues.scrub(text)
 
 
 @click.command()
 @_config_option
 @click.option("-e", "--env", "--environment", "env", metavar="ENV",
               help="Environment (optional when the file has at most one).")
-@click.option("-r", "--request", "request", required=True, metavar="NAME", help="Request to send.")
+@click.option("-r", "--request", "request", metavar="NAME", help="Request to send.")
+@click.option("-s", "--suite", "suite", metavar="NAME",
+              help="Send a suite's requests in order instead, extracted variables flowing on.")
 @click.option("--var", "var", multiple=True, metavar="NAME=VALUE", help="Set a variable (beats every other source).")
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
 @click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
 @click.option("-v", "--verbose", is_flag=True, help="Show headers, the timing breakdown and extracted variables.")
 @click.option("-t", "--timeout", type=DURATION, help="Give up after this long (e.g. 5s; beats the request's own).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(RESPONSE_FORMATS), default="text", show_default=True)
 @_max_request_body_option
 @_secrets_options
 @no_color_option
-def run(config_path, env, request, var, insecure, follow, verbose, timeout, fmt, location_trusted):
-    """Send one request from a config file."""
-    from lunge.client.http import send
-    from lunge.client.suite import extract
-    from lunge.config import load_config, resolve_request
+@click.pass_context
+def run(ctx, config_path, env, request, suite, var, insecure, follow, verbose, timeout, fmt, location_trusted):
+    """Send one request (-r) or a suite's requests (-s) from a config file; exit 1 if one could
+    not be sent or its validate block failed."""
+    from lunge.client.suite import run_requests
+    from lunge.config import load_config
+    from lunge.units import format_ms
     from lunge.variables import parse_assignments
 
+    if (request is None) == (suite is None):
+        raise click.UsageError("give one of -r/--request NAME and -s/--suite NAME")
     cfg = load_config(config_path)
-    req = resolve_request(cfg, env, request, parse_assignments(var))
-    resp = send(req, timeout=timeout, insecure=insecure or None, follow=follow or None,
-                location_trusted=location_trusted)
-    values, problems = extract(cfg.request(request).get("extract") or {}, resp, f"requests.{request}.extract")
-    if verbose:
-        for p in problems:
-            click.echo(p, err=True)
-    _print_response(resp, fmt, verbose, values)
+    if suite:
+        suite_doc = cfg.suite(suite)
+        names = list(suite_doc.get("requests") or [])
+    else:
+        suite_doc, names = None, [request]
+        cfg.request(request)  # an unknown name is a config error before anything is sent
+    runs = []
+    for rr in run_requests(cfg, env, names, parse_assignments(var), suite_doc, timeout=timeout,
+                           insecure=insecure or None, follow=follow or None, location_trusted=location_trusted):
+        runs.append(rr)
+        if suite and fmt == "text":  # which response is which, off stdout (bodies stay as received)
+            got = "not sent" if rr.response is None else \
+                f"{rr.response.status} {rr.response.reason}".rstrip() + f", {format_ms(rr.response.elapsed_ms)}"
+            click.echo(click.style(f"=== {rr.name} ({got}) ===", bold=True), err=True)
+        if rr.response is None:
+            for p in rr.problems:
+                click.echo(_scrubbed(f"lunge: {rr.name}: {p}"), err=True)
+        else:
+            if verbose:
+                for p in rr.problems:
+                    click.echo(p, err=True)
+                _print_verbose(rr.response, rr.extracted)
+            if fmt == "text":
+                _print_response(rr.response, fmt, False)
+            elif fmt != "junit" and not suite:
+                click.echo(_output().dump(_response_data(rr), fmt), nl=False)
+        _print_validation(rr, verbose)
+    if fmt == "junit":
+        from lunge.client.junit import JUnitCase, responses_to_junit
+
+        cases = [JUnitCase(rr.name, rr.response, rr.problems if rr.response is None else [],
+                           rr.validated.outcomes if rr.validated else []) for rr in runs]
+        click.echo(_scrubbed(responses_to_junit(suite or request, f"lunge.{suite or 'run'}", cases)), nl=False)
+    elif fmt != "text" and suite:  # one document: a list of the responses
+        click.echo(_output().dump([_response_data(rr) for rr in runs], fmt), nl=False)
+    ctx.exit(0 if len(runs) == len(names) and all(rr.passed for rr in runs) else 1)
+
+
+def _response_data(rr) -> dict:
+    """A response as `run --format json|yaml` shows it (with -s, named and listed)."""
+    data: dict[str, Any] = {"request": rr.name}
+    if rr.response is None:
+        data["error"] = "; ".join(rr.problems)
+    else:
+        data.update(_output().response_dict(rr.response))
+    if rr.validated is not None:
+        data["validate"] = [o.as_dict() for o in rr.validated.outcomes]
+    return data
+
+
+def _print_validation(rr, verbose: bool) -> None:
+    """A request's validate checks on stderr: the failed ones, and with -v the passed ones too."""
+    if rr.validated is None:
+        return
+    for o in rr.validated.outcomes:
+        if not o.passed:
+            click.echo(_scrubbed(f"{rr.name}: validate FAIL {o.description}: {o.message}"), err=True)
+        elif verbose:
+            click.echo(_scrubbed(f"{rr.name}: validate PASS {o.description}"), err=True)
 
 
 @click.command(name="test")

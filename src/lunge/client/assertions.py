@@ -1,4 +1,4 @@
-"""Assertions on a response: status, responseTime, header, jsonPath and schema.
+"""Assertions on a response: status, responseTime, header, jsonPath (or Go Lunge's `path`) and schema.
 
 Each assertion is one config object (validated in lunge.config); `check` returns an
 `Outcome` saying what was checked, whether it held and, if not, what was found instead.
@@ -15,11 +15,12 @@ import jsonschema
 
 from lunge import variables as V
 from lunge.client.http import Response
-from lunge.config import SUBJECTS, Config, parse_jsonpath
+from lunge.config import Config, parse_jsonpath
+from lunge.config.model import assertion_subject, jsonpath_is_multi, validate_assertions
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-        "==": operator.eq, "!=": operator.ne}
-_COMPARISON = re.compile(r"\s*(<=|>=|<|>|==|!=)?\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*")
+        "==": operator.eq, "!=": operator.ne, "=": operator.eq}
+_COMPARISON = re.compile(r"\s*(<=|>=|<|>|==|!=|=)?\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*")
 _JSON_TYPES = {"string": str, "array": list, "object": dict, "boolean": bool}
 _NO_BODY = object()
 
@@ -90,20 +91,43 @@ def _body_json(resp: Response) -> Any:
         return _NO_BODY
 
 
-def _value_check(op: str, expected: Any, value: Any, label: str) -> tuple[bool, str]:
+def _as_text(value: Any) -> str | None:
+    """A scalar as Go Lunge's assertions read it (gjson's String(), Go's %v); None for
+    arrays and objects."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))  # 1.0 reads as 1, as Go prints it
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return None
+
+
+def _loose_equal(value: Any, expected: Any) -> bool:
+    """Go Lunge's equals: two scalars are equal when their text is (1 equals "1"); arrays and
+    objects compare as values."""
+    if value == expected and type(value) is type(expected):
+        return True
+    a, b = _as_text(value), _as_text(expected)
+    return a is not None and a == b
+
+
+def _value_check(op: str, expected: Any, value: Any, label: str, loose: bool = False) -> tuple[bool, str]:
     """The shared checks of header and jsonPath assertions: (passed, message if not)."""
     if op == "equals":
-        ok = value == expected
+        ok = _loose_equal(value, expected) if loose else value == expected
         return ok, f"{label} is {_short(value)}, expected {_short(expected)}"
     if op == "contains":
         ok = _contains(value, expected)
-        return ok, f"{label} is {_short(value)}, which does not contain {_short(expected)}"
+        return ok, f"{label} is {_short(value)}" + ("" if ok else f", which does not contain {_short(expected)}")
     if op == "matches":
         try:
             ok = re.search(expected, V.to_text(value)) is not None
         except re.error as e:
             return False, f"{_short(expected)} is not a valid regular expression ({e})"
-        return ok, f"{label} is {_short(value)}, which does not match {_short(expected)}"
+        return ok, f"{label} is {_short(value)}" + ("" if ok else f", which does not match {_short(expected)}")
     if op == "isArray":
         ok = isinstance(value, list) == expected
         return ok, f"{label} is {'an array' if isinstance(value, list) else 'a ' + _type_name(value)}"
@@ -119,10 +143,30 @@ def _value_check(op: str, expected: Any, value: Any, label: str) -> tuple[bool, 
     raise AssertionError(op)  # the schema allows no other operator
 
 
+def _schema_desc(ref: Any, label: str) -> str:
+    return f"{label} matches schema {ref!r}" if isinstance(ref, str) else f"{label} matches the schema"
+
+
+def _schema_check(ref: Any, value: Any, cfg: Config, label: str) -> tuple[str, bool, str]:
+    """(description, passed, message): `value` against schemas.NAME or a schema written in place."""
+    desc = _schema_desc(ref, label)
+    schema = cfg.schemas[ref] if isinstance(ref, str) else ref
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(value))
+    if errors:
+        err = jsonschema.exceptions.best_match(errors)
+        return desc, False, f"{err.json_path}: {err.message}"
+    return desc, True, ""
+
+
+def check_validate(block: dict, resp: Response, scope: V.Scope, cfg: Config, where: str) -> list[Outcome]:
+    """A request's validate block (status, headers, responseTime, body, schema) against `resp`."""
+    return [check(a, resp, scope, cfg, w) for a, w in validate_assertions(block, where)]
+
+
 def check(assertion: dict, resp: Response, scope: V.Scope, cfg: Config, where: str) -> Outcome:
     """Evaluate one (already validated) assertion against `resp`; expected values are rendered
     with `scope`, so `{"equals": "{{itemId}}"}` compares with the extracted id."""
-    subject = next(k for k in SUBJECTS if k in assertion)
+    subject = assertion_subject(assertion)
     spec = assertion[subject]
     ops = [k for k in assertion if k != subject]
 
@@ -135,21 +179,18 @@ def check(assertion: dict, resp: Response, scope: V.Scope, cfg: Config, where: s
     if subject == "responseTime":
         op, limit = _comparison(spec, "<")
         took = resp.elapsed_ms
-        return Outcome(f"responseTime {op} {limit:g}ms", _OPS[op](took, limit), f"response took {took:.1f}ms")
+        # "=N" is Go Lunge's "exactly N ms": whole milliseconds, as it measures them.
+        passed = int(took) == limit if op == "=" else _OPS[op](took, limit)
+        return Outcome(f"responseTime {op} {limit:g}ms", passed, f"response took {took:.1f}ms")
 
     if subject == "schema":
         doc = _body_json(resp)
-        desc = f"body matches schema {spec!r}"
         if doc is _NO_BODY:
-            return Outcome(desc, False, "response body is not JSON")
-        errors = list(jsonschema.Draft202012Validator(cfg.schemas[spec]).iter_errors(doc))
-        if errors:
-            err = jsonschema.exceptions.best_match(errors)
-            return Outcome(desc, False, f"{err.json_path}: {err.message}")
-        return Outcome(desc, True)
+            return Outcome(_schema_desc(spec, "body"), False, "response body is not JSON")
+        return Outcome(*_schema_check(spec, doc, cfg, "body"))
 
     op = ops[0] if ops else "exists"
-    expected = V.render(assertion.get(op, True), scope, f"{where}.{op}")
+    expected = V.render(assertion.get(op, True), scope, f"{where}.{op}") if op != "schema" else assertion[op]
 
     if subject == "header":
         name = V.render_text(spec, scope, f"{where}.header")
@@ -160,25 +201,23 @@ def check(assertion: dict, resp: Response, scope: V.Scope, cfg: Config, where: s
             return Outcome(desc, present == expected, f"header {name} is {'present' if present else 'absent'}")
         if value is None:
             return Outcome(desc, False, f"no header {name} in the response")
-        return Outcome(desc, *_value_check(op, expected, value, f"header {name}"))
+        # Header values are text: a number or boolean expected reads as its text (200 equals "200").
+        return Outcome(desc, *_value_check(op, expected, value, f"header {name}", loose=True))
 
-    # jsonPath
-    path = V.render_text(spec, scope, f"{where}.jsonPath")
-    desc = f"jsonPath {path} {op}" + ("" if op == "exists" else f" {_short(expected)}")
+    # jsonPath, or Go Lunge's path (the same, but equals compares as text: 1 equals "1")
+    path = V.render_text(spec, scope, f"{where}.{subject}")
+    desc = f"{subject} {path} {op}" + ("" if op == "exists" else f" {_short(expected)}")
     doc = _body_json(resp)
     if doc is _NO_BODY:
         return Outcome(desc, False, "response body is not JSON")
-    matches = [m.value for m in parse_jsonpath(path, f"{where}.jsonPath").find(doc)]
+    matches = [m.value for m in parse_jsonpath(path, f"{where}.{subject}").find(doc)]
     if op == "exists":
         found = bool(matches)
         return Outcome(desc, found == expected, f"{path} {'matched' if found else 'matched nothing'}")
     if not matches:
         return Outcome(desc, False, f"{path} matched nothing")
     # One match is that value; several (wildcards, filters) are checked as a list.
-    got = matches[0] if len(matches) == 1 and not _is_multi(path) else matches
-    return Outcome(desc, *_value_check(op, expected, got, path))
-
-
-def _is_multi(path: str) -> bool:
-    """Whether a JSONPath can select several values (wildcard, slice, filter, recursion)."""
-    return any(tok in path for tok in ("[*]", ".*", "..", "[?", ":", ","))
+    got = matches[0] if len(matches) == 1 and not jsonpath_is_multi(path) else matches
+    if op == "schema":
+        return Outcome(*_schema_check(expected, got, cfg, f"{subject} {path}"))
+    return Outcome(desc, *_value_check(op, expected, got, path, loose=subject == "path"))

@@ -4,6 +4,9 @@ test's assertions on the response of the request it names.
 A test whose request has not run yet sends it when the test is reached. A request that fails
 to send, or a variable that an earlier request should have extracted but did not, fails the
 tests that depend on it (exit 1); other undefined variables are config errors (exit 2).
+
+A request's `validate` block (Go Lunge's) is checked on its response and reported as one more
+test, "NAME: validate". `run_requests` is `lunge run -s`: the suite's requests only, in order.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lunge import variables as V
-from lunge.client.assertions import Outcome, check
+from lunge.client.assertions import Outcome, check, check_validate
 from lunge.client.http import RequestFailed, Response, send
 from lunge.config import Config, build_request, parse_jsonpath, scope_for
 from lunge.errors import ConfigError
@@ -40,7 +43,8 @@ class TestResult:
     def as_dict(self) -> dict:
         return {"name": self.name, "request": self.request, "passed": self.passed, "status": self.status,
                 "timeMs": self.elapsed_ms, "error": self.error,
-                "assertions": [o.as_dict() for o in self.outcomes]}
+                "assertions": [o.as_dict() for o in self.outcomes],
+                "durationMs": round(self.elapsed_ms or 0)}  # Go Lunge's name: whole milliseconds
 
 
 @dataclass
@@ -60,10 +64,16 @@ class SuiteResult:
         return self.failed == 0
 
     def as_dict(self) -> dict:
+        outcomes = [o for t in self.tests for o in t.outcomes]
+        passed = sum(o.passed for o in outcomes)
         return {"suite": self.suite, "environment": self.environment, "startTime": self.started,
                 "durationMs": round(self.duration_ms, 3),
                 "summary": {"tests": len(self.tests), "passed": len(self.tests) - self.failed, "failed": self.failed},
-                "tests": [t.as_dict() for t in self.tests]}
+                "tests": [t.as_dict() for t in self.tests],
+                # Go Lunge's report fields beside lunge's, so a CI script written for either reads it.
+                "timestamp": self.started, "totalTests": len(self.tests), "passedTests": len(self.tests) - self.failed,
+                "failedTests": self.failed, "totalAssertions": len(outcomes), "passedAssertions": passed,
+                "failedAssertions": len(outcomes) - passed}
 
 
 def extract(spec: dict[str, str], resp: Response, where: str) -> tuple[dict[str, Any], list[str]]:
@@ -95,15 +105,19 @@ def extract(spec: dict[str, str], resp: Response, where: str) -> tuple[dict[str,
 
 
 class _Run:
-    def __init__(self, cfg: Config, env: dict, scope: V.Scope, sender: Callable[..., Response], **send_opts):
+    def __init__(self, cfg: Config, env: dict, scope: V.Scope, sender: Callable[..., Response],
+                 env_name: str | None = None, **send_opts):
         self.cfg, self.env, self.scope, self.sender, self.send_opts = cfg, env, scope, sender, send_opts
+        self.env_name = env_name
         self.results: dict[str, tuple[Response | None, list[str]]] = {}
+        self.validated: dict[str, list[Outcome]] = {}  # the validate block's outcomes, by request
+        self.extracted: dict[str, dict[str, Any]] = {}
         # Variables some request extracts: undefined only because an earlier step failed.
         self.extractable = {v for r in cfg.requests.values() for v in (r.get("extract") or {})}
 
     def send(self, name: str) -> None:
         try:
-            req = build_request(self.cfg, name, self.scope, self.env)
+            req = build_request(self.cfg, name, self.scope, self.env, self.env_name)
         except V.UndefinedVariable as e:
             if e.name not in self.extractable:
                 raise
@@ -118,6 +132,22 @@ class _Run:
         for k, v in values.items():
             self.scope.set(V.EXTRACTED, k, v)
         self.results[name] = (resp, problems)
+        self.extracted[name] = values
+        block = self.cfg.requests[name].get("validate")
+        if block is not None:
+            self.validated[name] = check_validate(block, resp, self.scope, self.cfg, f"requests.{name}.validate")
+
+    def validate_result(self, name: str) -> TestResult | None:
+        """The validate block of request `name` (sent) as a test, or None if it has none."""
+        if "validate" not in self.cfg.requests[name]:
+            return None
+        resp, problems = self.results[name]
+        tr = TestResult(f"{name}: validate", name, self.validated.get(name, []))
+        if resp is None:
+            tr.error = "; ".join(problems)
+        else:
+            tr.status, tr.elapsed_ms = resp.status, resp.timing.total
+        return tr
 
 
 def run_suite(cfg: Config, env_name: str | None, suite_name: str, cli_vars: dict | None = None,
@@ -130,16 +160,23 @@ def run_suite(cfg: Config, env_name: str | None, suite_name: str, cli_vars: dict
     if only is not None and only not in [t["name"] for t in tests]:
         names = ", ".join(t["name"] for t in tests) or "none"
         raise ConfigError(f"{cfg.path}: suite {suite_name!r} has no test {only!r}; its tests: {names}")
-    run = _Run(cfg, env, scope_for(env, suite, cli_vars), sender, **send_opts)
+    run = _Run(cfg, env, scope_for(env, suite, cli_vars), sender, env_name, **send_opts)
     result = SuiteResult(suite_name, env_name, datetime.datetime.now(datetime.timezone.utc)
                          .isoformat(timespec="milliseconds").replace("+00:00", "Z"))
     t0 = time.perf_counter()
-    for name in suite.get("requests") or []:
+
+    def send(name: str) -> None:
         run.send(name)
+        validated = run.validate_result(name)
+        if validated is not None and only is None:  # -t reports that one test
+            result.tests.append(validated)
+
+    for name in suite.get("requests") or []:
+        send(name)
     for i, test in enumerate(tests):
         rname = test["request"]
         if rname not in run.results:
-            run.send(rname)
+            send(rname)
         if only is not None and test["name"] != only:
             continue
         resp, problems = run.results[rname]
@@ -156,3 +193,35 @@ def run_suite(cfg: Config, env_name: str | None, suite_name: str, cli_vars: dict
             break
     result.duration_ms = (time.perf_counter() - t0) * 1000
     return result
+
+
+@dataclass
+class RequestRun:
+    """One request of `lunge run`: its response (None if it was not sent), extracted variables,
+    problems (a failed send, variables not extracted) and its validate block's outcomes."""
+    name: str
+    response: Response | None
+    extracted: dict[str, Any]
+    problems: list[str]
+    validated: TestResult | None
+
+    @property
+    def passed(self) -> bool:
+        return self.response is not None and (self.validated is None or self.validated.passed)
+
+
+def run_requests(cfg: Config, env_name: str | None, names: list[str], cli_vars: dict | None = None,
+                 suite: dict | None = None, sender: Callable[..., Response] = send, **send_opts):
+    """Send `names` in order (`lunge run -r NAME` / `-s SUITE`), extracted variables flowing on;
+    yields a RequestRun per request and stops after one that could not be sent."""
+    env_name, env = cfg.environment(env_name)
+    run = _Run(cfg, env, scope_for(env, suite, cli_vars), sender, env_name, **send_opts)
+    for i, name in enumerate(names):
+        # Only an earlier request can have been meant to extract a variable: any other undefined
+        # variable is a config error (exit 2), as for a lone `run -r`.
+        run.extractable = {v for n in names[:i] for v in (cfg.requests[n].get("extract") or {})}
+        run.send(name)
+        resp, problems = run.results[name]
+        yield RequestRun(name, resp, run.extracted.get(name, {}), problems, run.validate_result(name))
+        if resp is None:
+            return

@@ -12,7 +12,15 @@ import os
 import re
 from typing import TYPE_CHECKING, Any, cast
 
-from lunge.config.model import OPERATORS, SUBJECTS, Config, did_you_mean, parse_jsonpath, performance_test
+from lunge.config.model import (
+    OPERATORS,
+    SUBJECTS,
+    Config,
+    did_you_mean,
+    parse_jsonpath,
+    performance_test,
+    validate_assertions,
+)
 from lunge.errors import ConfigError
 from lunge.units import parse_duration
 
@@ -105,8 +113,9 @@ def _json_type(value: Any) -> str:
 
 # Where a config holds the user's own data (sent, matched or passed on as written), not settings.
 _NAME = r"(?:\.\w+|\[[^\]]*\])"
-_USER_DATA = re.compile(rf"""\$(?:\.schemas|\.environments{_NAME}\.variables|\.suites{_NAME}\.variables
-    |\.requests{_NAME}\.(?:body|headers|queryParams)|\.suites{_NAME}\.tests\[\d+\]\.assertions\[\d+\]\.(?:equals|contains)
+_USER_DATA = re.compile(rf"""\$(?:\.schemas|\.environments{_NAME}\.(?:variables|headers)|\.suites{_NAME}\.variables
+    |\.requests{_NAME}\.(?:body|headers|queryParams|validate)
+    |\.suites{_NAME}\.tests\[\d+\]\.assertions\[\d+\]\.(?:equals|contains|schema)
     |\.performance{_NAME}\.load\.pattern\.args)""", re.X)
 
 
@@ -171,6 +180,8 @@ def _schema_message(err: ValidationError) -> str:
         return f"{where}: missing required key {missing!r}"
     if v == "propertyNames":
         return f"{where}: {inst!r} is not a valid name: expected {hint or err.message}"
+    if v == "pattern" and hint and hint.startswith("one of "):  # an enum spelled as a pattern (any case)
+        return f"{where}: {_short(inst)} is not {hint}"
     if v == "anyOf" or v == "oneOf" or v == "type" or v == "pattern":
         expected = hint or (_a(err.validator_value) if v == "type" else err.message)
         return f"{where}: expected {expected}, got {_json_type(inst)} {_short(inst)}"
@@ -211,6 +222,18 @@ def _check_references(cfg: Config) -> None:
         except jsonschema.SchemaError as e:
             raise ConfigError(f"$.schemas.{name}: not a valid JSON Schema: {e.message}") from None
     for name, req in cfg.requests.items():
+        auth = req.get("auth")
+        if auth:
+            need = ("username", "password") if auth["type"] == "basic" else ("token",)
+            for key in need:
+                if key not in auth:
+                    raise ConfigError(f"$.requests.{name}.auth: {auth['type']} auth needs {key!r}")
+        if "validate" in req:
+            for a, where in validate_assertions(req["validate"], f"$.requests.{name}.validate"):
+                if list(a) == ["schema"]:  # validate.schema, or the block's own schema keywords
+                    _check_schema_ref(cfg, a["schema"], where)
+                else:
+                    _check_assertion(cfg, a, where)
         for var, spec in (req.get("extract") or {}).items():
             if spec.startswith("$"):
                 parse_jsonpath(spec, f"$.requests.{name}.extract.{var}")
@@ -232,6 +255,8 @@ def _check_references(cfg: Config) -> None:
 
 def _check_assertion(cfg: Config, a: dict, where: str) -> None:
     subjects = [k for k in SUBJECTS if k in a]
+    if len(subjects) == 2 and subjects[1] == "schema" and subjects[0] in ("jsonPath", "path"):
+        subjects = subjects[:1]  # {"path": "$.user", "schema": "user"}: the value at the path must match
     if len(subjects) != 1:
         got = ", ".join(subjects) if subjects else "none"
         raise ConfigError(f"{where}: an assertion needs exactly one of {', '.join(SUBJECTS)} (got {got})")
@@ -244,12 +269,25 @@ def _check_assertion(cfg: Config, a: dict, where: str) -> None:
             raise ConfigError(f"{where}: {op!r} does not go with {subject!r} ({subject} {can})")
     if len(ops) > 1:
         raise ConfigError(f"{where}: one check per assertion, got {', '.join(ops)}")
-    if subject == "jsonPath" and "{{" not in a["jsonPath"]:  # templated paths are checked when used
-        parse_jsonpath(a["jsonPath"], f"{where}.jsonPath")
-    if subject == "schema":
-        cfg.known("schema", a["schema"], cfg.schemas, f"{where}.schema")
+    if subject in ("jsonPath", "path") and "{{" not in a[subject]:  # templated paths are checked when used
+        parse_jsonpath(a[subject], f"{where}.{subject}")
+    if "schema" in a:
+        _check_schema_ref(cfg, a["schema"], f"{where}.schema")
     if "matches" in a and "{{" not in a["matches"]:
         try:
             re.compile(a["matches"])
         except re.error as e:
             raise ConfigError(f"{where}.matches: {a['matches']!r} is not a valid regular expression ({e})") from None
+
+
+def _check_schema_ref(cfg: Config, ref: Any, where: str) -> None:
+    """A schema named under `schemas`, or one written in place."""
+    if isinstance(ref, str):
+        cfg.known("schema", ref, cfg.schemas, where)
+        return
+    import jsonschema
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(ref)
+    except jsonschema.SchemaError as e:
+        raise ConfigError(f"{where}: not a valid JSON Schema: {e.message}") from None

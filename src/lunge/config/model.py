@@ -14,11 +14,61 @@ from lunge.errors import ConfigError
 from lunge.settings import BACKOFF_MAX_FACTOR
 from lunge.units import parse_duration, parse_size
 
-SUBJECTS = ("status", "responseTime", "header", "jsonPath", "schema")
+# `path` is Go Lunge's spelling of `jsonPath` (its equals compares text: 1 equals "1"). `schema`
+# comes last: beside a jsonPath/path it is that assertion's check (the value there must match).
+SUBJECTS = ("status", "responseTime", "header", "jsonPath", "path", "schema")
+_VALUE_CHECKS = ("exists", "equals", "contains", "matches", "isArray", "minLength", "maxLength", "type", "schema")
 OPERATORS = {
     "header": ("exists", "equals", "contains", "matches"),
-    "jsonPath": ("exists", "equals", "contains", "matches", "isArray", "minLength", "maxLength", "type"),
+    "jsonPath": _VALUE_CHECKS,
+    "path": _VALUE_CHECKS,
 }
+
+
+def assertion_subject(a: dict) -> str:
+    """The key an (already validated) assertion is about."""
+    return next(k for k in SUBJECTS if k in a)
+
+
+# ---------------------------------------------------------------- request validate blocks
+
+# A request's `validate` block (Go Lunge's): these keys are checks, and any other key is a JSON
+# Schema keyword, the rest of the block then being a schema for the whole body (schema-validation.json).
+VALIDATE_CHECKS = ("status", "headers", "responseTime", "body", "schema")
+JSON_SCHEMA_KEYWORDS = frozenset("""
+    $schema $id $ref $defs $anchor $dynamicRef $dynamicAnchor $vocabulary $comment $recursiveRef $recursiveAnchor
+    id definitions type enum const multipleOf maximum exclusiveMaximum minimum exclusiveMinimum
+    maxLength minLength pattern format contentEncoding contentMediaType contentSchema
+    items prefixItems additionalItems contains minContains maxContains maxItems minItems uniqueItems unevaluatedItems
+    properties patternProperties additionalProperties propertyNames required dependentRequired dependentSchemas
+    dependencies maxProperties minProperties unevaluatedProperties allOf anyOf oneOf not if then else
+    title description default examples readOnly writeOnly deprecated""".split())
+
+
+def validate_assertions(block: dict, where: str) -> list[tuple[dict, str]]:
+    """A request's validate block as assertions, each with the JSON path it came from:
+    status/responseTime as they are, each header as `contains` (so "application/json" accepts
+    "application/json; charset=utf-8"), body checks as path assertions, the schema keywords as one
+    inline schema for the body. An unknown key is a ConfigError with a did-you-mean hint."""
+    out: list[tuple[dict, str]] = []
+    schema = {k: v for k, v in block.items() if k not in VALIDATE_CHECKS}
+    for key in schema:
+        if key not in JSON_SCHEMA_KEYWORDS:
+            raise ConfigError(f"{where}: unknown key {key!r}{did_you_mean(key, VALIDATE_CHECKS)} "
+                              f"(a validate block takes {', '.join(VALIDATE_CHECKS)} and JSON Schema keywords)")
+    for key in ("status", "responseTime"):
+        if key in block:
+            out.append(({key: block[key]}, f"{where}.{key}"))
+    for name, value in (block.get("headers") or {}).items():
+        out.append(({"header": name, "contains": value}, f"{where}.headers.{name}"))
+    body = block.get("body")
+    for i, check in enumerate(body if isinstance(body, list) else [body] if body is not None else []):
+        out.append((check, f"{where}.body" + (f"[{i}]" if isinstance(body, list) else "")))
+    if "schema" in block:
+        out.append(({"schema": block["schema"]}, f"{where}.schema"))
+    if schema:
+        out.append(({"schema": schema}, where))
+    return out
 
 
 
@@ -139,6 +189,8 @@ def performance_test(key: str, doc: dict, where: str) -> PerformanceTest:
     if not has_end:
         raise ConfigError(f"{lw}: set iterations or duration (or a pattern with its own duration or steps)")
     warm = load.get("warmup")
+    if warm and "duration" in warm and "iterations" in warm:
+        raise ConfigError(f"{lw}.warmup: give either duration or iterations, not both")
     warmup = Warmup(duration=_dur(warm, "duration", f"{lw}.warmup"), iterations=warm.get("iterations")) if warm else None
     lc = LoadConfig(concurrency=load.get("concurrency"), iterations=load.get("iterations"),
                     duration=_dur(load, "duration", lw), rps=load.get("rps"), ramp_up=_dur(load, "rampUp", lw),
@@ -173,17 +225,70 @@ def performance_test(key: str, doc: dict, where: str) -> PerformanceTest:
                             min_throughput=th.get("minThroughput"), expressions=exprs)
     rep = doc.get("reporting", {})
     out = rep.get("output", {})
-    reporting = Reporting(formats=tuple(rep["formats"]) if "formats" in rep else None,
+    # Go Lunge's `format` (one) is added in front of `formats`.
+    formats = tuple(dict.fromkeys(([rep["format"]] if "format" in rep else []) + list(rep.get("formats", ()))))
+    reporting = Reporting(formats=formats or None,
                           output={"*": out} if isinstance(out, str) else dict(out), template=rep.get("template"))
     return PerformanceTest(key=key, name=doc.get("name", key), request=doc["request"], load=lc,
                            monitoring=mc, thresholds=thresholds, reporting=reporting)
+
+
+def _gjson_counts(expr: str) -> str:
+    """Go Lunge's paths are gjson's: `$.items.#` is the array's length and `$.items.#.id` every
+    item's id. As JSONPath: `$.items.`len`` and `$.items[*].id` (outside quotes and brackets)."""
+    out, quote, depth, i = [], "", 0, 0
+    while i < len(expr):
+        c = expr[i]
+        if quote:
+            quote = "" if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c in "[(":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif c == "." and depth == 0 and expr[i + 1:i + 2] == "#" and expr[i + 2:i + 3] in ("", "."):
+            out.append("[*]" if expr[i + 2:i + 3] == "." else ".`len`")
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _gjson_indexes(node):
+    """gjson reads `$.0.id` as index 0 of an array (a key "0" of an object): give every field
+    name made of digits that meaning."""
+    from jsonpath_ng.jsonpath import DatumInContext, Fields, Index
+
+    class KeyOrIndex(Fields):
+        def find(self, datum):
+            datum = DatumInContext.wrap(datum)
+            if isinstance(datum.value, list):
+                return Index(int(self.fields[0])).find(datum)
+            return super().find(datum)
+
+    def walk(n):
+        if type(n) is Fields and len(n.fields) == 1 and n.fields[0].isdigit():
+            return KeyOrIndex(n.fields[0])
+        for attr in ("left", "right"):
+            if hasattr(n, attr):
+                setattr(n, attr, walk(getattr(n, attr)))
+        return n
+
+    return walk(node)
 
 
 @functools.lru_cache(maxsize=512)
 def _compiled(expr: str):
     from jsonpath_ng.ext import parse
 
-    return parse(expr)
+    return _gjson_indexes(parse(_gjson_counts(expr)))
+
+
+def jsonpath_is_multi(expr: str) -> bool:
+    """Whether a path can select several values (wildcard, slice, filter, recursion, gjson's `#.`)."""
+    return any(tok in expr for tok in ("[*]", ".*", "..", "[?", ":", ",", ".#."))
 
 
 def parse_jsonpath(expr: str, where: str):

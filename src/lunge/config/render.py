@@ -4,6 +4,7 @@ sent by the request toolkit (pycurl) or the load engine.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -32,8 +33,35 @@ class ResolvedRequest:
     insecure: bool = False
 
 
-def build_request(cfg: Config, name: str, scope: V.Scope, env: dict | None = None) -> ResolvedRequest:
-    """Render requests.NAME with `scope`; `env` supplies baseUrl."""
+def _headers(cfg: Config, table: dict | None, scope: V.Scope, where: str) -> list[str]:
+    out = []
+    for k, v in (table or {}).items():
+        hname, hvalue = V.render_text(k, scope, where), V.render_text(v, scope, f"{where}.{k}")
+        # at render time: a variable (one extracted from a response too) cannot add a header line
+        check_header(hname, hvalue, f"{cfg.path}: {where}.{k}")
+        out.append(f"{hname}: {hvalue}")
+    return out
+
+
+def _has(headers: list[str], name: str) -> bool:
+    return any(h.partition(":")[0].strip().lower() == name.strip().lower() for h in headers)
+
+
+def _authorization(cfg: Config, auth: dict, scope: V.Scope, where: str) -> str:
+    """Go Lunge's documented `auth` block (doc/Examples.md) as an Authorization header."""
+    if auth["type"] == "basic":
+        user = V.render_text(auth["username"], scope, f"{where}.username")
+        password = V.render_text(auth["password"], scope, f"{where}.password")
+        value = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    else:
+        value = "Bearer " + V.render_text(auth["token"], scope, f"{where}.token")
+    check_header("Authorization", value, f"{cfg.path}: {where}")
+    return f"Authorization: {value}"
+
+
+def build_request(cfg: Config, name: str, scope: V.Scope, env: dict | None = None,
+                  env_name: str | None = None) -> ResolvedRequest:
+    """Render requests.NAME with `scope`; `env` supplies baseUrl and headers."""
     req = cfg.request(name)
     w = f"requests.{name}"
     url = V.render_text(req["url"], scope, f"{w}.url")
@@ -52,12 +80,14 @@ def build_request(cfg: Config, name: str, scope: V.Scope, env: dict | None = Non
                               V.render_text(item, scope, f"{w}.queryParams.{k}")))
         url += ("&" if "?" in url else "?") + urllib.parse.urlencode(pairs)
     check_url(url, f"{cfg.path}: {w}.url")
-    headers = []
-    for k, v in (req.get("headers") or {}).items():
-        hname, hvalue = V.render_text(k, scope, f"{w}.headers"), V.render_text(v, scope, f"{w}.headers.{k}")
-        # at render time: a variable (one extracted from a response too) cannot add a header line
-        check_header(hname, hvalue, f"{cfg.path}: {w}.headers.{k}")
-        headers.append(f"{hname}: {hvalue}")
+    headers = _headers(cfg, req.get("headers"), scope, f"{w}.headers")
+    auth = req.get("auth")
+    if auth and not _has(headers, "Authorization"):
+        headers.append(_authorization(cfg, auth, scope, f"{w}.auth"))
+    # The environment's headers go with every request; a request's own header of the same name wins.
+    if env and env.get("headers"):
+        ename = f"environments.{env_name}.headers" if env_name else "environment.headers"
+        headers += [h for h in _headers(cfg, env["headers"], scope, ename) if not _has(headers, h.partition(":")[0])]
     body = None
     if "body" in req:
         body, ctype = encode_body(req["body"], scope, f"{w}.body", cfg.base_dir)
@@ -65,7 +95,7 @@ def build_request(cfg: Config, name: str, scope: V.Scope, env: dict | None = Non
             headers.append(f"Content-Type: {ctype}")
     timeout = req.get("timeout")
     return ResolvedRequest(
-        method=req.get("method", "GET"), url=url, headers=headers, body=body,
+        method=req.get("method", "GET").upper(), url=url, headers=headers, body=body,  # Go Lunge's may say "get"
         timeout=None if timeout is None else parse_duration(timeout, f"{w}.timeout"), name=name,
         follow_redirects=req.get("followRedirects", False), insecure=req.get("insecure", False))
 
@@ -96,5 +126,5 @@ def resolve_request(cfg: Config, env: str | None, name: str, variables: dict | N
     timeout in seconds. Raises ConfigError for an unknown environment or request, or an
     undefined variable (naming it and where it was used).
     """
-    _, env_doc = cfg.environment(env)
-    return build_request(cfg, name, scope_for(env_doc, cli_vars=variables), env_doc)
+    env_name, env_doc = cfg.environment(env)
+    return build_request(cfg, name, scope_for(env_doc, cli_vars=variables), env_doc, env_name)
