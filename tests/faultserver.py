@@ -17,6 +17,10 @@ server's count with lunge's.  The path picks the fault:
   /loop                302 to /loop, forever
   /hops/N              302 to /hops/N-1 ... /hops/0 answers 200
   /big/N               a body of N bytes, streamed from one small buffer
+  /drop/N              200 "ok\\n", keep-alive; but every Nth /drop request (by the server's
+                       count) is read in full and then the connection is closed (FIN) without
+                       an answer: on a kept-alive connection, what makes libcurl resend
+  /to-drop/N           302 to /drop/N
 
 `h2only=True` makes it a server that speaks only HTTP/2 (prior knowledge): anything that
 does not start with the HTTP/2 preface gets a GOAWAY(PROTOCOL_ERROR) frame and a close,
@@ -50,6 +54,8 @@ class FaultServer:
         self.requests = 0
         self.by_path: collections.Counter[str] = collections.Counter()
         self.handshake_failures = 0
+        self.dropped = 0      # /drop requests read and never answered
+        self.drop_seen = 0    # /drop requests read
         self.conns: set[socket.socket] = set()
         self.stopping = threading.Event()
         self.port = 0
@@ -96,6 +102,7 @@ class FaultServer:
             self.requests = 0
             self.by_path.clear()
             self.handshake_failures = 0
+            self.dropped = self.drop_seen = 0
 
     def __enter__(self):
         return self
@@ -225,6 +232,19 @@ class FaultServer:
             conn.sendall(head("200 OK", 1000))
             conn.shutdown(socket.SHUT_WR)
             return False
+        if name == "drop" and len(segs) == 2 and segs[1].isdigit():
+            with self.lock:  # its own count: by_path may already hold another thread's next one
+                self.drop_seen += 1
+                drop = self.drop_seen % int(segs[1]) == 0
+                self.dropped += drop
+            if drop:  # read in full, never answered: close cleanly (FIN)
+                conn.shutdown(socket.SHUT_WR)
+                return False
+            conn.sendall(head("200 OK", 3) + b"ok\n")
+            return True
+        if name == "to-drop" and len(segs) == 2:
+            conn.sendall(head("302 Found", 0, [f"Location: /drop/{segs[1]}"]))
+            return True
         if name == "never":
             while not self.stopping.is_set() and conn.recv(65536):
                 pass

@@ -39,7 +39,7 @@ cdef enum:
     NSTATUS = 600       # status_counts: one per HTTP status 0..599 (0: outside 100..599)
     NCURLCODES = 128    # curl_codes: one per CURLcode, the last one for 127 and above
     NSTATUS_CLASSES = 6
-    NCLASSES = 9
+    NCLASSES = 10
     NPHASES = 7
 
 # Status classes, by index (contract.STATUS_CLASSES): transport error, then status // 100.
@@ -48,7 +48,7 @@ cdef enum:
 
 # Error classes, by index (contract.ERROR_CLASSES): what a CURLcode means for a load test.
 cdef enum:
-    C_REFUSED, C_TIMEOUT, C_DNS, C_TLS, C_RESET, C_INVALID, C_REDIRECTS, C_OTHER, C_ABORTED
+    C_REFUSED, C_TIMEOUT, C_DNS, C_TLS, C_RESET, C_CLOSED, C_INVALID, C_REDIRECTS, C_OTHER, C_ABORTED
 
 # Timing phases, by index (contract.PHASES): libcurl's breakdown, per response; time to failure.
 cdef enum:
@@ -92,7 +92,11 @@ cdef inline int error_class(CURLcode code, const char *msg) noexcept nogil:
                 CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
                 CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CLIENTCERT):
         return C_TLS
-    if code in (CURLE_PARTIAL_FILE, CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR):
+    # The server read the request and closed without a byte of answer: "Empty reply from
+    # server" on a new connection; on a reused one, libcurl's resend that _prereq stopped.
+    if code == CURLE_GOT_NOTHING or code == CURLE_ABORTED_BY_CALLBACK:
+        return C_CLOSED
+    if code in (CURLE_PARTIAL_FILE, CURLE_SEND_ERROR, CURLE_RECV_ERROR):
         return C_RESET
     # UNSUPPORTED_PROTOCOL: only a response can cause it (URL schemes are checked before the
     # run): "Received HTTP/0.9", an unknown HTTP version.  FILESIZE_EXCEEDED: --max-body.
@@ -114,6 +118,8 @@ cdef struct Slot:
     int active
     int warm            # a warmup request: counted apart, kept out of the metrics
     int opened          # sockets libcurl opened for this transfer (a new connection)
+    long sent_hdr       # _prereq: response header bytes when the last attempt went out; -1: none yet
+    long sent_req       # _prereq: request bytes sent before the last attempt
     curl_slist *route   # own pool: CURLOPT_CONNECT_TO to this slot's name ...
     curl_slist *pin     # ... and CURLOPT_RESOLVE of that name
     char errbuf[CURL_ERROR_SIZE]
@@ -153,6 +159,30 @@ cdef int _opened(void *clientp, int fd, int purpose) noexcept nogil:
     # worth asking for (a getinfo costs ~200 instructions; most transfers reuse a connection).
     (<Slot *>clientp).opened += 1
     return CURL_SOCKOPT_OK
+
+
+cdef int _prereq(void *clientp, char *ip, char *local_ip, int port, int local_port) noexcept nogil:
+    # libcurl calls this once per attempt, just before a request goes out.  Another attempt of
+    # one transfer after an answer is a redirect (-L).  After none, libcurl is resending: the
+    # reused connection closed without answering ("Connection died, retrying a fresh connect"),
+    # or an HTTP/2 stream was refused.  If the last attempt's request went out, the server may
+    # have read it: the resend is stopped here (CURLE_ABORTED_BY_CALLBACK, counted as
+    # connection_closed), so that one request counted is one request sent and a POST body never
+    # goes out twice.  If nothing went out (a write to a connection already dead), this attempt
+    # is the request's first on the wire: it goes.
+    cdef Slot *s = <Slot *>clientp
+    cdef long h, q
+    if s.sent_hdr < 0:  # the transfer's first attempt: no getinfo on this path
+        s.sent_hdr = 0
+        s.sent_req = 0
+        return CURL_PREREQFUNC_OK
+    h = lc_info_long(s.easy, CURLINFO_HEADER_SIZE)   # response headers so far in this transfer
+    q = lc_info_long(s.easy, CURLINFO_REQUEST_SIZE)  # request bytes sent so far
+    if h == s.sent_hdr and q != s.sent_req:
+        return CURL_PREREQFUNC_ABORT
+    s.sent_hdr = h
+    s.sent_req = q
+    return CURL_PREREQFUNC_OK
 
 
 class EngineError(RuntimeError):
@@ -401,6 +431,9 @@ cdef class Engine:
             lc_setopt_ptr(e, CURLOPT_PRIVATE, s)
             lc_setopt_sockopt(e, _opened)
             lc_setopt_ptr(e, CURLOPT_SOCKOPTDATA, s)
+            # libcurl 7.80+; older ones resend unseen (CURLE_UNKNOWN_OPTION is ignored)
+            lc_setopt_prereq(e, _prereq)
+            lc_setopt_ptr(e, CURLOPT_PREREQDATA, s)
             lc_setopt_ptr(e, CURLOPT_ERRORBUFFER, s.errbuf)
             lc_setopt_long(e, CURLOPT_NOSIGNAL, 1)
             # No proxy, and no proxy-environment look-ups per request (libcurl 8 reads
@@ -592,6 +625,7 @@ cdef class Engine:
         if self.timeout_ns and now + self.timeout_ns < self.next_expiry:
             self.next_expiry = now + self.timeout_ns
         s.body_bytes = 0
+        s.sent_hdr = -1
         s.errbuf[0] = 0
         s.warm = (sched - self.t0 < self.warmup_ns) or (n < self.warmup_n)
         cdef int v
@@ -765,12 +799,15 @@ cdef class Engine:
                 msg = &s.errbuf[0]
             else:
                 msg = LC.easy_strerror(res)
+            if res == CURLE_ABORTED_BY_CALLBACK:  # _prereq's: libcurl's own words would be about the callback
+                msg = b"the server closed a reused connection without answering (libcurl's resend was not sent)"
             cls = error_class(res, msg)
-            if cls == C_RESET and new_conns and lc_info_off(e, CURLINFO_APPCONNECT_TIME_T) > 0 \
-                    and lc_info_long(e, CURLINFO_HEADER_SIZE) == 0:
-                # Reset right after this transfer's own TLS handshake, before any response
-                # byte: the server refused the TLS session (e.g. a client certificate it
-                # requires arrived as a reset instead of an alert).
+            if (cls == C_RESET or res == CURLE_GOT_NOTHING) and new_conns \
+                    and lc_info_off(e, CURLINFO_APPCONNECT_TIME_T) > 0 and lc_info_long(e, CURLINFO_HEADER_SIZE) == 0:
+                # Reset or closed right after this transfer's own TLS handshake, before any
+                # response byte: the server refused the TLS session (e.g. a client certificate
+                # it requires arrived as a reset or a close instead of an alert).  Not a stopped
+                # resend: its new connection was libcurl's doing, not the server's refusal.
                 cls = C_TLS
             lh_record(self.phase[P_ERROR], now - s.sent_ns)
             self._failure(cls, res, msg)
