@@ -21,6 +21,7 @@ server's count with lunge's.  The path picks the fault:
                        count) is read in full and then the connection is closed (FIN) without
                        an answer: on a kept-alive connection, what makes libcurl resend
   /to-drop/N           302 to /drop/N
+  /headers/N           200 with N bytes of response headers (one X-Pad header per 8 KiB)
 
 `h2only=True` makes it a server that speaks only HTTP/2 (prior knowledge): anything that
 does not start with the HTTP/2 preface gets a GOAWAY(PROTOCOL_ERROR) frame and a close,
@@ -244,6 +245,14 @@ class FaultServer:
             return True
         if name == "to-drop" and len(segs) == 2:
             conn.sendall(head("302 Found", 0, [f"Location: /drop/{segs[1]}"]))
+            return True
+        if name == "headers" and len(segs) == 2 and segs[1].isdigit():
+            n, pad = int(segs[1]), []
+            while n > 0:
+                k = min(n, 8192)
+                pad.append("X-Pad: " + "p" * max(0, k - 9))
+                n -= k
+            conn.sendall(head("200 OK", 3, pad) + b"ok\n")
             return True
         if name == "never":
             while not self.stopping.is_set() and conn.recv(65536):

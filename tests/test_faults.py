@@ -146,6 +146,15 @@ def test_bad_content_length_is_invalid_response(fs):
     assert fs.requests == 6
 
 
+def test_enormous_response_headers_are_invalid_response(fs):
+    # 1 MiB of headers: libcurl refuses them past its limit ("Too large response headers"),
+    # which is a response lunge cannot use, not a reset connection
+    doc = perf("--url", f"{fs.url}/headers/{1 << 20}", "-n", 4, "--concurrency", 2, bound=5)
+    check_errors(doc, 4, "invalid_response")
+    assert fs.requests == 4
+    assert "response headers" in doc["metrics"]["errorSamples"]["invalid_response"]
+
+
 def test_chunked_body(fs):
     doc = perf("--url", f"{fs.url}/chunked", "-n", 50, "--concurrency", 5, bound=5)
     m = doc["metrics"]

@@ -76,7 +76,8 @@ OWN_POOL_VIA = re.compile(f" via {re.escape(OWN_POOL_PREFIX)}\\d+{re.escape(OWN_
 cdef inline int error_class(CURLcode code, const char *msg) noexcept nogil:
     # Mostly the CURLcode; libcurl's message settles the codes that several faults share.
     if code == CURLE_RECV_ERROR and msg != NULL:  # a broken chunk or a TLS alert is not a reset
-        if strstr(msg, "chunk") != NULL:
+        # nor are response headers over libcurl's limits ("Too large response headers: N > M")
+        if strstr(msg, "chunk") != NULL or strstr(msg, "response headers") != NULL:
             return C_INVALID
         if strstr(msg, "SSL") != NULL or strstr(msg, "alert") != NULL:
             return C_TLS
