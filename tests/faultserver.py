@@ -57,6 +57,7 @@ class FaultServer:
         self.handshake_failures = 0
         self.dropped = 0      # /drop requests read and never answered
         self.drop_seen = 0    # /drop requests read
+        self.accepted = 0     # connections accepted
         self.conns: set[socket.socket] = set()
         self.stopping = threading.Event()
         self.port = 0
@@ -104,6 +105,7 @@ class FaultServer:
             self.by_path.clear()
             self.handshake_failures = 0
             self.dropped = self.drop_seen = 0
+            self.accepted = 0
 
     def __enter__(self):
         return self
@@ -121,6 +123,8 @@ class FaultServer:
             except OSError:
                 return
             conn.settimeout(None)
+            with self.lock:
+                self.accepted += 1
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _count(self, path):

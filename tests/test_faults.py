@@ -121,6 +121,15 @@ def test_grace_bounds_a_duration_run_against_a_server_that_never_answers(fs):
     assert fs.requests == 3
 
 
+def test_connections_count_when_every_transfer_is_aborted(fs):
+    # no transfer completes: the connections libcurl opened for them are still counted
+    doc = perf("--url", f"{fs.url}/never", "--duration", "200ms", "--grace", "200ms", "--concurrency", 3,
+               "--workers", 1, bound=1)
+    m = doc["metrics"]
+    assert m["errors"] == {"aborted": 3} and fs.requests == 3
+    assert m["connectionsOpened"] == fs.accepted == 3
+
+
 def test_unresolvable_host_is_dns():
     doc = perf("--url", "http://lunge-fault.invalid/", "-n", 4, "--concurrency", 2, "--timeout", "5s", bound=5)
     check_errors(doc, 4, "dns")

@@ -971,6 +971,9 @@ cdef class Engine:
                 if not s.warm:
                     self._failure(C_ABORTED, -1, b"in flight when the run ended (grace period over or aborted)")
                     self._count(&self.ring[self.cur], SC_ERROR, True, s.body_bytes)
+                    if s.opened:  # the connection libcurl opened for it counts, answered or not
+                        la_bump(&self.live.connections, <uint64_t>lc_info_long(s.easy, CURLINFO_NUM_CONNECTS))
+                s.opened = 0
                 self._release(s)
         self.t_end = now
         lh_record_zeros(self.phase[P_DNS], self.reused)
