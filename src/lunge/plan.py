@@ -75,7 +75,7 @@ class Load:
         if w > 0:
             rate = self.warmup_rate()
             ts = np.concatenate([[0.0], ts + w])
-            cum = np.concatenate([[0.0], cum + rate * w])
+            cum = patterns.exact_counts(np.concatenate([[0.0], cum + rate * w]))
         for i, n in self.share:
             ts, cum = split_schedule(ts, cum, i, n)
         return ts, cum
@@ -287,7 +287,7 @@ def split_count(total: int, i: int, n: int) -> int:
 def split_schedule(ts, cum, i: int, n: int):
     """Part i of n of a schedule: the requests k with k % n == i.  Request k of the whole is
     due when cum reaches k, so the part's j-th (k = j*n + i) is due when (cum - i) / n reaches j."""
-    c = (np.asarray(cum, dtype=np.float64) - i) / n
+    c = patterns.exact_counts((np.asarray(cum, dtype=np.float64) - i) / n)
     ts = np.asarray(ts, dtype=np.float64)
     positive = np.flatnonzero(c > 0)
     if len(positive) == 0:  # this part never gets a request
