@@ -121,6 +121,16 @@ def test_grace_bounds_a_duration_run_against_a_server_that_never_answers(fs):
     assert fs.requests == 3
 
 
+def test_iterations_over_uneven_workers_keep_the_timeout_bound(fs):
+    # -n 10 on 5 connections: at worst 2 rounds of timeouts (reliability.md); over 2 workers
+    # (3 + 2 connections) an even 5/5 split of the iterations took 3 rounds on 2 connections
+    doc = perf("--url", f"{fs.url}/never", "-n", 10, "--concurrency", 5, "--workers", 2, "--timeout", "500ms",
+               bound=1 + 1)
+    check_errors(doc, 10, "timeout")
+    assert fs.requests == 10
+    assert doc["durationMs"] < 2 * 500 + 250, doc["durationMs"]
+
+
 def test_connections_count_when_every_transfer_is_aborted(fs):
     # no transfer completes: the connections libcurl opened for them are still counted
     doc = perf("--url", f"{fs.url}/never", "--duration", "200ms", "--grace", "200ms", "--concurrency", 3,

@@ -46,6 +46,7 @@ class Load:
     backoff: float = 0.0            # seconds of pause after an error, doubling per error in a row
     backoff_max: float = 0.0
     share: tuple = ()               # ((i, n), ...): this plan is part i of n (shard, then worker)
+    whole_concurrency: int = 0      # a part's: the whole run's connections (0: this is the whole)
 
     @property
     def open_model(self) -> bool:
@@ -122,13 +123,41 @@ class Plan:
 
     def share(self, i: int, n: int) -> Plan:
         """Part i of n of this plan, for one of n workers or shards: connections, iterations
-        and the rate schedule split so the parts add up exactly to the whole."""
+        and the rate schedule split so the parts add up exactly to the whole.
+
+        Connections split evenly (c // n, one more for the first c % n parts).  In the closed
+        model, iterations follow them: the whole run goes in rounds of one request per
+        connection, and position p of a round is part p % n's, so each part's share is in
+        proportion to its connections and needs no more rounds than the whole (-n 10 with 5
+        connections: 6 and 4 iterations for 3 and 2 connections, 2 rounds each; an even 5/5
+        made 3 rounds on 2 connections, the worst case 3 timeouts instead of 2).  In the open
+        model they follow the interleaved schedule (request k is part k % n's)."""
         ld = self.load
+        c = split_count(ld.concurrency, i, n)
+
+        def part(total: int) -> int:
+            if ld.open_model:
+                return split_count(total, i, n)
+            return total // ld.concurrency * c + split_count(total % ld.concurrency, i, n)
+
         load = dataclasses.replace(
-            ld, concurrency=split_count(ld.concurrency, i, n),
-            iterations=split_count(ld.iterations, i, n) if ld.iterations else ld.iterations,
-            warmup_iterations=split_count(ld.warmup_iterations, i, n), share=ld.share + ((i, n),))
+            ld, concurrency=c, iterations=part(ld.iterations) if ld.iterations else ld.iterations,
+            warmup_iterations=part(ld.warmup_iterations), share=ld.share + ((i, n),),
+            whole_concurrency=ld.whole_concurrency or ld.concurrency)
         return dataclasses.replace(self, load=load)
+
+    def variant_index(self) -> dict:
+        """How this part's j-th request maps to the whole run's k (per-request variants follow
+        the whole run's order): k = (j // group) * round + (j % group) * stride + offset, the
+        engine's variant_* arguments.  Closed model: rounds of the whole's connections, this
+        part's positions p % N == offset in each (N = stride, the parts' count); open model:
+        k = j * N + offset (split_schedule)."""
+        ld = self.load
+        stride = math.prod(n for _, n in ld.share)
+        if ld.open_model or not ld.share:
+            return {"variant_stride": stride, "variant_offset": _share_offset(ld.share)}
+        return {"variant_stride": stride, "variant_offset": _share_offset(ld.share),
+                "variant_group": ld.concurrency, "variant_round": ld.whole_concurrency}
 
     def max_parts(self) -> int:
         """How many parts this plan can be split into (each needs a connection and a request)."""

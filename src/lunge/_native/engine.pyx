@@ -276,8 +276,12 @@ cdef class Engine:
     cdef object hists          # name -> Histogram (owning the native memory)
     # request variants (per-iteration values pre-rendered in Python), cycled per issue
     cdef int nvar
-    cdef uint64_t var_stride     # this engine's j-th request is request j*stride + offset of the whole run
+    # this engine's j-th request is request (j // group) * round + (j % group) * stride + offset of
+    # the whole run (plan.variant_index)
+    cdef uint64_t var_stride
     cdef uint64_t var_offset
+    cdef uint64_t var_group
+    cdef uint64_t var_round
     cdef CURLU **var_url
     cdef curl_slist **var_headers
     cdef const char **var_body
@@ -312,7 +316,8 @@ cdef class Engine:
                  resolve=(), str user_agent="lunge", str cacert=None, str cert=None,
                  str key=None, schedule=None, concurrency_steps=None, double warmup=0.0,
                  long long warmup_iterations=0, variants=None, double backoff=0.0,
-                 double backoff_max=0.0, variant_stride=1, variant_offset=0, long long max_body=0,
+                 double backoff_max=0.0, variant_stride=1, variant_offset=0, variant_group=1,
+                 variant_round=None, long long max_body=0,
                  long low_speed_limit=0, long low_speed_time=0, own_pools=None):
         """schedule: (seconds, cumulative requests) arrays, increasing, from (0, 0): the open
         model's rate plan; the k-th request is due when the cumulative count reaches k.
@@ -321,7 +326,8 @@ cdef class Engine:
         warmup (counted apart).  iterations counts measured requests only; duration and the
         schedule include the warmup.
         variants: [(url, headers, body)]: request k uses variant k % len (same method), where k
-        is the request's index in the whole run (this engine's j-th is j * stride + offset).
+        is the request's index in the whole run: this engine's j-th is (j // group) * round +
+        (j % group) * stride + offset (round: stride by default, so j * stride + offset).
         backoff: after a transport error, 429 or 503, no new request for backoff seconds,
         doubling with each error in a row up to backoff_max; a success resets it.
         own_pools: (host, port, address) of the URL's origin, or None: each slot then reaches it
@@ -488,6 +494,8 @@ cdef class Engine:
         self.backoff_max = <uint64_t>(max(backoff_max, backoff) * 1e9)
         self.var_stride = variant_stride
         self.var_offset = variant_offset
+        self.var_group = max(variant_group, 1)
+        self.var_round = variant_stride if variant_round is None else variant_round
         if variants:
             self._set_variants(variants, body is not None)
 
@@ -631,7 +639,8 @@ cdef class Engine:
         s.warm = (sched - self.t0 < self.warmup_ns) or (n < self.warmup_n)
         cdef int v
         if self.nvar > 1:  # three setopts: the variant's URL, headers and body
-            v = <int>((n * self.var_stride + self.var_offset) % <uint64_t>self.nvar)
+            v = <int>(((n // self.var_group) * self.var_round + (n % self.var_group) * self.var_stride
+                       + self.var_offset) % <uint64_t>self.nvar)
             lc_setopt_ptr(s.easy, CURLOPT_CURLU, self.var_url[v])
             lc_setopt_ptr(s.easy, CURLOPT_HTTPHEADER, self.var_headers[v])
             if self.var_body[v] != NULL:
