@@ -51,6 +51,8 @@ struct curl_waitfd { int fd; short events; short revents; };
 
 typedef size_t (*curl_write_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
 typedef int (*curl_sockopt_callback)(void *clientp, int curlfd, int purpose);
+typedef int (*curl_prereq_callback)(void *clientp, char *conn_primary_ip, char *conn_local_ip,
+                                    int conn_primary_port, int conn_local_port);
 
 enum {
   CURLM_OK = 0,
@@ -59,6 +61,8 @@ enum {
   CURLUPART_URL = 0,
   CURL_ERROR_SIZE = 256,  /* CURLOPT_ERRORBUFFER's size */
   CURL_SOCKOPT_OK = 0,
+  CURL_PREREQFUNC_OK = 0,
+  CURL_PREREQFUNC_ABORT = 1,
 
   /* curl_version_info_data.features */
   CURL_VERSION_HTTP2 = 0x10000,
@@ -75,6 +79,7 @@ enum {
   CURLE_PARTIAL_FILE = 18,
   CURLE_OPERATION_TIMEDOUT = 28,
   CURLE_SSL_CONNECT_ERROR = 35,
+  CURLE_ABORTED_BY_CALLBACK = 42,  /* only the engine's pre-request callback aborts */
   CURLE_TOO_MANY_REDIRECTS = 47,
   CURLE_OBSOLETE51 = 51,  /* PEER_FAILED_VERIFICATION before 7.62 */
   CURLE_GOT_NOTHING = 52,
@@ -132,6 +137,8 @@ enum {
   CURLOPT_CURLU = 10282,
   CURLOPT_SOCKOPTFUNCTION = 20148,
   CURLOPT_SOCKOPTDATA = 10149,
+  CURLOPT_PREREQFUNCTION = 20312,  /* 7.80.0 */
+  CURLOPT_PREREQDATA = 10313,
   CURLOPT_MAXFILESIZE_LARGE = 30117,
   CURLOPT_POSTFIELDSIZE_LARGE = 30120,
 
@@ -148,6 +155,7 @@ enum {
   CURLINFO_PRIVATE = 0x100015,
   CURLINFO_RESPONSE_CODE = 0x200002,
   CURLINFO_HEADER_SIZE = 0x20000B,
+  CURLINFO_REQUEST_SIZE = 0x20000C,
   CURLINFO_NUM_CONNECTS = 0x20001A,
   CURLINFO_CONTENT_LENGTH_DOWNLOAD_T = 0x60000F,
   CURLINFO_TOTAL_TIME_T = 0x600032,
@@ -275,6 +283,9 @@ static inline CURLcode lc_setopt_write(CURL *h, curl_write_callback cb) {
 }
 static inline CURLcode lc_setopt_sockopt(CURL *h, curl_sockopt_callback cb) {
   return LC.easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, cb);
+}
+static inline CURLcode lc_setopt_prereq(CURL *h, curl_prereq_callback cb) {
+  return LC.easy_setopt(h, CURLOPT_PREREQFUNCTION, cb);
 }
 static inline CURLMcode lc_multi_setopt_long(CURLM *m, int opt, long v) { return LC.multi_setopt(m, opt, v); }
 static inline long lc_info_long(CURL *h, int info) {

@@ -17,6 +17,11 @@ server's count with lunge's.  The path picks the fault:
   /loop                302 to /loop, forever
   /hops/N              302 to /hops/N-1 ... /hops/0 answers 200
   /big/N               a body of N bytes, streamed from one small buffer
+  /drop/N              200 "ok\\n", keep-alive; but every Nth /drop request (by the server's
+                       count) is read in full and then the connection is closed (FIN) without
+                       an answer: on a kept-alive connection, what makes libcurl resend
+  /to-drop/N           302 to /drop/N
+  /headers/N           200 with N bytes of response headers (one X-Pad header per 8 KiB)
 
 `h2only=True` makes it a server that speaks only HTTP/2 (prior knowledge): anything that
 does not start with the HTTP/2 preface gets a GOAWAY(PROTOCOL_ERROR) frame and a close,
@@ -50,6 +55,9 @@ class FaultServer:
         self.requests = 0
         self.by_path: collections.Counter[str] = collections.Counter()
         self.handshake_failures = 0
+        self.dropped = 0      # /drop requests read and never answered
+        self.drop_seen = 0    # /drop requests read
+        self.accepted = 0     # connections accepted
         self.conns: set[socket.socket] = set()
         self.stopping = threading.Event()
         self.port = 0
@@ -96,6 +104,8 @@ class FaultServer:
             self.requests = 0
             self.by_path.clear()
             self.handshake_failures = 0
+            self.dropped = self.drop_seen = 0
+            self.accepted = 0
 
     def __enter__(self):
         return self
@@ -113,6 +123,8 @@ class FaultServer:
             except OSError:
                 return
             conn.settimeout(None)
+            with self.lock:
+                self.accepted += 1
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _count(self, path):
@@ -225,6 +237,27 @@ class FaultServer:
             conn.sendall(head("200 OK", 1000))
             conn.shutdown(socket.SHUT_WR)
             return False
+        if name == "drop" and len(segs) == 2 and segs[1].isdigit():
+            with self.lock:  # its own count: by_path may already hold another thread's next one
+                self.drop_seen += 1
+                drop = self.drop_seen % int(segs[1]) == 0
+                self.dropped += drop
+            if drop:  # read in full, never answered: close cleanly (FIN)
+                conn.shutdown(socket.SHUT_WR)
+                return False
+            conn.sendall(head("200 OK", 3) + b"ok\n")
+            return True
+        if name == "to-drop" and len(segs) == 2:
+            conn.sendall(head("302 Found", 0, [f"Location: /drop/{segs[1]}"]))
+            return True
+        if name == "headers" and len(segs) == 2 and segs[1].isdigit():
+            n, pad = int(segs[1]), []
+            while n > 0:
+                k = min(n, 8192)
+                pad.append("X-Pad: " + "p" * max(0, k - 9))
+                n -= k
+            conn.sendall(head("200 OK", 3, pad) + b"ok\n")
+            return True
         if name == "never":
             while not self.stopping.is_set() and conn.recv(65536):
                 pass

@@ -21,7 +21,7 @@ PXD_CONSTANTS = set(re.findall(r"^ {8}(CURL\w+)$", PXD, re.M))
 # numbers are a type base plus an index) or documented value instead.
 ARITHMETIC = {"CURLOPT_PRIVATE": 10000 + 103, "CURLOPT_ERRORBUFFER": 10000 + 10, "CURLINFO_PRIVATE": 0x100000 + 21,
               "CURLM_OK": 0, "CURLMSG_DONE": 1, "CURL_GLOBAL_DEFAULT": 3, "CURLPIPE_NOTHING": 0,
-              "CURLOPT_SOCKOPTDATA": 10000 + 149,
+              "CURLOPT_SOCKOPTDATA": 10000 + 149, "CURLOPT_PREREQDATA": 10000 + 313,
               "CURL_ERROR_SIZE": 256}  # curl.h: #define CURL_ERROR_SIZE 256
 # CURLcodes pycurl does not name: libcurl's own message for the number says which it is.
 STRERROR = {"CURLE_WEIRD_SERVER_REPLY": "Weird server reply",
@@ -35,7 +35,7 @@ STRERROR = {"CURLE_WEIRD_SERVER_REPLY": "Weird server reply",
 def pycurl_name(name):
     for prefix, repl in (("CURLOPT_", ""), ("CURLINFO_", ""), ("CURLMOPT_", "M_"), ("CURLPIPE_", "PIPE_"),
                          ("CURLE_", "E_"), ("CURL_VERSION_", "VERSION_"), ("CURLUPART_", "UPART_"),
-                         ("CURL_SOCKOPT_", "SOCKOPT_")):
+                         ("CURL_SOCKOPT_", "SOCKOPT_"), ("CURL_PREREQFUNC_", "PREREQFUNC_")):
         if name.startswith(prefix):
             return repl + name[len(prefix):]
     return name

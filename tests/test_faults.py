@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 
+import jsonschema
 import psutil
 import pytest
 
@@ -120,6 +121,25 @@ def test_grace_bounds_a_duration_run_against_a_server_that_never_answers(fs):
     assert fs.requests == 3
 
 
+def test_iterations_over_uneven_workers_keep_the_timeout_bound(fs):
+    # -n 10 on 5 connections: at worst 2 rounds of timeouts (reliability.md); over 2 workers
+    # (3 + 2 connections) an even 5/5 split of the iterations took 3 rounds on 2 connections
+    doc = perf("--url", f"{fs.url}/never", "-n", 10, "--concurrency", 5, "--workers", 2, "--timeout", "500ms",
+               bound=1 + 1)
+    check_errors(doc, 10, "timeout")
+    assert fs.requests == 10
+    assert doc["durationMs"] < 2 * 500 + 250, doc["durationMs"]
+
+
+def test_connections_count_when_every_transfer_is_aborted(fs):
+    # no transfer completes: the connections libcurl opened for them are still counted
+    doc = perf("--url", f"{fs.url}/never", "--duration", "200ms", "--grace", "200ms", "--concurrency", 3,
+               "--workers", 1, bound=1)
+    m = doc["metrics"]
+    assert m["errors"] == {"aborted": 3} and fs.requests == 3
+    assert m["connectionsOpened"] == fs.accepted == 3
+
+
 def test_unresolvable_host_is_dns():
     doc = perf("--url", "http://lunge-fault.invalid/", "-n", 4, "--concurrency", 2, "--timeout", "5s", bound=5)
     check_errors(doc, 4, "dns")
@@ -143,6 +163,15 @@ def test_bad_content_length_is_invalid_response(fs):
     doc = perf("--url", f"{fs.url}/bad-length", "-n", 6, "--concurrency", 2, bound=5)
     check_errors(doc, 6, "invalid_response")
     assert fs.requests == 6
+
+
+def test_enormous_response_headers_are_invalid_response(fs):
+    # 1 MiB of headers: libcurl refuses them past its limit ("Too large response headers"),
+    # which is a response lunge cannot use, not a reset connection
+    doc = perf("--url", f"{fs.url}/headers/{1 << 20}", "-n", 4, "--concurrency", 2, bound=5)
+    check_errors(doc, 4, "invalid_response")
+    assert fs.requests == 4
+    assert "response headers" in doc["metrics"]["errorSamples"]["invalid_response"]
 
 
 def test_chunked_body(fs):
@@ -415,3 +444,61 @@ def test_max_body_caps_a_response(fs):
     doc = perf("--url", f"{fs.url}/big/{8 << 20}", "--max-body", "1MB", "-n", 4, "--concurrency", 2, bound=5)
     check_errors(doc, 4, "invalid_response")
     assert fs.requests == 4
+
+
+# ---------------------------------------------------------------- a server that drops requests it has read
+
+def _check_drops_match_the_server(doc, fs, n=None):
+    """lunge's counts equal the server's: every attempt on the wire is one request, each one the
+    server read and dropped is one connection_closed error, nothing was sent twice."""
+    m = doc["metrics"]
+    assert fs.dropped > 0
+    assert m["totalRequests"] == fs.requests, (m, fs.requests)
+    assert m["errors"] == {"connection_closed": fs.dropped}, (m["errors"], m["errorSamples"], fs.dropped)
+    assert m["statusCodes"] == {"200": fs.requests - fs.dropped}
+    assert doc["counters"]["issued"] == fs.requests
+    assert sum(row["requests"] for row in doc["timeSeries"]) == fs.requests
+    assert sum(row["errors"] for row in doc["timeSeries"]) == fs.dropped
+    if n is not None:
+        assert fs.requests == n
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_dropped_requests_closed_model_count_what_the_server_saw(fs, method):
+    # libcurl resends a request whose kept-alive connection closed without an answer ("Connection
+    # died, retrying a fresh connect"): the server saw 5 696 requests where lunge counted 5 000
+    body = ["-d", "payload=1"] if method == "POST" else []
+    doc = perf("--url", f"{fs.url}/drop/7", "-X", method, *body, "-n", 700, "--concurrency", 4, bound=10)
+    _check_drops_match_the_server(doc, fs, n=700)
+    assert fs.dropped == 100
+    assert "closed" in doc["metrics"]["errorSamples"]["connection_closed"]
+
+
+def test_connection_closed_in_every_report(fs, tmp_path, result_schema):
+    r = lunge("perf", "--url", f"{fs.url}/drop/7", "-n", 70, "--concurrency", 2, "--format", "json",
+              "--format", "text", "--format", "html", "-o", tmp_path / "run")
+    assert r.code == 0, r.err
+    doc = json.loads((tmp_path / "run.json").read_text())
+    jsonschema.validate(doc, result_schema)
+    assert doc["metrics"]["errors"] == {"connection_closed": 10} and fs.dropped == 10
+    assert "connection_closed: 10" in r.out  # the text report goes to stdout
+    assert ">connection_closed</td><td>10</td>" in (tmp_path / "run.html").read_text()
+
+
+def test_dropped_requests_after_a_redirect(fs):
+    # -L: libcurl calls the pre-request check once per hop; a hop after an answer is no resend
+    doc = perf("--url", f"{fs.url}/to-drop/4", "-L", "-n", 200, "--concurrency", 4, bound=10)
+    m = doc["metrics"]
+    assert fs.by_path["/to-drop/4"] == 200 and fs.by_path["/drop/4"] == 200 and fs.dropped == 50
+    assert m["totalRequests"] == 200
+    assert m["errors"] == {"connection_closed": 50} and m["statusCodes"] == {"200": 150}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_dropped_requests_open_model_count_what_the_server_saw(fs, method):
+    body = ["-d", "payload=1"] if method == "POST" else []
+    doc = perf("--url", f"{fs.url}/drop/5", "-X", method, *body, "--rps", 400, "--duration", "1s",
+               "--concurrency", 8, bound=1 + 5)
+    _check_drops_match_the_server(doc, fs, n=400)
+    assert doc["metrics"]["pacing"]["scheduled"] == doc["metrics"]["pacing"]["sent"] == 400

@@ -82,6 +82,68 @@ def test_step_pattern(fresh_target):
     assert doc["metrics"]["totalRequests"] == fresh_target.stats()["requests"] == 400
 
 
+# Every pattern kind sends exactly what it schedules, whole and split over workers.  The
+# float sums of the schedule (and a sample clock that fell short of whole seconds) sent one
+# request too many: the "was" figures.
+FLAT = ("class Flat:\n"
+        "    def rate(self, elapsed):\n"
+        "        return 200\n"
+        "    def is_complete(self, elapsed):\n"
+        "        return elapsed >= 3\n")
+
+
+class Flat:  # FLAT, for the plan-level table
+    def rate(self, elapsed):
+        return 200
+
+    def is_complete(self, elapsed):
+        return elapsed >= 3
+
+
+PATTERN_COUNTS = [  # (perf flags, plan settings, requests)
+    (("--pattern", "step:100@2s,400@2s"), {"pattern": "step:100@2s,400@2s"}, 1000),  # was 1001
+    (("--pattern", "step:300@2s,100@2s"), {"pattern": "step:300@2s,100@2s"}, 800),  # was 801
+    (("--pattern", "custom:flatpattern:Flat"), {"pattern": Flat()}, 600),  # was 602
+    (("--rps", 100, "--duration", "1100ms"), {"rps": 100, "duration": 1.1}, 110),  # was 111
+    (("--pattern", "linear:100:300:2s"), {"pattern": "linear:100:300:2s"}, 400),
+    (("--rps", 200, "--duration", "1s", "--ramp-up", "500ms"), {"rps": 200, "duration": 1.0, "ramp_up": 0.5}, 150),
+    (("--rps", 100, "--duration", "700ms", "--warmup", "300ms"), {"rps": 100, "duration": 0.7, "warmup": 0.3}, 70),
+]
+
+
+@pytest.mark.parametrize("flags,settings,want", PATTERN_COUNTS, ids=[" ".join(map(str, f)) for f, _, _ in PATTERN_COUNTS])
+def test_every_pattern_schedules_exactly_its_count(flags, settings, want):
+    import math
+
+    from lunge import patterns, plan
+
+    kw = dict(settings)
+    if isinstance(kw.get("pattern"), str):
+        kw["pattern"] = patterns.parse_flag(kw["pattern"])
+    whole = plan.for_url("http://127.0.0.1:9/", concurrency=12, **kw)
+    warm = whole.load.warmup * (kw.get("rps") or 0)
+
+    def sends(p):  # the engine sends request k once the cumulative count passes k
+        return math.ceil(p.load.schedule()[1][-1])
+
+    assert sends(whole) == want + warm
+    for n in (2, 3, 4, 5):
+        assert sum(sends(whole.share(i, n)) for i in range(n)) == want + warm, n
+        assert sum(sends(whole.share(1, 2).share(i, n)) for i in range(n)) + sends(whole.share(0, 2)) == want + warm
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flags,settings,want", PATTERN_COUNTS, ids=[" ".join(map(str, f)) for f, _, _ in PATTERN_COUNTS])
+def test_every_pattern_sends_exactly_its_count_to_the_target(flags, settings, want, fresh_target, tmp_path, monkeypatch):
+    (tmp_path / "flatpattern.py").write_text(FLAT)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    doc = perf_json("--url", f"{fresh_target.url}/", *flags, "--concurrency", 12)
+    m, pacing = doc["metrics"], doc["metrics"]["pacing"]
+    warm = doc["metrics"]["warmup"]["requests"]
+    assert fresh_target.stats()["requests"] - warm == m["totalRequests"] == want
+    assert pacing["scheduled"] == pacing["sent"] == want and pacing["unsent"] == 0
+
+
 @pytest.mark.slow
 def test_stalled_server_shows_in_response_times_not_hidden(fresh_target):
     """Coordinated omission: a 1 s stall at 200 req/s delays ~200 scheduled requests; their

@@ -44,6 +44,63 @@ def test_two_workers_keep_the_total_rate(fresh_target):
     assert m["pacing"]["scheduled"] == m["pacing"]["sent"] + m["pacing"]["unsent"]
 
 
+def _parts(plan, splits):
+    """The leaf parts of `plan` split successively by `splits` (e.g. (3, 2): shards, then workers)."""
+    parts = [plan]
+    for n in splits:
+        parts = [p.share(i, n) for p in parts for i in range(n)]
+    return parts
+
+
+@pytest.mark.parametrize("splits", [(2,), (3,), (4,), (2, 2), (3, 2), (2, 3)])
+@pytest.mark.parametrize("open_model", [False, True])
+def test_shares_keep_every_iteration_and_the_rounds_bound(splits, open_model):
+    import math
+
+    from lunge import plan as plan_mod
+
+    for conc in (5, 6, 7, 10, 13):
+        for n in (1, 4, 6, 10, 11, 29, 100):
+            kw = {"rps": 1000} if open_model else {}
+            whole = plan_mod.for_url("http://127.0.0.1:9/", concurrency=conc, iterations=n, **kw)
+            if math.prod(splits) > whole.max_parts():
+                continue
+            parts = _parts(whole, splits)
+            its = [p.load.iterations for p in parts]
+            assert sum(its) == n and min(its) >= 1, (conc, n, its)
+            assert sum(p.load.concurrency for p in parts) == conc
+            if not open_model:  # no part needs more rounds of its connections than the whole
+                assert max(math.ceil(it / p.load.concurrency) for it, p in zip(its, parts)) == math.ceil(n / conc), \
+                    (conc, n, its, [p.load.concurrency for p in parts])
+            # the parts' requests, as the engine numbers them for variants, are the whole's, once each
+            seen = []
+            for p in parts:
+                v = p.variant_index()
+                group, rnd = v.get("variant_group", 1), v.get("variant_round", v["variant_stride"])
+                seen += [(j // group) * rnd + (j % group) * v["variant_stride"] + v["variant_offset"]
+                         for j in range(p.load.iterations)]
+            assert sorted(seen) == list(range(n)), (conc, n, its)
+
+
+def test_iterations_follow_the_connections_across_workers():
+    from lunge import plan as plan_mod
+
+    whole = plan_mod.for_url("http://127.0.0.1:9/", concurrency=5, iterations=10)
+    assert [(p.load.concurrency, p.load.iterations) for p in _parts(whole, (2,))] == [(3, 6), (2, 4)]
+
+
+def test_data_file_rows_are_each_sent_once_over_uneven_workers(fresh_target, tmp_path):
+    # 5 connections over 2 workers (3 + 2) and 10 rows: each row once, whichever worker sends it
+    (tmp_path / "ids.csv").write_text("id\n" + "".join(f"{k}\n" for k in range(10)))
+    cfg = {"environments": {"local": {"baseUrl": fresh_target.url}}, "requests": {"r": {"url": "/items/{{id}}"}},
+           "performance": {"t": {"request": "r", "load": {"concurrency": 5, "iterations": 10, "dataFile": "ids.csv"}}}}
+    (tmp_path / "c.json").write_text(json.dumps(cfg))
+    r = lunge("perf", "-c", tmp_path / "c.json", "-e", "local", "-p", "t", "--workers", 2, "--format", "json")
+    assert r.code == 0, r.err
+    assert [w["requests"] for w in r.json()["workers"]] == [6, 4]
+    assert fresh_target.stats()["byPath"] == {f"/items/{k}": 1 for k in range(10)}
+
+
 def synthetic(values_ns, t0_ns=1_700_000_000_000_000_000, seconds=3):
     """A RunResult as the engine would report the given latencies, spread over `seconds`."""
     h = Histogram()

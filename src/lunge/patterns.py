@@ -19,6 +19,7 @@ from lunge import plugins
 from lunge.errors import ConfigError
 
 STEP = 0.01  # seconds between samples of a varying pattern
+SAMPLES = 100  # = 1 / STEP: sample k is at k / SAMPLES seconds (a division: exact at whole seconds)
 
 
 class RatePattern(Protocol):
@@ -157,6 +158,15 @@ def check(p, field: str = "load.pattern") -> None:
                 raise ConfigError(f"{field}.steps[{i}].duration: each step needs a duration above 0")
 
 
+def exact_counts(cum):
+    """`cum` with values within rounding error of a whole number set to it.  The engine sends
+    request k once the cumulative count passes k, so a total of 1000.0000000000165 (float
+    error summing 400 samples of step:100@2s,400@2s) would send 1001 requests."""
+    cum = np.asarray(cum, dtype=np.float64)
+    whole = np.rint(cum)
+    return np.where(np.abs(cum - whole) <= 1e-6 + 1e-12 * np.abs(cum), whole, cum)
+
+
 def schedule(p, duration: float | None, max_seconds: float = 3600.0):
     """(seconds, cumulative requests) for the engine: `p` integrated until it completes or
     `duration` ends.  Constant rates give an exact two-point table (open-ended: a day);
@@ -165,21 +175,28 @@ def schedule(p, duration: float | None, max_seconds: float = 3600.0):
     if isinstance(p, ConstantRate):
         if end is None:
             end = 86400.0  # until --iterations or a stop
-        return np.array([0.0, end]), np.array([0.0, p.rps * end])
-    ts, cum, t, n = [0.0], [0.0], 0.0, 0.0
+        return np.array([0.0, end]), exact_counts([0.0, p.rps * end])
+    ts, cum, t, n, carry, k = [0.0], [0.0], 0.0, 0.0, 0.0, 0
     limit = end if end is not None else max_seconds
     while t < limit and not p.is_complete(t):
-        dt = min(STEP, limit - t)
-        r = float(p.rate(t + dt / 2))  # midpoint: exact for linear ramps
+        # Sample times k / SAMPLES, not a running t += STEP: that sum falls short of whole
+        # seconds (4.999999...), so is_complete(5.0) was never asked and a custom pattern got
+        # one sample more (501 requests for 100/s over 5 s).
+        k += 1
+        t1 = min(k / SAMPLES, limit)
+        r = float(p.rate((t + t1) / 2))  # midpoint: exact for linear ramps
         if not (r >= 0 and math.isfinite(r)):
-            raise ConfigError(f"load.pattern: the pattern's rate at {t + dt / 2:.2f}s is {r}: it must be >= 0")
-        t += dt
-        n += r * dt
+            raise ConfigError(f"load.pattern: the pattern's rate at {(t + t1) / 2:.2f}s is {r}: it must be >= 0")
+        # compensated (Neumaier) sum: the total stays within a few ulps of the integral
+        x = r * (t1 - t)
+        s = n + x
+        carry += (n - s) + x if abs(n) >= abs(x) else (x - s) + n
+        n, t = s, t1
         ts.append(t)
-        cum.append(n)
+        cum.append(n + carry)
     if len(ts) < 2:
         raise ConfigError("load.pattern: the pattern is complete before it starts")
-    return np.array(ts), np.array(cum)
+    return np.array(ts), exact_counts(cum)
 
 
 def concurrency_steps(concurrency: int, ramp_up: float, ramp_down: float, total: float | None):

@@ -46,6 +46,7 @@ class Load:
     backoff: float = 0.0            # seconds of pause after an error, doubling per error in a row
     backoff_max: float = 0.0
     share: tuple = ()               # ((i, n), ...): this plan is part i of n (shard, then worker)
+    whole_concurrency: int = 0      # a part's: the whole run's connections (0: this is the whole)
 
     @property
     def open_model(self) -> bool:
@@ -75,7 +76,7 @@ class Load:
         if w > 0:
             rate = self.warmup_rate()
             ts = np.concatenate([[0.0], ts + w])
-            cum = np.concatenate([[0.0], cum + rate * w])
+            cum = patterns.exact_counts(np.concatenate([[0.0], cum + rate * w]))
         for i, n in self.share:
             ts, cum = split_schedule(ts, cum, i, n)
         return ts, cum
@@ -122,13 +123,41 @@ class Plan:
 
     def share(self, i: int, n: int) -> Plan:
         """Part i of n of this plan, for one of n workers or shards: connections, iterations
-        and the rate schedule split so the parts add up exactly to the whole."""
+        and the rate schedule split so the parts add up exactly to the whole.
+
+        Connections split evenly (c // n, one more for the first c % n parts).  In the closed
+        model, iterations follow them: the whole run goes in rounds of one request per
+        connection, and position p of a round is part p % n's, so each part's share is in
+        proportion to its connections and needs no more rounds than the whole (-n 10 with 5
+        connections: 6 and 4 iterations for 3 and 2 connections, 2 rounds each; an even 5/5
+        made 3 rounds on 2 connections, the worst case 3 timeouts instead of 2).  In the open
+        model they follow the interleaved schedule (request k is part k % n's)."""
         ld = self.load
+        c = split_count(ld.concurrency, i, n)
+
+        def part(total: int) -> int:
+            if ld.open_model:
+                return split_count(total, i, n)
+            return total // ld.concurrency * c + split_count(total % ld.concurrency, i, n)
+
         load = dataclasses.replace(
-            ld, concurrency=split_count(ld.concurrency, i, n),
-            iterations=split_count(ld.iterations, i, n) if ld.iterations else ld.iterations,
-            warmup_iterations=split_count(ld.warmup_iterations, i, n), share=ld.share + ((i, n),))
+            ld, concurrency=c, iterations=part(ld.iterations) if ld.iterations else ld.iterations,
+            warmup_iterations=part(ld.warmup_iterations), share=ld.share + ((i, n),),
+            whole_concurrency=ld.whole_concurrency or ld.concurrency)
         return dataclasses.replace(self, load=load)
+
+    def variant_index(self) -> dict:
+        """How this part's j-th request maps to the whole run's k (per-request variants follow
+        the whole run's order): k = (j // group) * round + (j % group) * stride + offset, the
+        engine's variant_* arguments.  Closed model: rounds of the whole's connections, this
+        part's positions p % N == offset in each (N = stride, the parts' count); open model:
+        k = j * N + offset (split_schedule)."""
+        ld = self.load
+        stride = math.prod(n for _, n in ld.share)
+        if ld.open_model or not ld.share:
+            return {"variant_stride": stride, "variant_offset": _share_offset(ld.share)}
+        return {"variant_stride": stride, "variant_offset": _share_offset(ld.share),
+                "variant_group": ld.concurrency, "variant_round": ld.whole_concurrency}
 
     def max_parts(self) -> int:
         """How many parts this plan can be split into (each needs a connection and a request)."""
@@ -287,7 +316,7 @@ def split_count(total: int, i: int, n: int) -> int:
 def split_schedule(ts, cum, i: int, n: int):
     """Part i of n of a schedule: the requests k with k % n == i.  Request k of the whole is
     due when cum reaches k, so the part's j-th (k = j*n + i) is due when (cum - i) / n reaches j."""
-    c = (np.asarray(cum, dtype=np.float64) - i) / n
+    c = patterns.exact_counts((np.asarray(cum, dtype=np.float64) - i) / n)
     ts = np.asarray(ts, dtype=np.float64)
     positive = np.flatnonzero(c > 0)
     if len(positive) == 0:  # this part never gets a request

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from lunge import __version__
 from lunge.errors import CONCURRENCY_LIMIT, ConfigError
-from lunge.plan import Plan, _share_offset
+from lunge.plan import Plan
 
 Origin = tuple[str, int, "str | None"]  # (host, port, address or None when it does not resolve)
 
@@ -48,8 +48,7 @@ class Prepared:
             resolve=pinned_resolve(self.origin), own_pools=own_pools(self.origin, t.http2),
             warmup=ld.warmup, warmup_iterations=ld.warmup_iterations,
             variants=list(r.variants) if len(r.variants) > 1 else None,
-            variant_stride=math.prod(n for _, n in ld.share),
-            variant_offset=_share_offset(ld.share),
+            **p.variant_index(),
             backoff=ld.backoff, backoff_max=ld.backoff_max,
         )
         if ld.open_model:

@@ -20,8 +20,9 @@ import numpy as np
 STATUS_CLASSES = ("error", "1xx", "2xx", "3xx", "4xx", "5xx")
 
 # What a transport error (a CURLcode, sometimes with libcurl's message) means for a load test;
-# "aborted": still in flight when the run ended.  Keys of EngineResults.error_classes.
-ERROR_CLASSES = ("connection_refused", "timeout", "dns", "tls", "connection_reset",
+# "connection_closed": the server read the request and closed the connection without a byte of
+# answer; "aborted": still in flight when the run ended.  Keys of EngineResults.error_classes.
+ERROR_CLASSES = ("connection_refused", "timeout", "dns", "tls", "connection_reset", "connection_closed",
                  "invalid_response", "too_many_redirects", "other", "aborted")
 
 # libcurl's timing breakdown per response, and "error": time to failure of transport errors.

@@ -34,6 +34,8 @@ cdef extern from "lunge_curl.h" nogil:
 
     ctypedef size_t (*curl_write_callback)(char *ptr, size_t size, size_t nmemb, void *userdata) noexcept nogil
     ctypedef int (*curl_sockopt_callback)(void *clientp, int curlfd, int purpose) noexcept nogil
+    ctypedef int (*curl_prereq_callback)(void *clientp, char *conn_primary_ip, char *conn_local_ip,
+                                         int conn_primary_port, int conn_local_port) noexcept nogil
 
     ctypedef struct lunge_curl_api:
         void *dl
@@ -67,6 +69,7 @@ cdef extern from "lunge_curl.h" nogil:
     CURLcode lc_setopt_off(CURL *h, int opt, curl_off_t v)
     CURLcode lc_setopt_write(CURL *h, curl_write_callback cb)
     CURLcode lc_setopt_sockopt(CURL *h, curl_sockopt_callback cb)
+    CURLcode lc_setopt_prereq(CURL *h, curl_prereq_callback cb)
     CURLMcode lc_multi_setopt_long(CURLM *m, int opt, long v)
     long lc_info_long(CURL *h, int info)
     curl_off_t lc_info_off(CURL *h, int info)
@@ -78,6 +81,8 @@ cdef extern from "lunge_curl.h" nogil:
         CURLUPART_URL
         CURL_ERROR_SIZE
         CURL_SOCKOPT_OK
+        CURL_PREREQFUNC_OK
+        CURL_PREREQFUNC_ABORT
 
         CURL_VERSION_HTTP2
         CURL_VERSION_HTTP3
@@ -92,6 +97,7 @@ cdef extern from "lunge_curl.h" nogil:
         CURLE_PARTIAL_FILE
         CURLE_OPERATION_TIMEDOUT
         CURLE_SSL_CONNECT_ERROR
+        CURLE_ABORTED_BY_CALLBACK
         CURLE_TOO_MANY_REDIRECTS
         CURLE_OBSOLETE51
         CURLE_GOT_NOTHING
@@ -146,6 +152,7 @@ cdef extern from "lunge_curl.h" nogil:
         CURLOPT_PIPEWAIT
         CURLOPT_CURLU
         CURLOPT_SOCKOPTDATA
+        CURLOPT_PREREQDATA
         CURLOPT_MAXFILESIZE_LARGE
         CURLOPT_POSTFIELDSIZE_LARGE
 
@@ -161,6 +168,7 @@ cdef extern from "lunge_curl.h" nogil:
         CURLINFO_PRIVATE
         CURLINFO_RESPONSE_CODE
         CURLINFO_HEADER_SIZE
+        CURLINFO_REQUEST_SIZE
         CURLINFO_NUM_CONNECTS
         CURLINFO_CONTENT_LENGTH_DOWNLOAD_T
         CURLINFO_TOTAL_TIME_T

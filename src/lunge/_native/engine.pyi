@@ -56,6 +56,8 @@ class Engine:
         backoff_max: float = 0.0,
         variant_stride: int = 1,
         variant_offset: int = 0,
+        variant_group: int = 1,
+        variant_round: int | None = None,
         max_body: int = 0,
         low_speed_limit: int = 0,
         low_speed_time: int = 0,

@@ -39,7 +39,7 @@ cdef enum:
     NSTATUS = 600       # status_counts: one per HTTP status 0..599 (0: outside 100..599)
     NCURLCODES = 128    # curl_codes: one per CURLcode, the last one for 127 and above
     NSTATUS_CLASSES = 6
-    NCLASSES = 9
+    NCLASSES = 10
     NPHASES = 7
 
 # Status classes, by index (contract.STATUS_CLASSES): transport error, then status // 100.
@@ -48,7 +48,7 @@ cdef enum:
 
 # Error classes, by index (contract.ERROR_CLASSES): what a CURLcode means for a load test.
 cdef enum:
-    C_REFUSED, C_TIMEOUT, C_DNS, C_TLS, C_RESET, C_INVALID, C_REDIRECTS, C_OTHER, C_ABORTED
+    C_REFUSED, C_TIMEOUT, C_DNS, C_TLS, C_RESET, C_CLOSED, C_INVALID, C_REDIRECTS, C_OTHER, C_ABORTED
 
 # Timing phases, by index (contract.PHASES): libcurl's breakdown, per response; time to failure.
 cdef enum:
@@ -76,7 +76,8 @@ OWN_POOL_VIA = re.compile(f" via {re.escape(OWN_POOL_PREFIX)}\\d+{re.escape(OWN_
 cdef inline int error_class(CURLcode code, const char *msg) noexcept nogil:
     # Mostly the CURLcode; libcurl's message settles the codes that several faults share.
     if code == CURLE_RECV_ERROR and msg != NULL:  # a broken chunk or a TLS alert is not a reset
-        if strstr(msg, "chunk") != NULL:
+        # nor are response headers over libcurl's limits ("Too large response headers: N > M")
+        if strstr(msg, "chunk") != NULL or strstr(msg, "response headers") != NULL:
             return C_INVALID
         if strstr(msg, "SSL") != NULL or strstr(msg, "alert") != NULL:
             return C_TLS
@@ -92,7 +93,11 @@ cdef inline int error_class(CURLcode code, const char *msg) noexcept nogil:
                 CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
                 CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CLIENTCERT):
         return C_TLS
-    if code in (CURLE_PARTIAL_FILE, CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR):
+    # The server read the request and closed without a byte of answer: "Empty reply from
+    # server" on a new connection; on a reused one, libcurl's resend that _prereq stopped.
+    if code == CURLE_GOT_NOTHING or code == CURLE_ABORTED_BY_CALLBACK:
+        return C_CLOSED
+    if code in (CURLE_PARTIAL_FILE, CURLE_SEND_ERROR, CURLE_RECV_ERROR):
         return C_RESET
     # UNSUPPORTED_PROTOCOL: only a response can cause it (URL schemes are checked before the
     # run): "Received HTTP/0.9", an unknown HTTP version.  FILESIZE_EXCEEDED: --max-body.
@@ -114,6 +119,8 @@ cdef struct Slot:
     int active
     int warm            # a warmup request: counted apart, kept out of the metrics
     int opened          # sockets libcurl opened for this transfer (a new connection)
+    long sent_hdr       # _prereq: response header bytes when the last attempt went out; -1: none yet
+    long sent_req       # _prereq: request bytes sent before the last attempt
     curl_slist *route   # own pool: CURLOPT_CONNECT_TO to this slot's name ...
     curl_slist *pin     # ... and CURLOPT_RESOLVE of that name
     char errbuf[CURL_ERROR_SIZE]
@@ -153,6 +160,30 @@ cdef int _opened(void *clientp, int fd, int purpose) noexcept nogil:
     # worth asking for (a getinfo costs ~200 instructions; most transfers reuse a connection).
     (<Slot *>clientp).opened += 1
     return CURL_SOCKOPT_OK
+
+
+cdef int _prereq(void *clientp, char *ip, char *local_ip, int port, int local_port) noexcept nogil:
+    # libcurl calls this once per attempt, just before a request goes out.  Another attempt of
+    # one transfer after an answer is a redirect (-L).  After none, libcurl is resending: the
+    # reused connection closed without answering ("Connection died, retrying a fresh connect"),
+    # or an HTTP/2 stream was refused.  If the last attempt's request went out, the server may
+    # have read it: the resend is stopped here (CURLE_ABORTED_BY_CALLBACK, counted as
+    # connection_closed), so that one request counted is one request sent and a POST body never
+    # goes out twice.  If nothing went out (a write to a connection already dead), this attempt
+    # is the request's first on the wire: it goes.
+    cdef Slot *s = <Slot *>clientp
+    cdef long h, q
+    if s.sent_hdr < 0:  # the transfer's first attempt: no getinfo on this path
+        s.sent_hdr = 0
+        s.sent_req = 0
+        return CURL_PREREQFUNC_OK
+    h = lc_info_long(s.easy, CURLINFO_HEADER_SIZE)   # response headers so far in this transfer
+    q = lc_info_long(s.easy, CURLINFO_REQUEST_SIZE)  # request bytes sent so far
+    if h == s.sent_hdr and q != s.sent_req:
+        return CURL_PREREQFUNC_ABORT
+    s.sent_hdr = h
+    s.sent_req = q
+    return CURL_PREREQFUNC_OK
 
 
 class EngineError(RuntimeError):
@@ -245,8 +276,12 @@ cdef class Engine:
     cdef object hists          # name -> Histogram (owning the native memory)
     # request variants (per-iteration values pre-rendered in Python), cycled per issue
     cdef int nvar
-    cdef uint64_t var_stride     # this engine's j-th request is request j*stride + offset of the whole run
+    # this engine's j-th request is request (j // group) * round + (j % group) * stride + offset of
+    # the whole run (plan.variant_index)
+    cdef uint64_t var_stride
     cdef uint64_t var_offset
+    cdef uint64_t var_group
+    cdef uint64_t var_round
     cdef CURLU **var_url
     cdef curl_slist **var_headers
     cdef const char **var_body
@@ -281,7 +316,8 @@ cdef class Engine:
                  resolve=(), str user_agent="lunge", str cacert=None, str cert=None,
                  str key=None, schedule=None, concurrency_steps=None, double warmup=0.0,
                  long long warmup_iterations=0, variants=None, double backoff=0.0,
-                 double backoff_max=0.0, variant_stride=1, variant_offset=0, long long max_body=0,
+                 double backoff_max=0.0, variant_stride=1, variant_offset=0, variant_group=1,
+                 variant_round=None, long long max_body=0,
                  long low_speed_limit=0, long low_speed_time=0, own_pools=None):
         """schedule: (seconds, cumulative requests) arrays, increasing, from (0, 0): the open
         model's rate plan; the k-th request is due when the cumulative count reaches k.
@@ -290,7 +326,8 @@ cdef class Engine:
         warmup (counted apart).  iterations counts measured requests only; duration and the
         schedule include the warmup.
         variants: [(url, headers, body)]: request k uses variant k % len (same method), where k
-        is the request's index in the whole run (this engine's j-th is j * stride + offset).
+        is the request's index in the whole run: this engine's j-th is (j // group) * round +
+        (j % group) * stride + offset (round: stride by default, so j * stride + offset).
         backoff: after a transport error, 429 or 503, no new request for backoff seconds,
         doubling with each error in a row up to backoff_max; a success resets it.
         own_pools: (host, port, address) of the URL's origin, or None: each slot then reaches it
@@ -401,6 +438,9 @@ cdef class Engine:
             lc_setopt_ptr(e, CURLOPT_PRIVATE, s)
             lc_setopt_sockopt(e, _opened)
             lc_setopt_ptr(e, CURLOPT_SOCKOPTDATA, s)
+            # libcurl 7.80+; older ones resend unseen (CURLE_UNKNOWN_OPTION is ignored)
+            lc_setopt_prereq(e, _prereq)
+            lc_setopt_ptr(e, CURLOPT_PREREQDATA, s)
             lc_setopt_ptr(e, CURLOPT_ERRORBUFFER, s.errbuf)
             lc_setopt_long(e, CURLOPT_NOSIGNAL, 1)
             # No proxy, and no proxy-environment look-ups per request (libcurl 8 reads
@@ -454,6 +494,8 @@ cdef class Engine:
         self.backoff_max = <uint64_t>(max(backoff_max, backoff) * 1e9)
         self.var_stride = variant_stride
         self.var_offset = variant_offset
+        self.var_group = max(variant_group, 1)
+        self.var_round = variant_stride if variant_round is None else variant_round
         if variants:
             self._set_variants(variants, body is not None)
 
@@ -592,11 +634,13 @@ cdef class Engine:
         if self.timeout_ns and now + self.timeout_ns < self.next_expiry:
             self.next_expiry = now + self.timeout_ns
         s.body_bytes = 0
+        s.sent_hdr = -1
         s.errbuf[0] = 0
         s.warm = (sched - self.t0 < self.warmup_ns) or (n < self.warmup_n)
         cdef int v
         if self.nvar > 1:  # three setopts: the variant's URL, headers and body
-            v = <int>((n * self.var_stride + self.var_offset) % <uint64_t>self.nvar)
+            v = <int>(((n // self.var_group) * self.var_round + (n % self.var_group) * self.var_stride
+                       + self.var_offset) % <uint64_t>self.nvar)
             lc_setopt_ptr(s.easy, CURLOPT_CURLU, self.var_url[v])
             lc_setopt_ptr(s.easy, CURLOPT_HTTPHEADER, self.var_headers[v])
             if self.var_body[v] != NULL:
@@ -765,12 +809,15 @@ cdef class Engine:
                 msg = &s.errbuf[0]
             else:
                 msg = LC.easy_strerror(res)
+            if res == CURLE_ABORTED_BY_CALLBACK:  # _prereq's: libcurl's own words would be about the callback
+                msg = b"the server closed a reused connection without answering (libcurl's resend was not sent)"
             cls = error_class(res, msg)
-            if cls == C_RESET and new_conns and lc_info_off(e, CURLINFO_APPCONNECT_TIME_T) > 0 \
-                    and lc_info_long(e, CURLINFO_HEADER_SIZE) == 0:
-                # Reset right after this transfer's own TLS handshake, before any response
-                # byte: the server refused the TLS session (e.g. a client certificate it
-                # requires arrived as a reset instead of an alert).
+            if (cls == C_RESET or res == CURLE_GOT_NOTHING) and new_conns \
+                    and lc_info_off(e, CURLINFO_APPCONNECT_TIME_T) > 0 and lc_info_long(e, CURLINFO_HEADER_SIZE) == 0:
+                # Reset or closed right after this transfer's own TLS handshake, before any
+                # response byte: the server refused the TLS session (e.g. a client certificate
+                # it requires arrived as a reset or a close instead of an alert).  Not a stopped
+                # resend: its new connection was libcurl's doing, not the server's refusal.
                 cls = C_TLS
             lh_record(self.phase[P_ERROR], now - s.sent_ns)
             self._failure(cls, res, msg)
@@ -933,6 +980,9 @@ cdef class Engine:
                 if not s.warm:
                     self._failure(C_ABORTED, -1, b"in flight when the run ended (grace period over or aborted)")
                     self._count(&self.ring[self.cur], SC_ERROR, True, s.body_bytes)
+                    if s.opened:  # the connection libcurl opened for it counts, answered or not
+                        la_bump(&self.live.connections, <uint64_t>lc_info_long(s.easy, CURLINFO_NUM_CONNECTS))
+                s.opened = 0
                 self._release(s)
         self.t_end = now
         lh_record_zeros(self.phase[P_DNS], self.reused)

@@ -34,6 +34,8 @@ def errors_mostly(r, a, _res):
                               "connection limit is full, or it is not listening",
         "timeout": "requests timed out: the target is saturated or the timeout is too short for it",
         "connection_reset": "the target reset connections: look at its connection limits and keep-alive settings",
+        "connection_closed": "the target closed connections without answering requests it had read: look at its "
+                             "keep-alive limits (requests per connection, idle timeout) and for crashing workers",
         "dns": "the host name did not resolve",
         "tls": "TLS handshakes failed: certificates, protocols or the target's TLS capacity",
         "aborted": "requests were still in flight when the grace period ended: raise --grace or expect a slow drain",
