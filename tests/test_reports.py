@@ -92,6 +92,7 @@ def test_csv_series_and_percentiles(fresh_target, tmp_path):
 
 
 def test_several_formats_share_a_base_name(fresh_target, tmp_path):
+    (tmp_path / "out").mkdir()  # lunge writes into directories, it does not make them
     r = lunge("perf", "--url", f"{fresh_target.url}/", "-n", 50, "--format", "json", "--format", "html",
               "--format", "text", "-o", tmp_path / "out" / "run")
     assert r.code == 0, r.err
