@@ -7,9 +7,12 @@ import subprocess
 import sys
 
 import pytest
+from bounded import bounded
 
 from conftest import assert_one_line_error
 from lunge.results import load
+
+HUGE = "99999999999999999999"
 
 
 def _perf(target, *args, cwd=None, stdout=None, timeout=60) -> subprocess.CompletedProcess:
@@ -150,3 +153,61 @@ def test_a_full_stdout_does_not_stop_the_other_formats(fresh_target, tmp_path):
     assert load(str(tmp_path / "run.json")).completed == 20
     assert p.stderr.splitlines()[-1].endswith(f"the result is kept in '{tmp_path / 'run.json'}'"), p.stderr
     assert not [f for f in os.listdir(tmp_path) if f.startswith("lunge-result-")]  # run.json holds it
+
+
+# ------------------------------------------------------------------ 5. numbers that cannot be run
+
+
+@pytest.mark.parametrize("args, flag", [
+    (("-n", HUGE), "--iterations"),
+    (("-n", "1", "--rps", "1e308"), "--rps"),
+    (("-D", "1s", "--rps", "1e20"), "--rps"),
+    (("-n", "1", "--warmup-iterations", HUGE), "--warmup-iterations"),
+    (("-n", "1", "--low-speed-limit", HUGE), "--low-speed-limit"),
+    (("-n", "1", "--max-redirects", HUGE), "--max-redirects"),
+    (("-n", "1", "--max-concurrency", HUGE), "--max-concurrency"),
+    (("-n", "1", "--concurrency", HUGE, "--max-concurrency", HUGE), "--max-concurrency"),
+    (("-n", "1", "--pattern", "step:1e308@1s"), "--pattern"),
+    (("-n", "1", "--pattern", "linear:1:1e308:1s"), "--pattern"),
+    (("-n", "1", "--rps", "1e-300", "--warmup-iterations", "5"), "--warmup-iterations"),
+])
+def test_numbers_out_of_range_are_refused_before_the_run(fresh_target, args, flag):
+    p = bounded("perf", "--url", f"{fresh_target.url}/", "--no-resources", *args, timeout=30)
+    assert_one_line_error(p, flag, "out of range")
+    assert fresh_target.stats()["requests"] == 0
+
+
+def test_a_counted_warmup_at_a_rate_of_nothing_is_refused(fresh_target):
+    # the pattern sends nothing in its first minute: the warmup's span divided by 0
+    p = bounded("perf", "--url", f"{fresh_target.url}/", "--no-resources", "--pattern", "step:0@100s,10@1s",
+                "--warmup-iterations", 5, "-n", 1, timeout=30)
+    assert_one_line_error(p, "--warmup-iterations", "first minute")
+    assert fresh_target.stats()["requests"] == 0
+
+
+def test_a_custom_pattern_scheduling_too_many_requests_is_refused_before_the_run(fresh_target, tmp_path):
+    (tmp_path / "hugepattern.py").write_text(
+        "class Huge:\n"
+        "    def rate(self, elapsed):\n        return 1e300\n"
+        "    def is_complete(self, elapsed):\n        return elapsed >= 1\n")
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    p = subprocess.run([sys.executable, "-m", "lunge", "perf", "--url", f"{fresh_target.url}/", "--no-resources",
+                        "--pattern", "custom:hugepattern:Huge", "-n", "1"], capture_output=True, text=True,
+                       timeout=30, cwd=tmp_path, env={**env, "PYTHONPATH": str(tmp_path)})
+    assert_one_line_error(p, "load.pattern", "out of range")
+    assert fresh_target.stats()["requests"] == 0
+
+
+@pytest.mark.parametrize("load, field", [
+    ({"iterations": 1, "rps": 1e308}, "--rps"),
+    ({"duration": "1s", "pattern": {"type": "step", "steps": [{"rps": 1e308, "duration": "1s"}]}}, "pattern"),
+    ({"iterations": 9_000_000_000_000_000_000}, "--iterations"),
+    ({"iterations": 1, "concurrency": 1, "warmup": {"iterations": 9_000_000_000_000_000_000}}, "--warmup-iterations"),
+])
+def test_the_same_numbers_from_a_config_are_refused(fresh_target, tmp_path, load, field):
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"requests": {"home": {"method": "GET", "url": f"{fresh_target.url}/"}},
+                               "performance": {"t": {"request": "home", "load": load}}}))
+    p = bounded("perf", "-c", cfg, "-p", "t", "--no-resources", timeout=30)
+    assert_one_line_error(p, field, "out of range")
+    assert fresh_target.stats()["requests"] == 0
