@@ -3,13 +3,14 @@ report that still cannot be written keeps the result elsewhere and says where, n
 cannot be run refused up front, SIGHUP stops a run as SIGTERM does."""
 import json
 import os
+import signal
 import subprocess
 import sys
 
 import pytest
 from bounded import bounded
 
-from conftest import assert_one_line_error
+from conftest import assert_one_line_error, wait_for
 from lunge.results import load
 
 HUGE = "99999999999999999999"
@@ -211,3 +212,24 @@ def test_the_same_numbers_from_a_config_are_refused(fresh_target, tmp_path, load
     p = bounded("perf", "-c", cfg, "-p", "t", "--no-resources", timeout=30)
     assert_one_line_error(p, field, "out of range")
     assert fresh_target.stats()["requests"] == 0
+
+
+# ------------------------------------------------------------------ 7. SIGHUP
+
+
+@pytest.mark.slow
+def test_sighup_stops_the_run_like_sigterm(fresh_target, tmp_path):
+    out = tmp_path / "r.json"
+    proc = subprocess.Popen([sys.executable, "-m", "lunge", "perf", "--url", f"{fresh_target.url}/",
+                             "--concurrency", "2", "--duration", "30s", "--format", "json", "--output", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:  # the handler is in place before the first request
+        wait_for(lambda: fresh_target.stats()["requests"] > 0, "the target to count a request", proc=proc)
+    except BaseException:
+        proc.kill()
+        raise
+    proc.send_signal(signal.SIGHUP)
+    _out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    doc = json.loads(out.read_text())
+    assert doc["interrupted"] and doc["metrics"]["totalRequests"] == fresh_target.stats()["requests"]
