@@ -131,6 +131,16 @@ def test_a_baseline_store_that_cannot_be_written_is_refused_before_the_run(fresh
     assert fresh_target.stats()["requests"] == 0
 
 
+def test_a_template_that_fails_as_it_renders_keeps_the_result(fresh_target, tmp_path):
+    # the sandbox refuses this only while rendering, after the run
+    t = tmp_path / "evil.html"
+    t.write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}")
+    p = _perf(fresh_target, "-n", 5, "--format", "html", "-o", tmp_path / "r.html", "--template", t, cwd=tmp_path)
+    assert_one_line_error(p, "--template", "unsafe", "the result is kept in")
+    assert load(_kept(p, tmp_path)).completed == 5 == fresh_target.stats()["requests"]
+    assert not (tmp_path / "r.html").exists()
+
+
 # ------------------------------------------------------------------ 6. stdout that cannot be written
 
 

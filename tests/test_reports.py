@@ -166,6 +166,7 @@ def test_bad_template_is_a_one_line_error(fresh_target, tmp_path):
     proc = run_lunge("perf", "--url", f"{fresh_target.url}/", "-n", "5", "--format", "html", "-o",
                      str(tmp_path / "x.html"), "--template", str(broken))
     assert_one_line_error(proc, "--template", "TemplateSyntaxError")
+    assert fresh_target.stats()["requests"] == 0  # the page is compiled before the run
 
 
 @pytest.mark.slow

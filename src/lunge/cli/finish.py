@@ -16,7 +16,7 @@ import click
 from lunge import report
 from lunge.analysis import analyze, baselines, thresholds
 from lunge.analysis import compare as comparing
-from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_THRESHOLD, THRESHOLD, ConfigError, ReportError
+from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_THRESHOLD, THRESHOLD, ConfigError, LungeError, ReportError
 from lunge.settings import Settings
 
 
@@ -41,6 +41,10 @@ def validate(s: Settings, test=None) -> None:
         report.check_output(baselines.path_for("check", None), "--baseline", create_dirs=True)
     if s.template and "html" in s.formats and not os.path.exists(s.template):
         raise ConfigError(f"--template: {s.template!r} is neither a directory nor a file")
+    if s.template and "html" in s.formats:
+        from lunge.report import html
+
+        html.check_template(s.template)
 
 
 def output_field(s: Settings, test=None) -> str:
@@ -77,6 +81,7 @@ def finish(result, s: Settings, test=None, environment: str | None = None, ran: 
     color = sys.stdout.isatty()
     on_stdout = None
     failed: list[str] = []
+    bad_input = False  # a failure that is the input's (a template the sandbox refuses): exit 2, not 74
     json_at = None  # where the JSON report (the whole result) was written
     for fmt, path in paths.items():
         if path is None:
@@ -85,8 +90,9 @@ def finish(result, s: Settings, test=None, environment: str | None = None, ran: 
         try:
             for written in report.write(rep, fmt, path, where):
                 click.echo(f"lunge: wrote {written}", err=True)
-        except ReportError as e:
+        except LungeError as e:
             failed.append(e.message)
+            bad_input = bad_input or not isinstance(e, ReportError)
             continue
         if fmt == "json":
             json_at = path
@@ -97,6 +103,9 @@ def finish(result, s: Settings, test=None, environment: str | None = None, ran: 
     except OSError as e:  # a full disk or a closed pipe behind stdout
         failed.append(f"cannot write the {on_stdout or 'text'} report to stdout ({e.strerror})")
         _discard_stdout()
+    except ConfigError as e:  # the HTML page on stdout, refused by the sandbox
+        failed.append(e.message)
+        bad_input = True
 
     regressed = comparison is not None and comparison["verdict"] == "regressed"
     if s.baseline:
@@ -116,9 +125,10 @@ def finish(result, s: Settings, test=None, environment: str | None = None, ran: 
     rc = _status(result, th, comparison, regressed, s, ran)
     if failed:
         kept = json_at or keep(rep)
-        # 74 outranks the run's own status: a report that was asked for is missing
-        raise ReportError(f"{'; '.join(failed)}; the result is kept in {kept!r}" if kept else
-                          f"{'; '.join(failed)}; and the result could not be kept anywhere")
+        message = (f"{'; '.join(failed)}; the result is kept in {kept!r}" if kept else
+                   f"{'; '.join(failed)}; and the result could not be kept anywhere")
+        # outranks the run's own status: a report that was asked for is missing
+        raise ConfigError(message) if bad_input and len(failed) == 1 else ReportError(message)
     return rc
 
 

@@ -48,6 +48,18 @@ def _environment(template: str | None) -> tuple[jinja2.Environment, str]:
     return env, page
 
 
+def check_template(template: str | None) -> None:
+    """Compile the page before the run: a missing template or a syntax error is known without
+    rendering (what the sandbox refuses shows only as the page renders)."""
+    env, page = _environment(template)
+    try:
+        env.get_template(page)
+    except jinja2.TemplateNotFound as e:
+        raise ConfigError(f"--template: template {e.name!r} not found") from None
+    except jinja2.TemplateError as e:
+        raise ConfigError(f"--template: {type(e).__name__}: {e}") from None
+
+
 def render(an: Analysis, thresholds: dict | None = None, comparison: dict | None = None,
            template: str | None = None, generated: str = "") -> str:
     env, page = _environment(template)
