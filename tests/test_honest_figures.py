@@ -119,6 +119,18 @@ def test_the_html_throughput_chart_does_not_double_at_the_drain():
     assert heights[-1] <= 1.1 * median, pts  # 3000/s throughout: no spike to 6000/s at the end
 
 
+def test_the_time_axis_starts_where_the_series_does():
+    r = make_result([5.0] * 6, requests_per_second=100)
+    r.series = [Second(t=s.t + 3, requests=s.requests, failures=s.failures, errors=s.errors, bytes=s.bytes,
+                       status=s.status, hist=s.hist) for s in r.series]
+    r.first_send_ns, r.elapsed_ns = 3_000_000_000, 9_000_000_000
+    page = report.render(r, "html")
+    chart = page[page.index('data-chart="throughput-over-time"'):]
+    chart = chart[:chart.index("</svg>")]
+    xs = [float(p.split(",")[0]) for p in re.search(r'<polyline class="series"[^>]* points="([^"]+)"', chart).group(1).split()]
+    assert xs[0] < 58 + (920 - 58 - 34) * 0.2  # the first second is near the left edge, not 3/9 of the way in
+
+
 def test_partial_seconds_are_not_throughput_drops():
     # the per-second rate of a half-covered first and last second is their count / 0.5 s
     counts = [150] + [300] * 10 + [150]

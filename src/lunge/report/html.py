@@ -95,6 +95,7 @@ def build_charts(an: Analysis, rows: list, resources) -> dict:
     out: dict[str, Any] = {}  # chart name -> svg (a list of them for "resources")
     start_s = result.first_send_ns / 1e9
     end = max(result.elapsed_ns / 1e9, 1.0)
+    first = min(rows[0]["t"], end - 1.0) if rows else 0.0  # the series' start: a warmup is not in it
     bands = _anomaly_bands(a)
 
     # latency percentiles over time
@@ -102,7 +103,7 @@ def build_charts(an: Analysis, rows: list, resources) -> dict:
     if have:
         c = charts.Chart("latency-over-time", "Latency percentiles over time", "time (s)", "latency (ms)")
         top = max(r["p99Ms"] for r in have)
-        c.set_range(0, end, 0, top * 1.08)
+        c.set_range(first, end, 0, top * 1.08)
         ht = np.array([_middle(r, start_s) for r in have])
         c.bands(bands)
         for key, label, color in (("p50Ms", "p50", charts.PALETTE[0]), ("p90Ms", "p90", charts.PALETTE[1]),
@@ -118,7 +119,7 @@ def build_charts(an: Analysis, rows: list, resources) -> dict:
     t = np.array([x for x, *_ in shown], dtype=float)
     done = [n / w for _, w, n, _f, _ in shown]
     peak = max(done, default=1.0)
-    c.set_range(0, end, 0, max(peak, 1.0) * 1.08)
+    c.set_range(first, end, 0, max(peak, 1.0) * 1.08)
     c.bands(bands)
     c.line(t, done, "completed / s", charts.PALETTE[0])
     fails = [f / w for _, w, _n, f, _ in shown]
