@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO, lunge
 from lunge import report
 from lunge.analysis import analyze
-from lunge.results import Second
+from lunge.results import Second, load
 from synth import make_result
 
 
@@ -161,6 +161,9 @@ def test_warmup_seconds_are_not_in_the_series_and_durations_exclude_them(fresh_t
     elapsed, _ = _text_summary(r.out)
     assert _seconds(elapsed) == pytest.approx(measured / 1000, abs=0.01), r.out
     assert re.search(r"Warmup\s+\d+ requests", r.out), r.out
+    html = report.render(load(str(out)), "html")
+    sub = html[html.index('<p class="sub">'):]
+    assert elapsed in sub[:sub.index("</p>")]  # the HTML header gives the same measured duration
 
 
 @pytest.mark.slow
