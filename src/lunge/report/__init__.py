@@ -89,27 +89,29 @@ def write(result, fmt: str, path: str, where: str = "--output", **kw) -> list[st
     return list(files)
 
 
-def check_output(path: str, where: str = "--output", create_dirs: bool = False) -> None:
+def check_output(path: str, where: str = "--output", create_dirs: bool = False, shown: str | None = None) -> None:
     """Refuse, before the run, a path a report could not be written to: a directory, a path
     under a file, a directory that does not exist (unless create_dirs: lunge makes it, as for
     the baseline store), one without write permission.  Looks only: creates and truncates
-    nothing.  What cannot be known before writing (a full disk) is finish()'s to handle."""
+    nothing.  What cannot be known before writing (a full disk) is finish()'s to handle.
+    `shown`: how the messages name the path (a directory of files to come, say)."""
+    named = shown or path
     if os.path.isdir(path):
-        raise ConfigError(f"{where}: {path!r} is a directory; give a file name")
+        raise ConfigError(f"{where}: {named!r} is a directory; give a file name")
     parent = os.path.dirname(os.path.abspath(path))
     d = parent
     while not os.path.exists(d):  # the nearest existing ancestor
         d = os.path.dirname(d)
     if not os.path.isdir(d):
-        raise ConfigError(f"{where}: {path!r}: {_shown(d, path)!r} is not a directory")
+        raise ConfigError(f"{where}: {named!r}: {_shown(d, path)!r} is not a directory")
     if d != parent and not create_dirs:
-        raise ConfigError(f"{where}: {path!r}: the directory {_shown(parent, path)!r} does not exist "
+        raise ConfigError(f"{where}: {named!r}: the directory {_shown(parent, path)!r} does not exist "
                           f"(lunge does not create it)")
     if os.path.exists(path):
         if not os.access(path, os.W_OK, effective_ids=os.access in os.supports_effective_ids):
-            raise ConfigError(f"{where}: {path!r} is not writable")
+            raise ConfigError(f"{where}: {named!r} is not writable")
     elif not os.access(d, os.W_OK | os.X_OK, effective_ids=os.access in os.supports_effective_ids):
-        raise ConfigError(f"{where}: {path!r}: cannot create files in {_shown(d, path)!r} (permission denied)")
+        raise ConfigError(f"{where}: {named!r}: cannot create files in {_shown(d, path)!r} (permission denied)")
 
 
 def _shown(d: str, path: str) -> str:
