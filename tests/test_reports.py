@@ -120,6 +120,8 @@ def config(target, tmp_path, reporting):
 def test_config_reporting_does_what_the_flags_do_and_flags_win(fresh_target, tmp_path):
     path = config(fresh_target, tmp_path, {"formats": ["text", "json", "csv"],
                                            "output": {"json": "r/run.json", "csv": "r/series.csv"}})
+    (tmp_path / "r").mkdir()  # lunge writes into directories, it does not make them
+    (tmp_path / "both").mkdir()
     r = lunge("perf", "-c", path, "-e", "local", "-p", "t", cwd=tmp_path)
     assert r.code == 0, r.err
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["run.json", "series.csv", "series.percentiles.csv"]
