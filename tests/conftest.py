@@ -93,12 +93,13 @@ def result_schema():
     return json.loads(RESULT_SCHEMA.read_text())
 
 
-def run_lunge(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    """`lunge ARGS` in a subprocess, as a user runs it (real exit status, stdout, stderr)."""
+def run_lunge(*args: str, env: dict | None = None, timeout: float = 60, cwd=None) -> subprocess.CompletedProcess:
+    """`lunge ARGS` in a subprocess, as a user runs it (real exit status, stdout, stderr).
+    cwd: where a run whose report fails keeps its result (lunge-result-*.json)."""
     full = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     full.update(env or {})
     return subprocess.run([sys.executable, "-m", "lunge", *args], capture_output=True, text=True,
-                          timeout=timeout, env=full)
+                          timeout=timeout, env=full, cwd=cwd)
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str, code: int = 2) -> str:

@@ -92,6 +92,7 @@ def test_csv_series_and_percentiles(fresh_target, tmp_path):
 
 
 def test_several_formats_share_a_base_name(fresh_target, tmp_path):
+    (tmp_path / "out").mkdir()  # lunge writes into directories, it does not make them
     r = lunge("perf", "--url", f"{fresh_target.url}/", "-n", 50, "--format", "json", "--format", "html",
               "--format", "text", "-o", tmp_path / "out" / "run")
     assert r.code == 0, r.err
@@ -119,6 +120,8 @@ def config(target, tmp_path, reporting):
 def test_config_reporting_does_what_the_flags_do_and_flags_win(fresh_target, tmp_path):
     path = config(fresh_target, tmp_path, {"formats": ["text", "json", "csv"],
                                            "output": {"json": "r/run.json", "csv": "r/series.csv"}})
+    (tmp_path / "r").mkdir()  # lunge writes into directories, it does not make them
+    (tmp_path / "both").mkdir()
     r = lunge("perf", "-c", path, "-e", "local", "-p", "t", cwd=tmp_path)
     assert r.code == 0, r.err
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["run.json", "series.csv", "series.percentiles.csv"]
@@ -165,6 +168,7 @@ def test_bad_template_is_a_one_line_error(fresh_target, tmp_path):
     proc = run_lunge("perf", "--url", f"{fresh_target.url}/", "-n", "5", "--format", "html", "-o",
                      str(tmp_path / "x.html"), "--template", str(broken))
     assert_one_line_error(proc, "--template", "TemplateSyntaxError")
+    assert fresh_target.stats()["requests"] == 0  # the page is compiled before the run
 
 
 @pytest.mark.slow

@@ -22,8 +22,8 @@ def test_html_template_is_sandboxed(target, tmp_path, template):
     t = tmp_path / "evil.html"
     t.write_text(template.replace("{marker}", str(marker)))
     proc = run_lunge("perf", "--url", f"{target.url}/", "-n", "2", "--concurrency", "1", "--format", "html",
-                     "--output", str(tmp_path / "r.html"), "--template", str(t))
-    assert_one_line_error(proc, "--template", "unsafe")
+                     "--output", str(tmp_path / "r.html"), "--template", str(t), cwd=tmp_path)
+    assert_one_line_error(proc, "--template", "unsafe", "the result is kept in")
     assert not marker.exists()
 
 
@@ -36,7 +36,7 @@ def test_config_reporting_template_is_sandboxed(target, tmp_path):
                                                "template": "evil.html"}}}}
     p = tmp_path / "c.json"
     p.write_text(json.dumps(cfg))
-    assert_one_line_error(run_lunge("perf", "-c", str(p), "-p", "p"), "--template", "unsafe")
+    assert_one_line_error(run_lunge("perf", "-c", str(p), "-p", "p", cwd=tmp_path), "--template", "unsafe")
     assert not marker.exists()
 
 

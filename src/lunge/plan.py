@@ -19,6 +19,14 @@ from lunge.urls import check_url
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
+# The largest numbers a run takes: what the engine's C types and the result's 64-bit
+# counters carry, far above any real run (a year at MAX_RATE stays below 2^63).  Beyond them
+# a run failed with an OverflowError, some only after the load had been sent.
+MAX_COUNT = 10 ** 15         # requests: --iterations, --warmup-iterations
+MAX_RATE = 1e9               # requests per second: --rps and every rate of a pattern
+C_INT_MAX = 2 ** 31 - 1      # the engine's C ints and longs: connections, redirects, bytes/s
+MAX_SECONDS = 366 * 86400    # the longest duration lunge.units parses
+
 
 @dataclass(frozen=True)
 class RequestTemplate:
@@ -252,6 +260,11 @@ def build_plan(s: Settings, request: RequestTemplate | None = None) -> Plan:
     check_url(req.url)
     if req.method not in METHODS:
         raise ConfigError(f"-X: {req.method!r} is not one of {', '.join(METHODS)}")
+    for flag, v, top in (("--max-concurrency", s.max_concurrency, C_INT_MAX), ("--concurrency", s.concurrency, C_INT_MAX),
+                         ("--iterations", s.iterations, MAX_COUNT), ("--warmup-iterations", s.warmup_iterations, MAX_COUNT),
+                         ("--max-redirects", s.max_redirects, C_INT_MAX),
+                         ("--low-speed-limit", s.low_speed_limit, C_INT_MAX), ("--rps", s.rps, MAX_RATE)):
+        _at_most(flag, v, top)
     check_concurrency(s.concurrency, s.max_concurrency)
     rps, pattern, duration, iterations = s.rps, s.pattern, s.duration, s.iterations
     if rps is not None and not (0 < rps < float("inf")):
@@ -262,6 +275,8 @@ def build_plan(s: Settings, request: RequestTemplate | None = None) -> Plan:
         pattern = dataclasses.replace(pattern, duration=duration)  # ramp over the whole run
     if pattern is not None:
         patterns.check(pattern, s.pattern_field)
+        for rate in _rates(pattern):
+            _at_most(s.pattern_field, rate, MAX_RATE, "requests per second")
     for flag, v in (("--ramp-up", s.ramp_up), ("--ramp-down", s.ramp_down), ("--warmup", s.warmup)):
         if v is not None and v < 0:
             raise ConfigError(f"{flag}: must not be negative")
@@ -288,6 +303,8 @@ def build_plan(s: Settings, request: RequestTemplate | None = None) -> Plan:
     load = Load(concurrency=s.concurrency, iterations=iterations, duration=duration, grace=s.grace, pattern=pattern,
                 ramp_up=s.ramp_up, ramp_down=s.ramp_down, warmup=s.warmup, warmup_iterations=s.warmup_iterations,
                 backoff=s.backoff[0] if s.backoff else 0.0, backoff_max=s.backoff[1] if s.backoff else 0.0)
+    if load.open_model and s.warmup_iterations:
+        _check_warmup_span(load)
     if load.open_model and iterations is not None and not duration and own is not None:
         _, cum = patterns.schedule(load.shaped(), None)
         capacity = math.ceil(cum[-1] - 1e-9)  # request k is due once the cumulative count passes k
@@ -307,6 +324,34 @@ def build_plan(s: Settings, request: RequestTemplate | None = None) -> Plan:
                               f"and iterations")
         plan = plan.share(index, count)
     return plan
+
+
+def _at_most(field_name: str, value, top, unit: str = "") -> None:
+    if value is not None and not value <= top:  # NaN included
+        raise ConfigError(f"{field_name}: {value:g}{' ' + unit if unit else ''} is out of range (at most {top:g})"
+                          if isinstance(value, float) else f"{field_name}: {value} is out of range (at most {top})")
+
+
+def _rates(p) -> list:
+    """The rates a built-in pattern names (a custom one's are checked as its schedule is built)."""
+    if isinstance(p, patterns.ConstantRate):
+        return [p.rps]
+    if isinstance(p, patterns.LinearRamp):
+        return [p.start_rps, p.end_rps]
+    if isinstance(p, patterns.StepPattern):
+        return [r for r, _ in p.steps]
+    return []
+
+
+def _check_warmup_span(load: Load) -> None:
+    """An open-model counted warmup runs at the warmup rate: it must have one, and end."""
+    n, rate = load.warmup_iterations, load.warmup_rate()
+    if not rate > 0:
+        raise ConfigError(f"--warmup-iterations: {n} warmup requests need a rate: the pattern sends nothing "
+                          f"in its first minute (give --warmup DURATION instead)")
+    if not load.warmup_span() <= MAX_SECONDS:
+        raise ConfigError(f"--warmup-iterations: {n} at {rate:g} req/s is out of range (it would take more than "
+                          f"{MAX_SECONDS // 86400} days)")
 
 
 def split_count(total: int, i: int, n: int) -> int:

@@ -23,6 +23,8 @@ from lunge.errors import CONCURRENCY_LIMIT, ConfigError
 from lunge.plan import Plan
 
 Origin = tuple[str, int, "str | None"]  # (host, port, address or None when it does not resolve)
+# Requests a schedule may hold: the result counts them in unsigned 64-bit counters.
+MAX_SCHEDULED = float(2 ** 62)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,10 @@ class Prepared:
         )
         if ld.open_model:
             kw["schedule"] = ld.schedule()
+            total = float(kw["schedule"][1][-1])
+            if not total <= MAX_SCHEDULED:  # a custom pattern's rates are known only now
+                raise ConfigError(f"load.pattern: {total:g} requests scheduled is out of range (at most "
+                                  f"{MAX_SCHEDULED:g}): the result's counters could not hold them")
         elif ld.ramp_up or ld.ramp_down:
             kw["concurrency_steps"] = ld.concurrency_steps()
         return kw

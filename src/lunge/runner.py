@@ -8,8 +8,9 @@ the loop itself runs in the engine's thread with the GIL released.
     test.stop()                        # StopTest: stop issuing, let in-flight requests finish
     result = test.wait()               # RunResult, `interrupted` if stopped early
 
-`run()` is what the CLI uses: Ctrl-C or SIGTERM stops issuing (in-flight requests finish
-within the grace period); a second one aborts.  Either way the result holds everything
+`run()` is what the CLI uses: Ctrl-C, SIGTERM or SIGHUP (the terminal closed, the SSH
+session dropped) stops issuing (in-flight requests finish within the grace period); a
+second one aborts.  Either way the result holds everything
 measured and is marked `interrupted`.
 """
 from __future__ import annotations
@@ -189,7 +190,7 @@ def usable_cores() -> int:
 
 
 def run(plan: Plan, monitor=None, workers: int | None = None) -> RunResult:
-    """Run to the end in the foreground; Ctrl-C / SIGTERM stop it (twice: abort).
+    """Run to the end in the foreground; Ctrl-C / SIGTERM / SIGHUP stop it (twice: abort).
     workers: engine threads (default: the usable cores, capped by the connections).
 
     `monitor` (lunge.live.view.Live) sees every snapshot through `tick()`, which may return
@@ -235,6 +236,11 @@ def run(plan: Plan, monitor=None, workers: int | None = None) -> RunResult:
     return result
 
 
+# Signals that stop a run as Ctrl-C does. SIGHUP's default (end the process) would lose
+# the run when the terminal or SSH session behind it goes away.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
 def _install_sigterm():
     if threading.current_thread() is not threading.main_thread():
         return None
@@ -242,9 +248,9 @@ def _install_sigterm():
     def on_term(_sig, _frame):
         raise _Stop()
 
-    return signal.signal(signal.SIGTERM, on_term)
+    return {sig: signal.signal(sig, on_term) for sig in STOP_SIGNALS}
 
 
 def _restore_sigterm(previous):
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
+    for sig, handler in (previous or {}).items():
+        signal.signal(sig, handler)

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from lunge.analysis import Analysis
-from lunge.analysis.stats import full_second_rps
+from lunge.analysis.stats import full_second_rps, measured_ns
 from lunge.settings import DEFAULT_TOLERANCE
 
 ALPHA = 0.01
@@ -170,7 +170,7 @@ def compare(base: Analysis, cur: Analysis, tolerance: float = DEFAULT_TOLERANCE,
 
 def _describe_run(r) -> dict:
     return {"testName": r.name, "startTime": r.start_time().isoformat().replace("+00:00", "Z"),
-            "requests": r.completed, "durationS": r.elapsed_ns / 1e9}
+            "requests": r.completed, "durationS": measured_ns(r) / 1e9}
 
 
 def render_text(c: dict) -> str:

@@ -2,7 +2,10 @@
 
 Percentiles come from the HDR histograms (3 significant digits); means, min and max are
 exact.  Throughput is completions per second over the issuing window (first send to the
-end of issuing), so the drain of in-flight requests at the end does not dilute it.
+end of issuing), so the drain of in-flight requests at the end does not dilute it; over the
+measured window (first send to last completion) when the issuing window cannot stand for the
+run (throughput()).  The measured window excludes the warmup: it starts at the first
+measured request.
 """
 from __future__ import annotations
 
@@ -30,14 +33,31 @@ def latency_stats(h) -> dict:
     }
 
 
+# An issuing window shorter than this cannot stand for the run's rate (see throughput()).
+SHORT_WINDOW_NS = 1_000_000_000
+
+
+def measured_ns(r: RunResult) -> int:
+    """The measured window: from the first measured request (after any warmup) to the last
+    completion, drain included."""
+    return max(r.elapsed_ns - r.first_send_ns, 1)
+
+
 def throughput(r: RunResult) -> dict:
+    """`rps`: completions per second over the issuing window, so that a drain at the end does
+    not dilute it; but over the measured window when issuing lasted under a second or most
+    completions came after it (`-n 10` at 10 connections issues everything at once, and
+    nothing has completed when issuing ends: the issuing window's rate would be 0)."""
     # first_send_ns is the first measured request's due (open) or send (closed) time.
     window = max(r.issue_end_ns - r.first_send_ns, 1)
-    whole = max(r.elapsed_ns - r.first_send_ns, 1)
+    whole = measured_ns(r)
+    issuing = window >= SHORT_WINDOW_NS and 2 * r.completed_at_issue_end >= r.completed
     return {
-        "rps": r.completed_at_issue_end / (window / 1e9),
+        "rps": r.completed_at_issue_end / (window / 1e9) if issuing else r.completed / (whole / 1e9),
+        "rpsWindow": "issuing" if issuing else "measured",
         "overallRps": r.completed / (whole / 1e9),
         "windowMs": window / 1e6,
+        "measuredMs": whole / 1e6,
         "bytesPerSec": r.bytes / (whole / 1e9),
     }
 
@@ -146,11 +166,23 @@ def throughput_stats(r: RunResult) -> dict:
 
 def full_second_rps(r: RunResult) -> np.ndarray:
     """Completions per second, over the seconds the run covered whole: the first (start-up)
-    and the last (partial, drain) are left out when there are more than two."""
+    and the last (drain) are left out when there are more than two, and so is any second the
+    measured window covers only in part (its count is not a second's rate)."""
     secs = [s for s in r.series if s.span == 1]
     if len(secs) > 2:
         secs = secs[1:-1]
-    return np.array([s.requests for s in secs], dtype=np.float64)
+    return np.array([s.requests for s in secs if covered_s(r, s) >= WHOLE * s.span], dtype=np.float64)
+
+
+# A row covering at least this share of its span counts as whole (clock rounding aside).
+WHOLE = 0.999
+
+
+def covered_s(r: RunResult, s) -> float:
+    """Seconds of the measured window (first measured request to last completion) that the
+    row [t, t + span) covers: less than its span for a second that measuring began or ended in."""
+    start, end = r.first_send_ns / 1e9, r.elapsed_ns / 1e9
+    return min(s.t + s.span, end) - max(s.t, start)
 
 
 def error_analysis(r: RunResult) -> dict:
@@ -180,7 +212,7 @@ def analyze(r: RunResult, resources: list | None = None, rows: list | None = Non
     found = anomalies.detect(rows if rows is not None else time_series_light(r))
     out = {
         "summary": {
-            "requests": r.completed, "durationS": r.elapsed_ns / 1e9, "rps": tp["rps"],
+            "requests": r.completed, "durationS": measured_ns(r) / 1e9, "rps": tp["rps"],
             "errorRate": err["rate"], "p50Ms": resp["p50Ms"], "p95Ms": resp["p95Ms"], "p99Ms": resp["p99Ms"],
             "anomalies": len(found),
         },
@@ -196,12 +228,12 @@ def analyze(r: RunResult, resources: list | None = None, rows: list | None = Non
 
 
 def time_series_light(r: RunResult) -> list:
-    """The per-second rows without histograms (what anomaly detection, charts and CSV read),
-    plus `covered` (seconds of the run the row covers) and `responses` (latencies in it)."""
+    """The per-second rows without histograms (what anomaly detection, charts, CSV and JSON
+    read), plus `covered` (seconds of the measured window the row covers: its rps is over that
+    time, not over its span) and `responses` (latencies in it)."""
     rows = []
-    end_s = r.elapsed_ns / 1e9
     for s in r.series:
-        covered = max(min(s.span, end_s - s.t), 1e-3)
+        covered = max(covered_s(r, s), 1e-3)
         if s.hist is not None and s.hist.total:
             p50, p90, p99 = (s.hist.percentiles([50, 90, 99]) / 1e6).tolist()
             mean, mx = s.hist.sum_ns / s.hist.total / 1e6, s.hist.max_ns / 1e6

@@ -56,8 +56,18 @@ def render(result, fmt: str, **kw) -> str:
     raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
 
 
-def write(result, fmt: str, path: str, **kw) -> list[str]:
-    """Write one format to path (CSV: the series there, the percentiles beside it); returns the paths."""
+def files_of(fmt: str, path: str) -> list[str]:
+    """The files one format writes at path: CSV puts its percentile table beside the series."""
+    if fmt == "csv":
+        from lunge.report import csv_report
+
+        return [path, csv_report.percentiles_path(path)]
+    return [path]
+
+
+def write(result, fmt: str, path: str, where: str = "--output", **kw) -> list[str]:
+    """Write one format to path (CSV: the series there, the percentiles beside it); returns the
+    paths.  No directory is created: the user names where reports go (check_output())."""
     rep = result if isinstance(result, Report) else Report(result, **kw)
     files = {path: render(rep, fmt)}
     if fmt == "csv":
@@ -66,13 +76,16 @@ def write(result, fmt: str, path: str, **kw) -> list[str]:
         files[csv_report.percentiles_path(path)] = csv_report.percentiles(rep.analysis)
     for p, body in files.items():
         try:
-            d = os.path.dirname(p)
-            if d:
-                os.makedirs(d, exist_ok=True)
             with open(p, "w", encoding="utf-8") as f:
                 f.write(body)
         except OSError as e:
-            raise ReportError(f"--output: cannot write {p!r} ({e.strerror})") from None
+            # half a report (a full disk) would be read as a whole one: take it away
+            if os.path.isfile(p):
+                try:
+                    os.remove(p)
+                except OSError:
+                    pass
+            raise ReportError(f"{where}: cannot write {p!r} ({e.strerror})") from None
     return list(files)
 
 
@@ -102,6 +115,36 @@ def default_html_path(name: str, now: _dt.datetime | None = None) -> str:
 
     safe = re.sub(r"[^a-z0-9._]+", "-", name.lower()).strip("-.")[:80] or "test"
     return f"perf-report-{safe}-{(now or _dt.datetime.now()).strftime('%Y%m%d-%H%M%S')}.html"
+
+
+def check_output(path: str, where: str = "--output", create_dirs: bool = False, shown: str | None = None) -> None:
+    """Refuse, before the run, a path a report could not be written to: a directory, a path
+    under a file, a directory that does not exist (unless create_dirs: lunge makes it, as for
+    the baseline store), one without write permission.  Looks only: creates and truncates
+    nothing.  What cannot be known before writing (a full disk) is finish()'s to handle.
+    `shown`: how the messages name the path (a directory of files to come, say)."""
+    named = shown or path
+    if os.path.isdir(path):
+        raise ConfigError(f"{where}: {named!r} is a directory; give a file name")
+    parent = os.path.dirname(os.path.abspath(path))
+    d = parent
+    while not os.path.exists(d):  # the nearest existing ancestor
+        d = os.path.dirname(d)
+    if not os.path.isdir(d):
+        raise ConfigError(f"{where}: {named!r}: {_shown(d, path)!r} is not a directory")
+    if d != parent and not create_dirs:
+        raise ConfigError(f"{where}: {named!r}: the directory {_shown(parent, path)!r} does not exist "
+                          f"(lunge does not create it)")
+    if os.path.exists(path):
+        if not os.access(path, os.W_OK, effective_ids=os.access in os.supports_effective_ids):
+            raise ConfigError(f"{where}: {named!r} is not writable")
+    elif not os.access(d, os.W_OK | os.X_OK, effective_ids=os.access in os.supports_effective_ids):
+        raise ConfigError(f"{where}: {named!r}: cannot create files in {_shown(d, path)!r} (permission denied)")
+
+
+def _shown(d: str, path: str) -> str:
+    """An ancestor of path as the user wrote it (relative if the path was)."""
+    return d if os.path.isabs(path) else os.path.relpath(d)
 
 
 def output_paths(formats, output: dict) -> dict:

@@ -9,8 +9,8 @@ import os
 from lunge.analysis import Analysis
 from lunge.results import STATUS_CLASSES
 
-SERIES_COLUMNS = ("t", "span", "requests", "failures", "errors", "rps", "bytes", "p50Ms", "p90Ms", "p99Ms",
-                  "meanMs", "maxMs") + tuple(f"status{c}" for c in STATUS_CLASSES)
+SERIES_COLUMNS = ("t", "span", "coveredMs", "requests", "failures", "errors", "rps", "bytes", "p50Ms", "p90Ms",
+                  "p99Ms", "meanMs", "maxMs") + tuple(f"status{c}" for c in STATUS_CLASSES)
 PERCENTILE_COLUMNS = ("percentile", "valueMs", "totalCount", "oneOverOneMinusPercentile")
 
 
@@ -19,8 +19,8 @@ def series(an: Analysis) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(SERIES_COLUMNS)
     for row, s in zip(an.series, an.result.series):
-        w.writerow([row["t"], row["span"], row["requests"], row["failures"], row["errors"], f"{row['rps']:.3f}",
-                    row["bytes"], *(f"{row[k]:.3f}" for k in SERIES_COLUMNS[7:12]),
+        w.writerow([row["t"], row["span"], f"{row['covered'] * 1000:.3f}", row["requests"], row["failures"],
+                    row["errors"], f"{row['rps']:.3f}", row["bytes"], *(f"{row[k]:.3f}" for k in SERIES_COLUMNS[8:13]),
                     *s.status])
     return buf.getvalue()
 

@@ -48,6 +48,18 @@ def _environment(template: str | None) -> tuple[jinja2.Environment, str]:
     return env, page
 
 
+def check_template(template: str | None) -> None:
+    """Compile the page before the run: a missing template or a syntax error is known without
+    rendering (what the sandbox refuses shows only as the page renders)."""
+    env, page = _environment(template)
+    try:
+        env.get_template(page)
+    except jinja2.TemplateNotFound as e:
+        raise ConfigError(f"--template: template {e.name!r} not found") from None
+    except jinja2.TemplateError as e:
+        raise ConfigError(f"--template: {type(e).__name__}: {e}") from None
+
+
 def render(an: Analysis, thresholds: dict | None = None, comparison: dict | None = None,
            template: str | None = None, generated: str = "") -> str:
     env, page = _environment(template)
@@ -81,8 +93,9 @@ def _anomaly_bands(a: dict) -> list:
 def build_charts(an: Analysis, rows: list, resources) -> dict:
     result, a = an.result, an.block
     out: dict[str, Any] = {}  # chart name -> svg (a list of them for "resources")
-    t = np.array([r["t"] + 0.5 * r["span"] for r in rows], dtype=float)
+    start_s = result.first_send_ns / 1e9
     end = max(result.elapsed_ns / 1e9, 1.0)
+    first = min(rows[0]["t"], end - 1.0) if rows else 0.0  # the series' start: a warmup is not in it
     bands = _anomaly_bands(a)
 
     # latency percentiles over time
@@ -90,8 +103,8 @@ def build_charts(an: Analysis, rows: list, resources) -> dict:
     if have:
         c = charts.Chart("latency-over-time", "Latency percentiles over time", "time (s)", "latency (ms)")
         top = max(r["p99Ms"] for r in have)
-        c.set_range(0, end, 0, top * 1.08)
-        ht = np.array([r["t"] + 0.5 * r["span"] for r in have])
+        c.set_range(first, end, 0, top * 1.08)
+        ht = np.array([_middle(r, start_s) for r in have])
         c.bands(bands)
         for key, label, color in (("p50Ms", "p50", charts.PALETTE[0]), ("p90Ms", "p90", charts.PALETTE[1]),
                                   ("p99Ms", "p99", charts.PALETTE[2])):
@@ -102,14 +115,17 @@ def build_charts(an: Analysis, rows: list, resources) -> dict:
 
     # throughput and errors over time
     c = charts.Chart("throughput-over-time", "Throughput and errors over time", "time (s)", "requests / s")
-    peak = max((r["rps"] for r in rows), default=1.0)
-    c.set_range(0, end, 0, max(peak, 1.0) * 1.08)
+    shown = _throughput_points(rows, start_s)
+    t = np.array([x for x, *_ in shown], dtype=float)
+    done = [n / w for _, w, n, _f, _ in shown]
+    peak = max(done, default=1.0)
+    c.set_range(first, end, 0, max(peak, 1.0) * 1.08)
     c.bands(bands)
-    c.line(t, [r["rps"] for r in rows], "completed / s", charts.PALETTE[0])
-    fails = [r["failures"] / r["covered"] for r in rows]
+    c.line(t, done, "completed / s", charts.PALETTE[0])
+    fails = [f / w for _, w, _n, f, _ in shown]
     if any(fails):
         c.bars(t, fails, "failed / s", charts.PALETTE[2],
-               titles=[f"t={r['t']}s: {r['failures']} failed of {r['requests']}" for r in rows])
+               titles=[f"t={label}s: {f} failed of {n}" for _, _w, n, f, label in shown])
     out["throughput"] = c.svg()
 
     # distribution
@@ -171,6 +187,28 @@ def build_charts(an: Analysis, rows: list, resources) -> dict:
             c.line(rt, vals, k, charts.PALETTE[5])
             out["resources"].append(c.svg())
     return out
+
+
+def _middle(row: dict, start_s: float) -> float:
+    """Where a row is drawn: the middle of the time it covers (a partial last second's
+    is before the end of the run, not half a second after its start)."""
+    return max(row["t"], start_s) + 0.5 * row["covered"]
+
+
+def _throughput_points(rows: list, start_s: float) -> list:
+    """[(x, seconds, completed, failed, label)] for the throughput chart: each row over the
+    time it covers, as in the JSON; but a row covering under half its span at either end of
+    the run (the few milliseconds of a drain, say) is drawn together with its neighbour, so
+    that a handful of completions in a sliver of time is not drawn as a spike of the rate."""
+    pts = [[max(r["t"], start_s), r["covered"], r["requests"], r["failures"], str(r["t"])] for r in rows]
+    if len(pts) > 1 and rows[-1]["covered"] < 0.5 * rows[-1]["span"]:
+        _, w, n, f, label = pts.pop()
+        pts[-1][1:4] = [pts[-1][1] + w, pts[-1][2] + n, pts[-1][3] + f]
+        pts[-1][4] += f"-{label}"
+    if len(pts) > 1 and rows[0]["covered"] < 0.5 * rows[0]["span"]:
+        x, w, n, f, label = pts.pop(0)
+        pts[0] = [x, w + pts[0][1], n + pts[0][2], f + pts[0][3], f"{label}-{pts[0][4]}"]
+    return [(x + w / 2, w, n, f, label) for x, w, n, f, label in pts]
 
 
 def _log_ticks(lo: float, hi: float) -> list[float]:

@@ -31,8 +31,12 @@ def render(an: Analysis, thresholds=None, comparison=None, color=False) -> str:
                  f"{'  (interrupted)' if result.interrupted else ''}")
     lines.append("")
     failed = m["failedRequests"]
-    lines.append(f"  Requests     {m['totalRequests']} in {result.elapsed_ns / 1e9:.2f}s, "
+    # the measured window (no warmup), to the millisecond: a short run is not "0.00s"
+    lines.append(f"  Requests     {m['totalRequests']} in {format_ms(tp['measuredMs'])}, "
                  f"{tp['rps']:.1f} req/s, {failed} failed ({m['errorRate'] * 100:.2f}%)")
+    if m["warmup"]["requests"]:
+        lines.append(f"  Warmup       {m['warmup']['requests']} requests in the first "
+                     f"{format_ms(result.first_send_ns / 1e6)}, kept out of every figure")
     lines.append(f"  Transfer     {format_bytes(m['bytesReceived'])} received, {format_bytes(tp['bytesPerSec'])}/s, "
                  f"{m['connectionsOpened']} connections opened")
     lines.append("")

@@ -107,12 +107,13 @@ def _duration(seconds: float) -> str:
 
 
 def fill_gaps(series: list) -> list:
-    """`series` (sorted by t) with the seconds from 0 to the last filled in: a gap of at most
-    FILL_LIMIT_S as zero seconds, a longer one as one empty row whose span covers it."""
+    """`series` (sorted by t) with the seconds from the first to the last filled in: a gap of at
+    most FILL_LIMIT_S as zero seconds, a longer one as one empty row whose span covers it.  (From
+    the first, not from 0: the seconds before it are a warmup's, kept out of the series.)"""
     from lunge.results import Second
 
     out: list = []
-    t = 0
+    t = series[0].t if series else 0
     for s in series:
         gap = s.t - t
         if 0 < gap <= FILL_LIMIT_S:

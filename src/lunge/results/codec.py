@@ -21,9 +21,10 @@ if TYPE_CHECKING:
 
 FORMAT = "lunge-result/1"
 ENCODING = "HdrHistogram-V2-deflate-base64"
-# Per-second rows: the figures of analysis.time_series_light, in this order.
-SERIES_FIELDS = ("t", "span", "requests", "failures", "errors", "rps", "bytes", "p50Ms", "p90Ms", "p99Ms",
-                 "meanMs", "maxMs")
+# Per-second rows: the figures of analysis.time_series_light, in this order (coveredMs: the
+# row's `covered`, the time its rps is over).
+SERIES_FIELDS = ("t", "span", "coveredMs", "requests", "failures", "errors", "rps", "bytes", "p50Ms", "p90Ms",
+                 "p99Ms", "meanMs", "maxMs")
 
 
 def encode(a: Analysis, thresholds: dict | None = None, comparison: dict | None = None) -> dict:
@@ -54,7 +55,7 @@ def time_series(a: Analysis) -> list:
     its histogram (what `lunge merge` adds up)."""
     rows = []
     for light, s in zip(a.series, a.result.series):
-        row = {k: light[k] for k in SERIES_FIELDS}
+        row = {k: light["covered"] * 1000 if k == "coveredMs" else light[k] for k in SERIES_FIELDS}
         row["statusClasses"] = {k: v for k, v in zip(STATUS_CLASSES, s.status) if v}
         row["histogram"] = encode_hist(s.hist.histogram()) if s.hist is not None and s.hist.total else None
         rows.append(row)

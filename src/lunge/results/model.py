@@ -123,7 +123,8 @@ class RunResult:
             bytes=raw.bytes, connections=raw.connections,
             status_codes=dict(raw.status_codes), error_classes=dict(raw.error_classes),
             error_samples=dict(raw.error_samples), curl_codes=dict(raw.curl_codes),
-            histograms=dict(raw.histograms), series=_trim_tail(_fill_gaps(series), raw.issue_end_ns),
+            histograms=dict(raw.histograms),
+            series=_trim_tail(_fill_gaps(_after_warmup(series, raw.first_send_ns)), raw.issue_end_ns),
             versions={"lunge": __version__, "engine": engine.ENGINE_VERSION, "build": engine.BUILD,
                       "libcurl": curl["version"], "libcurlFile": curl["path"], "libcurlOrigin": curl["origin"]},
             interrupted=interrupted, open_model=raw.open_model, scheduled=scheduled,
@@ -139,6 +140,7 @@ class RunResult:
             raise ConfigError("nothing to merge")
         if len(results) == 1:
             return results[0]
+        from lunge.analysis.stats import throughput  # each part's rate as its own report gives it
         from lunge.results.check import fill_gaps  # sparse across long gaps: memory follows the data
 
         first = results[0]
@@ -183,7 +185,7 @@ class RunResult:
         for i, r in enumerate(results):
             parts.append({"index": i, "startOffsetMs": rel[i] / 1e6, "requests": r.completed,
                           "failures": r.failures, "errors": dict(r.error_classes),
-                          "rps": r.completed_at_issue_end / max(r.issue_end_ns - r.first_send_ns, 1) * 1e9,
+                          "rps": throughput(r)["rps"],
                           "p50Ms": r.response.percentile(50) / 1e6, "p99Ms": r.response.percentile(99) / 1e6,
                           **({"share": r.configuration["share"]} if "share" in r.configuration else {})})
         warnings = list(dict.fromkeys(w for r in results for w in r.warnings))
@@ -222,11 +224,18 @@ def _trim_tail(series: list, issue_end_ns: int) -> list:
     return series
 
 
+def _after_warmup(series: list, first_send_ns: int) -> list:
+    """The seconds from the one the first measured request was sent in: the warmup's seconds
+    before it hold no measured request, and kept as 0-request seconds they read as a
+    throughput drop."""
+    return [s for s in series if (s.t + s.span) * 1_000_000_000 > first_send_ns or s.requests]
+
+
 def _fill_gaps(series: list) -> list:
-    """One entry per second from 0 to the last: seconds with no completion are real zeros."""
+    """One entry per second from the first to the last: seconds with no completion are real zeros."""
     by_t = {s.t: s for s in series}
     out: list[Second] = []
-    t, last = 0, max(by_t, default=-1)
+    t, last = min(by_t, default=0), max(by_t, default=-1)
     while t <= last:
         s = by_t.get(t) or Second(t=t)
         out.append(s)
