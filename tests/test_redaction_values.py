@@ -188,15 +188,19 @@ def test_redirect_303_after_post_becomes_get_and_counts_hops(rec, other):
     assert json.loads(proc.stdout)["url"] == f"{other.url}/done"
 
 
-def test_perf_follow_is_libcurls_and_warns(rec, other):
+def test_perf_follow_refuses_credentials_it_cannot_keep(rec, other):
     """The load engine's -L is libcurl's: Authorization and Cookie stay with the original host,
-    other credential headers go along (documented in docs/reliability.md, warned about)."""
+    other credential headers would go along, so perf refuses them before anything is sent;
+    --location-trusted sends them anyway (documented in docs/reliability.md)."""
     args = ["perf", "--url", f"{rec.url}/redirect?to={other.url}/landing", "-L", "-n", "1", "--concurrency", "1"]
     for h in CREDS:
         args += ["-H", h]
     proc = run_lunge(*args)
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert "X-Api-Key" in proc.stderr and "--location-trusted" in proc.stderr
+    assert rec.seen == [] and other.seen == []
+    proc = run_lunge(*args, "--location-trusted")
     assert proc.returncode == 0, proc.stderr
-    assert "warning: -L" in proc.stderr and "X-Api-Key" in proc.stderr
     landed = other.seen[0]["headers"]
     assert "Authorization" not in landed and "Cookie" not in landed
     assert landed.get("X-Api-Key") == "k3y-f0r-a-0nly"

@@ -61,6 +61,8 @@ from lunge.settings import Settings, request_layer, test_layer
 @click.option("--grace", type=DURATION, help="How long in-flight requests may finish after issuing stops "
                                              "; the rest count as aborted." + default("grace"))
 @click.option("--insecure", "-k", is_flag=True, help="Do not verify TLS certificates.")
+@click.option("--location-trusted", is_flag=True, help="With -L: allow credential headers (X-Api-Key, tokens ...) "
+                                                     "that would follow a redirect to another host.")
 @click.option("--show-secrets", is_flag=True, help="Keep credentials (Authorization, cookies, tokens, URL passwords) "
                                                    "in reports; they are redacted by default.")
 @click.option("--http2", is_flag=True, help="HTTP/2 (h2c prior knowledge on http://, ALPN on https://), streams multiplexed.")
@@ -131,6 +133,7 @@ def perf(**kw):
     quiet, verbose = bool(kw["quiet"]), bool(kw["verbose"])
     default_html = kw["html_report"] and not kw["output"]
     variables, max_request_body = kw.pop("variables"), kw.pop("max_request_body")
+    location_trusted = kw.pop("location_trusted")
     if kw.get("show_secrets"):
         from lunge import secretvalues
 
@@ -155,11 +158,14 @@ def perf(**kw):
     if plan.transport.follow:
         from lunge import secretvalues
 
-        carried = [h.split(":", 1)[0] for h in plan.request.headers if secretvalues.carries_credentials(h)]
-        if any(n.strip().lower() not in ("authorization", "cookie") for n in carried):
-            click.echo(f"lunge: warning: -L: the load engine follows redirects with libcurl, which keeps "
-                       f"Authorization and Cookie for the original host but sends {', '.join(carried)} to any "
-                       f"host a redirect names (docs/reliability.md)", err=True)
+        carried = [h.split(":", 1)[0].strip() for h in plan.request.headers if secretvalues.carries_credentials(h)]
+        custom = [n for n in carried if n.lower() not in ("authorization", "cookie")]
+        # libcurl keeps Authorization and Cookie for the original host, but would send these to
+        # any host a redirect names, and the engine cannot drop them per hop: refuse, unless asked.
+        if custom and not location_trusted:
+            raise ConfigError(f"-L: {', '.join(custom)} would follow a redirect to another host (the load engine "
+                              f"cannot drop it there): add --location-trusted to send it anyway, or load-test the "
+                              f"final URL")
     if default_html:  # --html without --output: the original Lunge's file name, in the current directory
         from lunge import report
 
