@@ -179,6 +179,22 @@ def test_resources_can_be_turned_off(fresh_target):
     assert result.resources == []
 
 
+def test_no_resources_flag_turns_sampling_off_over_the_config(fresh_target, tmp_path):
+    # --no-resources is an answer, not "not given": it beats the default and a config's true
+    out = tmp_path / "r.json"
+    r = lunge("perf", "--url", f"{fresh_target.url}/", "--duration", "1500ms", "--concurrency", 1,
+              "--no-resources", "--format", "json", "-o", out)
+    assert r.code == 0, r.err
+    assert json.loads(out.read_text())["resources"] == []
+    doc = {"environments": {"e": {"baseUrl": fresh_target.url}}, "requests": {"r": {"url": "/"}},
+           "performance": {"t": {"request": "r", "load": {"duration": "1500ms", "concurrency": 1},
+                                 "monitoring": {"resources": True}}}}
+    (tmp_path / "c.json").write_text(json.dumps(doc))
+    r = lunge("perf", "-c", tmp_path / "c.json", "-p", "t", "--no-resources", "--format", "json", "-o", out)
+    assert r.code == 0, r.err
+    assert json.loads(out.read_text())["resources"] == []
+
+
 def test_monitor_warnings():
     m = monitor.ResourceMonitor()
     base = {"t": 1, "cpuPercent": 10.0, "openFds": 10, "tcpTimeWait": 0}

@@ -200,6 +200,9 @@ def _describe(plan, s: Settings, thresholds) -> None:
         click.echo(f"lunge: threshold: {t.text}", err=True)
 
 
+ON_OFF = ("resources",)  # the perf flags given as --X/--no-X
+
+
 def flag_settings(kw: dict) -> dict:
     """The perf command's flags as settings: None (or an unset flag) leaves the field to the
     config or the default."""
@@ -220,7 +223,9 @@ def flag_settings(kw: dict) -> dict:
     elif verbose:  # more detail, unless the flags say otherwise: the panel on a terminal, a line a second elsewhere
         kw["real_time"] = True if kw.get("real_time") is None else kw["real_time"]
         kw["progress_interval"] = 1.0 if kw.get("progress_interval") is None else kw["progress_interval"]
-    flags = {k: (None if v is False else v) for k, v in kw.items()}  # an unset switch is not "off"
+    # A plain switch's False means "not given" (the config or the default decides); an on/off
+    # pair (--resources/--no-resources) defaults to None, so its False is an answer.
+    flags = {k: (None if v is False and k not in ON_OFF else v) for k, v in kw.items()}
     flags.update(
         pattern=patterns.parse_flag(text["pattern"]) if text["pattern"] else None,
         backoff=params.backoff(text["backoff"]) if text["backoff"] else None,
