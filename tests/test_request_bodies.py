@@ -41,3 +41,31 @@ def test_max_request_body_flag(tmp_path, target):
     r = bounded("perf", "--url", f"{target.url}/", "-n", 1, "-d", f"@{body}", "--format", "json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["configuration"]["bodyBytes"] == 3000
+
+
+def test_max_request_body_is_for_one_invocation(tmp_path, target):
+    # cli.main in one process (as an embedding program or the test suite calls it): a limit
+    # given to one command must not cap the next one, which did not ask for it
+    import contextlib
+    import io
+
+    from lunge.cli import main
+
+    body = tmp_path / "body.bin"
+    body.write_bytes(b"x" * 3000)
+
+    def call(*argv):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.TextIOWrapper(io.BytesIO())):
+            try:
+                main(list(argv))
+            except SystemExit as e:
+                return e.code, err.getvalue()
+        raise AssertionError("main returned without exiting")
+
+    code, err = call("post", f"{target.url}/", "-d", f"@{body}", "--max-request-body", "1KB")
+    assert code == 2 and "1KB" in err
+    code, err = call("post", f"{target.url}/", "-d", f"@{body}")
+    assert code == 0, err
+    code, err = call("perf", "--url", f"{target.url}/", "-d", f"@{body}", "-n", "1", "--max-request-body", "1KB")
+    assert code == 2 and "--max-request-body" in err, err

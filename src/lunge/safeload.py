@@ -22,13 +22,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from lunge.errors import ConfigError
+from lunge.settings import MAX_REQUEST_BODY
 
 MAX_DEPTH = 100                      # nesting levels of a JSON or YAML document
 MAX_ALIASES = 10_000                 # alias uses (*name) in one YAML document
 MAX_NODES = 1_000_000                # YAML nodes once aliases are expanded
 MAX_CONFIG_BYTES = 64 * 1024 ** 2    # a config file
 MAX_RESULT_BYTES = 1024 ** 3         # a result file (a day of per-second histograms is ~50 MB)
-DEFAULT_MAX_REQUEST_BODY = 100 * 1024 ** 2  # a request body read from a file: --max-request-body (100MB)
+DEFAULT_MAX_REQUEST_BODY = MAX_REQUEST_BODY  # --max-request-body's default (lunge.settings)
 CHUNK = 1 << 20
 
 _max_request_body = DEFAULT_MAX_REQUEST_BODY

@@ -22,6 +22,8 @@ MAX_CONCURRENCY = 20000
 # --backoff PAUSE without MAX, and a config's backoff without `max`: doubling up to 64 x PAUSE.
 BACKOFF_MAX_FACTOR = 64
 DEFAULT_TOLERANCE = 0.10
+# The largest request body read from a file (-d @FILE, --json @FILE, a config's "@file" body).
+MAX_REQUEST_BODY = 100 * 1024 ** 2
 
 
 @dataclass(frozen=True)

@@ -102,9 +102,10 @@ def serve(host, port):
 def main(argv=None):
     """Entry point: every LungeError, usage error and interruption is one line on stderr and
     an exit status."""
-    from lunge import secretvalues
+    from lunge import safeload, secretvalues
 
     secretvalues.reset()
+    safeload.set_max_request_body(None)  # a limit another invocation in this process set
     # NO_COLOR set to anything but "" turns colour off (no-color.org); None: colour on terminals only
     color = False if os.environ.get("NO_COLOR") else None
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from lunge.errors import ConfigError
-from lunge.settings import BACKOFF_MAX_FACTOR, DEFAULTS
+from lunge.settings import BACKOFF_MAX_FACTOR, DEFAULTS, MAX_REQUEST_BODY
 from lunge.units import parse_duration, parse_size
 
 
@@ -59,6 +59,21 @@ def tolerance(text: str | None) -> float:
     if not 0 <= v < 10:
         raise ConfigError(f"--tolerance: {text!r} is out of range (0% to 1000%)")
     return v
+
+
+def max_request_body_option(f):
+    """--max-request-body, for every command that reads a request body from a file: it sets
+    lunge.safeload's limit for this invocation (cli.main resets it for the next)."""
+    return click.option("--max-request-body", metavar="SIZE", callback=_set_max_request_body, expose_value=False,
+                        is_eager=True, help="Refuse a request body read from a file (-d @FILE, --json @FILE, a "
+                                            f"config's \"@file\" body) larger than SIZE [default: {MAX_REQUEST_BODY // 1024 ** 2}MB].")(f)
+
+
+def _set_max_request_body(_ctx, _param, value):
+    from lunge import safeload
+
+    if value is not None:
+        safeload.set_max_request_body(size(value, "--max-request-body"))
 
 
 def default(name: str) -> str:

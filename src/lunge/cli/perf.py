@@ -26,8 +26,7 @@ from lunge.settings import Settings, request_layer, test_layer
 @click.option("-X", "--method", metavar="METHOD", help="HTTP method (default GET, or POST with -d).")
 @click.option("-H", "--header", "headers", multiple=True, metavar="'Name: value'", help="Request header (repeatable).")
 @click.option("-d", "--data", metavar="BODY", help="Request body, or @FILE to send a file's bytes.")
-@click.option("--max-request-body", metavar="SIZE", help="Refuse a request body read from a file (-d @FILE, a "
-                                                         "config's \"@file\" body) larger than SIZE [default: 100MB].")
+@params.max_request_body_option
 @click.option("--concurrency", type=click.IntRange(min=1),
               help="Connections. Closed model: each keeps one request in flight; "
                    "with --rps: the cap on requests in flight." + default("concurrency"))
@@ -132,16 +131,12 @@ def perf(**kw):
     config_path, env, test, request = kw.pop("config_path"), kw.pop("env"), kw.pop("test"), kw.pop("request")
     quiet, verbose = bool(kw["quiet"]), bool(kw["verbose"])
     default_html = kw["html_report"] and not kw["output"]
-    variables, max_request_body = kw.pop("variables"), kw.pop("max_request_body")
+    variables = kw.pop("variables")
     location_trusted = kw.pop("location_trusted")
     if kw.get("show_secrets"):
         from lunge import secretvalues
 
         secretvalues.show()
-    if max_request_body is not None:
-        from lunge import safeload
-
-        safeload.set_max_request_body(params.size(max_request_body, "--max-request-body"))
     flags = flag_settings(kw)
     if config_path:
         if any(flags.get(k) is not None for k in ("url", "method", "headers", "data")):

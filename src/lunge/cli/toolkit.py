@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from lunge.cli import params
 from lunge.cli.params import DURATION, no_color_option
 from lunge.errors import ConfigError
 
@@ -128,12 +129,6 @@ def _read_at_file(value: str, flag: str, binary: bool = False):
         raise ConfigError(f"{flag} {value!r}: file is not UTF-8 text") from None
 
 
-def _max_request_body_option(f):
-    return click.option("--max-request-body", "max_request_body", metavar="SIZE", callback=_set_max_request_body,
-                        expose_value=False, is_eager=True,
-                        help="Refuse a request body read from a file (@FILE) larger than SIZE [default: 100MB].")(f)
-
-
 def _secrets_options(f):
     f = click.option("--location-trusted", is_flag=True,
                      help="With -L: send credentials (Authorization, Cookie, *-Key, *-Token ... headers) to "
@@ -150,14 +145,6 @@ def _set_show_secrets(_ctx, _param, value):
         secretvalues.show()
 
 
-def _set_max_request_body(_ctx, _param, value):
-    from lunge import safeload
-    from lunge.units import parse_size
-
-    if value is not None:
-        safeload.set_max_request_body(parse_size(value, "--max-request-body"))
-
-
 def _http_command(method: str) -> click.Command:
     @click.command(name=method.lower(), help=f"Send one {method} request and print the response body.")
     @click.argument("url")
@@ -172,7 +159,7 @@ def _http_command(method: str) -> click.Command:
     @click.option("-v", "--verbose", is_flag=True, help="Show request and response headers and the timing breakdown.")
     @click.option("--format", "fmt", type=click.Choice(RESPONSE_FORMATS), default="text", show_default=True,
                   help="text: the body; json/yaml: status, headers, body and timing as data; junit: a test case.")
-    @_max_request_body_option
+    @params.max_request_body_option
     @_secrets_options
     @no_color_option
     def command(url, headers, json_body, data, form, query, timeout, insecure, follow, verbose, fmt,
@@ -223,7 +210,7 @@ def _scrubbed(text: str) -> str:
 @click.option("-v", "--verbose", is_flag=True, help="Show headers, the timing breakdown and extracted variables.")
 @click.option("-t", "--timeout", type=DURATION, help="Give up after this long (e.g. 5s; beats the request's own).")
 @click.option("--format", "fmt", type=click.Choice(RESPONSE_FORMATS), default="text", show_default=True)
-@_max_request_body_option
+@params.max_request_body_option
 @_secrets_options
 @no_color_option
 @click.pass_context
@@ -312,7 +299,7 @@ def _print_validation(rr, verbose: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Show each request's and response's headers and timing (stderr).")
 @click.option("-T", "--timeout", type=DURATION, help="Give up on a request after this long (e.g. 5s; beats the "
                                                      "requests' own).")
-@_max_request_body_option
+@params.max_request_body_option
 @_secrets_options
 @no_color_option
 @click.pass_context
