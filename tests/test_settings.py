@@ -49,7 +49,8 @@ def patched_lunge(tmp_path):
     src = (copy / "settings.py").read_text()
     for old, new in (("concurrency: int = 10 ", "concurrency: int = 7 "), ("timeout: float | None = 30.0 ", "timeout: float | None = 12.0 "),
                      ("grace: float = 5.0 ", "grace: float = 2.5 "), ("max_redirects: int = 10\n", "max_redirects: int = 4\n"),
-                     ("progress_interval: float = 5.0 ", "progress_interval: float = 9.0 ")):
+                     ("progress_interval: float = 5.0 ", "progress_interval: float = 9.0 "),
+                     ("low_speed_time: float = 30.0 ", "low_speed_time: float = 11.0 ")):
         assert old in src, old
         src = src.replace(old, new)
     (copy / "settings.py").write_text(src)
@@ -87,9 +88,11 @@ def test_one_default_changed_is_seen_everywhere(patched_lunge, fresh_target, tmp
     assert "requests in flight. [default: 7]" in help_text
     assert "[default: 12s]" in help_text and "[default: 2.5s]" in help_text and "[default: 9s]" in help_text
     assert "[default: 4]" in help_text  # --max-redirects
+    assert "--low-speed-limit. [default: 11s]" in help_text
     # the plan's and the live view's own defaults
     code = ("from lunge.plan import Load, Transport; from lunge.live.view import Options; "
-            "print(Load().concurrency, Load().grace, Transport().timeout, Transport().max_redirects, Options().interval)")
+            "print(Load().concurrency, Load().grace, Transport().timeout, Transport().max_redirects, Options().interval, "
+            "Transport().low_speed_time)")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["7", "2.5", "12.0", "4", "9.0"]
+    assert out.split() == ["7", "2.5", "12.0", "4", "9.0", "11.0"]
     assert fresh_target.stats()["requests"] == 28

@@ -118,7 +118,7 @@ class Transport:
     key: str | None = None
     max_body: int = 0               # bytes; a larger response fails (invalid_response)
     low_speed_limit: int = 0        # bytes/s; slower for low_speed_time seconds: timeout
-    low_speed_time: float = 0.0
+    low_speed_time: float = DEFAULTS.low_speed_time
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ MAX_CONCURRENCY = 20000
 # --backoff PAUSE without MAX, and a config's backoff without `max`: doubling up to 64 x PAUSE.
 BACKOFF_MAX_FACTOR = 64
 DEFAULT_TOLERANCE = 0.10
+# --max-error-rate-abort RATE without SECONDS: this many seconds in a row.
+ERROR_ABORT_SECONDS = 5
 # The largest request body read from a file (-d @FILE, --json @FILE, a config's "@file" body).
 MAX_REQUEST_BODY = 100 * 1024 ** 2
 
@@ -66,7 +68,7 @@ class Settings:
     key: str | None = None
     max_body: int = 0                    # bytes; a larger response fails (invalid_response)
     low_speed_limit: int = 0             # bytes/s; slower for low_speed_time seconds: timeout
-    low_speed_time: float = 0.0
+    low_speed_time: float = 30.0         # with low_speed_limit: how long a response may stay under it
     show_secrets: bool = False           # keep credentials in what the result records
 
     # ---- during the run (lunge.live)
@@ -116,11 +118,6 @@ class Settings:
 TOGETHER = (("rps", "pattern", "pattern_field"), ("formats", "output"))
 
 DEFAULTS = Settings()
-
-
-def default(name: str) -> Any:
-    """A field's default, for help texts ("[default: 10]")."""
-    return getattr(DEFAULTS, name)
 
 
 def request_layer(request) -> dict[str, Any]:

@@ -79,7 +79,7 @@ def _set_max_request_body(_ctx, _param, value):
 def default(name: str) -> str:
     """' [default: X]' for a help text, from the one place defaults live (lunge.settings)."""
     v = getattr(DEFAULTS, name)
-    if isinstance(v, float) and name in ("timeout", "grace", "progress_interval"):
+    if isinstance(v, float) and name in ("timeout", "grace", "progress_interval", "low_speed_time"):
         return f" [default: {v:g}s]"
     return f" [default: {v}]"
 

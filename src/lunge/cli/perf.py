@@ -13,7 +13,7 @@ from lunge.cli import params
 from lunge.cli.params import DURATION, default, no_color_option
 from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, STOP_EXIT, ConfigError
 from lunge.plan import RequestTemplate, build_plan
-from lunge.settings import Settings, request_layer, test_layer
+from lunge.settings import ERROR_ABORT_SECONDS, Settings, request_layer, test_layer
 
 
 @click.command()
@@ -55,7 +55,8 @@ from lunge.settings import Settings, request_layer, test_layer
 @click.option("--connect-timeout", type=DURATION, help="Timeout for establishing a connection.")
 @click.option("--low-speed-limit", type=click.IntRange(min=1), metavar="BYTES",
               help="A response slower than BYTES/s for --low-speed-time fails as a timeout.")
-@click.option("--low-speed-time", type=DURATION, help="How long a response may stay under --low-speed-limit [default: 30s].")
+@click.option("--low-speed-time", type=DURATION, help="How long a response may stay under --low-speed-limit."
+              + default("low_speed_time"))
 @click.option("--max-body", metavar="SIZE", help="A response body larger than SIZE (e.g. 10MB) fails as invalid_response.")
 @click.option("--grace", type=DURATION, help="How long in-flight requests may finish after issuing stops "
                                              "; the rest count as aborted." + default("grace"))
@@ -102,7 +103,8 @@ from lunge.settings import Settings, request_layer, test_layer
 @click.option("--resources/--no-resources", default=None, help="Sample lunge's CPU, memory, fds, TCP states [default: on].")
 @click.option("--max-memory", metavar="SIZE", help="Stop the run (exit 4, resource_limit) if lunge's memory passes SIZE.")
 @click.option("--max-error-rate-abort", metavar="RATE[:SECONDS]",
-              help="Stop the run (exit 3) if more than RATE of requests fail for SECONDS in a row [default: 5s].")
+              help="Stop the run (exit 3) if more than RATE of requests fail for SECONDS in a row "
+                   f"[default: {ERROR_ABORT_SECONDS}s].")
 @click.option("--hook", "hooks", multiple=True, metavar="package.module:Class", help="Hook fed every second (repeatable).")
 @click.option("--metrics-port", type=click.IntRange(0, 65535), help="Serve live Prometheus metrics on this port.")
 @click.option("--metrics-host", help="Address for --metrics-port." + default("metrics_host"))

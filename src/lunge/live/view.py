@@ -20,7 +20,7 @@ from lunge._native.hist import BUCKET_MID
 from lunge.errors import ERROR_RATE_ABORT, RESOURCE_LIMIT, ConfigError
 from lunge.live import console, hooks
 from lunge.results import STATUS_CLASSES, SparseHist
-from lunge.settings import DEFAULTS, Settings
+from lunge.settings import DEFAULTS, ERROR_ABORT_SECONDS, Settings
 from lunge.units import format_bytes, parse_duration
 
 if TYPE_CHECKING:
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from lunge.runner import LoadTest
 
 PERCENTILES = (50, 95, 99)
-DEFAULT_ABORT_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def parse_error_abort(text: str, field: str = "--max-error-rate-abort") -> tuple
         raise ConfigError(f"{field}: {text!r} is not RATE[:SECONDS] (e.g. 0.5:5s or 50%)") from None
     if not 0 <= rate < 1:
         raise ConfigError(f"{field}: {text!r}: the rate must be from 0 to below 1 (or 100%)")
-    secs = parse_duration(secs_s, field) if secs_s else DEFAULT_ABORT_SECONDS
+    secs = parse_duration(secs_s, field) if secs_s else ERROR_ABORT_SECONDS
     if secs < 1:
         raise ConfigError(f"{field}: {text!r}: the time must be at least 1s")
     return rate, int(round(secs))
