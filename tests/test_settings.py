@@ -88,7 +88,7 @@ def test_one_default_changed_is_seen_everywhere(patched_lunge, fresh_target, tmp
     assert "requests in flight. [default: 7]" in help_text
     assert "[default: 12s]" in help_text and "[default: 2.5s]" in help_text and "[default: 9s]" in help_text
     assert "[default: 4]" in help_text  # --max-redirects
-    assert "--low-speed-limit. [default: 11s]" in help_text
+    assert "speed-limit. [default: 11s]" in help_text
     # the plan's and the live view's own defaults
     code = ("from lunge.plan import Load, Transport; from lunge.live.view import Options; "
             "print(Load().concurrency, Load().grace, Transport().timeout, Transport().max_redirects, Options().interval, "
