@@ -272,3 +272,12 @@ def test_bad_patterns_exit_2_naming_the_field(args, needle, target):
     assert r.code == 2, (r.code, r.err)
     lines = r.err.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in r.err, r.err
+
+
+def test_verbose_names_the_pattern_as_it_was_written(fresh_target):
+    r = lunge("perf", "--url", f"{fresh_target.url}/", "--pattern", "step:40@500ms,20@500ms", "--ramp-up", "200ms",
+              "--concurrency", 4, "-v", "--format", "json", "-o", "/dev/null")
+    assert r.code == 0, r.err
+    line = next(x for x in r.err.splitlines() if "open model" in x)
+    assert "step:40@0.5s,20@0.5s (ramp up 0.2s), at most 4 in flight, 1s (the pattern's)" in line, line
+    assert "{" not in line

@@ -113,6 +113,23 @@ def _describe(p) -> dict:
     return p.describe() if hasattr(p, "describe") else {"type": "custom", "class": f"{type(p).__module__}.{type(p).__qualname__}"}
 
 
+def text(p) -> str:
+    """A pattern as a person reads it, in --pattern's own spelling where it has one."""
+    d = _describe(p)
+    kind = d.get("type")
+    if kind == "constant":
+        out = f"{d['rps']:g} req/s"
+    elif kind == "linear":
+        out = f"linear:{d['startRps']:g}:{d['endRps']:g}:{d['durationMs'] / 1000:g}s"
+    elif kind == "step":
+        out = "step:" + ",".join(f"{s['rps']:g}@{s['durationMs'] / 1000:g}s" for s in d["steps"])
+    else:
+        out = f"custom:{d.get('class', '?')}"
+    ramps = [f"ramp up {d['rampUpMs'] / 1000:g}s" for _ in [0] if d.get("rampUpMs")]
+    ramps += [f"ramp down {d['rampDownMs'] / 1000:g}s" for _ in [0] if d.get("rampDownMs")]
+    return out + (f" ({', '.join(ramps)})" if ramps else "")
+
+
 def own_duration(p) -> float | None:
     """How long a pattern runs by itself (None: until stopped by --duration or --iterations)."""
     if isinstance(p, (LinearRamp,)):

@@ -184,10 +184,15 @@ def perf(**kw):
 
 def _describe(plan, s: Settings, thresholds) -> None:
     """-v: what is about to run, one line each, on stderr."""
+    from lunge import patterns
+
     c = plan.configuration()
-    load = f"open model, {c['pattern']}" if c["model"] == "open" else f"closed model, {c['concurrency']} connections"
+    load = f"open model, {patterns.text(plan.load.shaped())}, at most {c['concurrency']} in flight" \
+        if c["model"] == "open" else f"closed model, {c['concurrency']} connections"
     limits = [f"{c['iterations']} requests"] if c["iterations"] else []
     limits += [f"{c['durationMs'] / 1000:g}s"] if c["durationMs"] else []
+    own = patterns.own_duration(plan.load.pattern) if plan.load.pattern is not None and not limits else None
+    limits += [f"{own:g}s (the pattern's)"] if own else []
     timeout = f"timeout {c['timeoutMs'] / 1000:g}s" if c["timeoutMs"] else "no timeout"
     target = f"{c['method']} {c['url']}"
     click.echo(f"lunge: {target}" + (f" ({plan.name})" if plan.name != target else ""), err=True)
