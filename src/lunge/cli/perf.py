@@ -176,9 +176,11 @@ def perf(**kw):
                         workers=s.workers)
     rc = finish.finish(result, s, perf_test, env)
     if verbose:
+        from lunge.secretvalues import scrub  # libcurl's messages can quote a URL with its password
+
         for cls, n in result.error_classes.items():
             msg = result.error_samples.get(cls)
-            click.echo(f"lunge: errors: {cls}: {n}" + (f" (first: {msg})" if msg else ""), err=True)
+            click.echo(scrub(f"lunge: errors: {cls}: {n}" + (f" (first: {msg})" if msg else "")), err=True)
     return STOP_EXIT.get(result.stop_reason or "", rc)  # a protection's stop outranks the report's verdict
 
 

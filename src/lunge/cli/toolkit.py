@@ -245,7 +245,7 @@ def run(ctx, config_path, env, request, suite, var, insecure, follow, verbose, t
         else:
             if verbose:
                 for p in rr.problems:
-                    click.echo(p, err=True)
+                    click.echo(_scrubbed(p), err=True)
                 _print_verbose(rr.response, rr.extracted)
             if fmt == "text":
                 _print_response(rr.response, fmt, False)
