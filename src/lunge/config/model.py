@@ -204,7 +204,7 @@ def performance_test(key: str, doc: dict, where: str) -> PerformanceTest:
                           else parse_size(mon["maxMemory"], f"{where}.monitoring.maxMemory"))
     th = doc.get("thresholds", {})
     tw = f"{where}.thresholds"
-    mrt_pct = 95.0
+    mrt_pct = Thresholds.max_response_percentile  # maxResponseTime limits p95 unless it names one
     if isinstance(th.get("maxResponseTime"), dict):  # {"p99": "300ms"}
         (pkey, pval), = th["maxResponseTime"].items()
         mrt_pct = float(pkey[1:])
@@ -364,7 +364,7 @@ class Config:
             raise self.error(_unknown("performance test", name, self.performance))
         return performance_test(name, self.performance[name], f"$.performance.{name}")
 
-    # -- rendering
+
 def _unknown(kind: str, name: str, table: dict) -> str:
     if not table:
         return f"unknown {kind} {name!r}: none is defined"

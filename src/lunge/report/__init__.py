@@ -5,14 +5,10 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from lunge.analysis import Analysis, analyze
 from lunge.errors import ConfigError, ReportError
 from lunge.results import RunResult
-
-if TYPE_CHECKING:
-    from lunge.results import RunResult
 
 FORMATS = ("text", "json", "html", "csv")
 EXTENSIONS = {"text": ".txt", "json": ".json", "html": ".html", "csv": ".csv"}
