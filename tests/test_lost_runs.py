@@ -243,3 +243,28 @@ def test_sighup_stops_the_run_like_sigterm(fresh_target, tmp_path):
     assert proc.returncode == 130, err
     doc = json.loads(out.read_text())
     assert doc["interrupted"] and doc["metrics"]["totalRequests"] == fresh_target.stats()["requests"]
+
+
+def test_a_report_that_cannot_be_opened_leaves_the_existing_file_alone(tmp_path, monkeypatch):
+    # open() failing (EACCES on an existing file; as root only a fake can) writes nothing: the
+    # file there is the user's, not half a report of this call's, and must not be removed
+    import builtins
+
+    from lunge import report
+    from lunge.errors import ReportError
+    from synth import make_result
+
+    mine = tmp_path / "mine.json"
+    mine.write_text("the user's own file")
+    real_open = builtins.open
+
+    def refusing_open(file, *a, **kw):
+        if os.fspath(file) == str(mine):
+            raise PermissionError(13, "Permission denied", str(mine))
+        return real_open(file, *a, **kw)
+
+    monkeypatch.setattr(builtins, "open", refusing_open)
+    with pytest.raises(ReportError, match="Permission denied"):
+        report.write(make_result([5.0, 5.0]), "json", str(mine))
+    monkeypatch.undo()
+    assert mine.read_text() == "the user's own file"
