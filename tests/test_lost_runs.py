@@ -268,3 +268,35 @@ def test_a_report_that_cannot_be_opened_leaves_the_existing_file_alone(tmp_path,
         report.write(make_result([5.0, 5.0]), "json", str(mine))
     monkeypatch.undo()
     assert mine.read_text() == "the user's own file"
+
+
+BAD_BASELINE = '{"format": "lunge-result/1"}'
+
+
+def test_a_bad_baseline_with_compare_is_refused_before_the_run(fresh_target, tmp_path):
+    store = tmp_path / ".lunge" / "baselines"
+    store.mkdir(parents=True)
+    (store / "bt@default.json").write_text(BAD_BASELINE)
+    p = _perf(fresh_target, "-n", 20, "--name", "bt", "--compare", "--format", "json", "-o", "out.json",
+              cwd=tmp_path)
+    assert_one_line_error(p, "--compare", "bt@default.json")  # bad input: exit 2
+    assert fresh_target.stats()["requests"] == 0  # known before anything was sent
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_a_baseline_that_fails_only_after_the_run_keeps_the_run(tmp_path, monkeypatch, capsys):
+    # finish() not handed a checked baseline (it went bad during the run): warn, compare
+    # nothing, and write every report as usual; never lose the run
+    from lunge.cli import finish
+    from lunge.settings import Settings
+    from synth import make_result
+
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / ".lunge" / "baselines"
+    store.mkdir(parents=True)
+    (store / "synthetic@default.json").write_text(BAD_BASELINE)
+    s = Settings.layered({"compare": True, "formats": ("json",), "output": {"json": "out.json"}})
+    assert finish.finish(make_result([5.0, 5.0]), s) == 0
+    assert load(str(tmp_path / "out.json")).completed == 400
+    err = capsys.readouterr().err
+    assert "warning: --compare" in err and "synthetic@default.json" in err and "not compared" in err
