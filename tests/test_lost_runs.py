@@ -243,3 +243,60 @@ def test_sighup_stops_the_run_like_sigterm(fresh_target, tmp_path):
     assert proc.returncode == 130, err
     doc = json.loads(out.read_text())
     assert doc["interrupted"] and doc["metrics"]["totalRequests"] == fresh_target.stats()["requests"]
+
+
+def test_a_report_that_cannot_be_opened_leaves_the_existing_file_alone(tmp_path, monkeypatch):
+    # open() failing (EACCES on an existing file; as root only a fake can) writes nothing: the
+    # file there is the user's, not half a report of this call's, and must not be removed
+    import builtins
+
+    from lunge import report
+    from lunge.errors import ReportError
+    from synth import make_result
+
+    mine = tmp_path / "mine.json"
+    mine.write_text("the user's own file")
+    real_open = builtins.open
+
+    def refusing_open(file, *a, **kw):
+        if os.fspath(file) == str(mine):
+            raise PermissionError(13, "Permission denied", str(mine))
+        return real_open(file, *a, **kw)
+
+    monkeypatch.setattr(builtins, "open", refusing_open)
+    with pytest.raises(ReportError, match="Permission denied"):
+        report.write(make_result([5.0, 5.0]), "json", str(mine))
+    monkeypatch.undo()
+    assert mine.read_text() == "the user's own file"
+
+
+BAD_BASELINE = '{"format": "lunge-result/1"}'
+
+
+def test_a_bad_baseline_with_compare_is_refused_before_the_run(fresh_target, tmp_path):
+    store = tmp_path / ".lunge" / "baselines"
+    store.mkdir(parents=True)
+    (store / "bt@default.json").write_text(BAD_BASELINE)
+    p = _perf(fresh_target, "-n", 20, "--name", "bt", "--compare", "--format", "json", "-o", "out.json",
+              cwd=tmp_path)
+    assert_one_line_error(p, "--compare", "bt@default.json")  # bad input: exit 2
+    assert fresh_target.stats()["requests"] == 0  # known before anything was sent
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_a_baseline_that_fails_only_after_the_run_keeps_the_run(tmp_path, monkeypatch, capsys):
+    # finish() not handed a checked baseline (it went bad during the run): warn, compare
+    # nothing, and write every report as usual; never lose the run
+    from lunge.cli import finish
+    from lunge.settings import Settings
+    from synth import make_result
+
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / ".lunge" / "baselines"
+    store.mkdir(parents=True)
+    (store / "synthetic@default.json").write_text(BAD_BASELINE)
+    s = Settings.layered({"compare": True, "formats": ("json",), "output": {"json": "out.json"}})
+    assert finish.finish(make_result([5.0, 5.0]), s) == 0
+    assert load(str(tmp_path / "out.json")).completed == 400
+    err = capsys.readouterr().err
+    assert "warning: --compare" in err and "synthetic@default.json" in err and "not compared" in err

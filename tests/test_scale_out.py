@@ -22,6 +22,28 @@ def perf_json(*args):
     return r.json()
 
 
+
+def test_merged_rows_never_overlap_so_the_saved_result_reloads(tmp_path):
+    # one part folded seconds 1-3 into one row (span 3: its series overran); the other has rows
+    # at 2 and 3, inside that span: merged, they are folded into it, not rows that overlap it
+    from lunge.analysis import analyze
+    from lunge.results import codec, load
+
+    values = np.full(400, 2_000_000, dtype=np.int64)
+    a, b = synthetic(values, seconds=4), synthetic(values, seconds=4)
+    for r in (a, b):
+        r.configuration.update(url="http://127.0.0.1:1/", method="GET", model="closed")
+    rows = a.series[1:]
+    a.series[1:] = [Second(t=1, requests=sum(x.requests for x in rows), status=[sum(c) for c in zip(*(x.status for x in rows))],
+                           hist=SparseHist.merge([x.hist for x in rows]), span=3)]
+    merged = RunResult.merge([a, b], kind="shard")
+    assert [(s.t, s.span, s.requests) for s in merged.series] == [(0, 1, 200), (1, 3, 600)]
+    assert merged.series[1].hist.total == 600
+    path = tmp_path / "merged.json"
+    path.write_text(codec.dumps(codec.encode(analyze(merged))))
+    again = load(str(path))  # check_counts refused overlapping rows ("t (2) is not after ...")
+    assert sum(s.requests for s in again.series) == 800 == again.completed
+
 @pytest.mark.slow
 def test_two_workers_send_exactly_the_iterations(fresh_target, result_schema):
     import jsonschema

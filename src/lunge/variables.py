@@ -40,6 +40,15 @@ class UndefinedVariable(ConfigError):
         self.where = where
 
 
+class FromResponse(ConfigError):
+    """A header or URL refused because of a variable extracted from a response: what a server
+    sent, not the user's input, so a suite fails that request rather than the run."""
+
+    def __init__(self, message: str, names: list[str]):
+        super().__init__(message)
+        self.names = names
+
+
 class Scope:
     """Variables from several sources; `lookup` takes the first source that has the name."""
 
@@ -65,6 +74,27 @@ class Scope:
         for layer in reversed(self.ORDER):
             merged.update(self.layers[layer])
         return merged
+
+
+def from_response(template: Any, scope: Scope, _seen: set | None = None) -> list[str]:
+    """The variables `template` uses (directly or through another variable's value) whose
+    values were extracted from a response."""
+    seen = set() if _seen is None else _seen
+    names: list[str] = []
+    for m in _PLACEHOLDER.finditer(template) if isinstance(template, str) else ():
+        name = m.group(1)
+        if not name or name.startswith("$") or name in seen:
+            continue
+        seen.add(name)
+        for layer in Scope.ORDER:  # the layer lookup() takes it from
+            if name in scope.layers[layer]:
+                value = scope.layers[layer][name]
+                if layer == EXTRACTED:
+                    names.append(name)
+                elif isinstance(value, str):
+                    names += from_response(value, scope, seen)
+                break
+    return names
 
 
 def _layer_key(key: str) -> str:

@@ -10,11 +10,12 @@ import datetime as _dt
 import os
 import sys
 import tempfile
+from typing import Any
 
 import click
 
 from lunge import report
-from lunge.analysis import analyze, baselines, thresholds
+from lunge.analysis import Analysis, analyze, baselines, thresholds
 from lunge.analysis import compare as comparing
 from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_THRESHOLD, THRESHOLD, ConfigError, LungeError, ReportError
 from lunge.settings import Settings
@@ -28,11 +29,42 @@ def threshold_exprs(s: Settings, test=None) -> list:
         thresholds.parse_flags(s.threshold_exprs)
 
 
-def validate(s: Settings, test=None) -> None:
-    """Everything about the reports that can be wrong, checked before the run rather than after it."""
+_ASK = object()  # validate(): the environment -e gave, read from the command's parameters
+_checked: dict[str, Analysis] = {}  # baseline path -> its Analysis, loaded by validate() for finish()
+
+
+def load_baseline(name: str, environment: str | None) -> Analysis | None:
+    """The stored baseline's Analysis for (name, environment), or None if there is none;
+    ConfigError (naming --compare and the file) if it cannot be read or decoded."""
+    found = baselines.find(name, environment)
+    if not found:
+        return None
+    from lunge.results import load
+
+    try:
+        return analyze(load(found))
+    except LungeError as e:
+        raise ConfigError(f"--compare: the baseline cannot be used: {e.message}") from None
+
+
+def validate(s: Settings, test=None, *, name: str | None = None, environment: Any = _ASK) -> Analysis | None:
+    """Everything about the reports that can be wrong, checked before the run rather than after it.
+
+    With --compare, the baseline is loaded here (a bad one is bad input: exit 2, nothing sent)
+    and kept for finish(); returned too.  `name` is the result's (the plan's) name, the test's
+    --name by default; without one, finish() loads the baseline after the run."""
     threshold_exprs(s, test)
     if s.fail_on_regression and not s.compare:
         raise ConfigError("--fail-on-regression: add --compare (there is nothing to regress against)")
+    baseline = None
+    name = name if name is not None else s.name
+    if s.compare and name:
+        if environment is _ASK:  # perf's -e, which the baseline's file name carries
+            ctx = click.get_current_context(silent=True)
+            environment = ctx.params.get("env") if ctx is not None else None
+        baseline = load_baseline(name, environment)
+        if baseline is not None:
+            _checked[os.path.abspath(baselines.path_for(name, environment))] = baseline
     where = output_field(s, test)
     for fmt, path in report.output_paths(s.formats, dict(s.output)).items():
         for f in report.files_of(fmt, path) if path is not None else ():
@@ -46,6 +78,7 @@ def validate(s: Settings, test=None) -> None:
         from lunge.report import html
 
         html.check_template(s.template)
+    return baseline
 
 
 def output_field(s: Settings, test=None) -> str:
@@ -70,12 +103,16 @@ def finish(result, s: Settings, test=None, environment: str | None = None, ran: 
 
     comparison = None
     if s.compare:
-        found = baselines.find(result.name, environment)
-        if found:
-            from lunge.results import load
-
-            comparison = rep.comparison = comparing.compare(analyze(load(found)), rep.analysis, s.tolerance)
-        else:
+        path = os.path.abspath(baselines.path_for(result.name, environment))
+        base = _checked.pop(path, None)
+        if base is None:  # not checked before the run: if it fails now, warn and keep the run
+            try:
+                base = load_baseline(result.name, environment)
+            except ConfigError as e:
+                click.echo(f"lunge: warning: {e.message}; not compared", err=True)
+        if base is not None:
+            comparison = rep.comparison = comparing.compare(base, rep.analysis, s.tolerance)
+        elif not baselines.find(result.name, environment):
             click.echo(f"lunge: warning: --compare: no baseline for {result.name!r} ({environment or 'default'}) "
                        f"at {baselines.path_for(result.name, environment)}; save one with --baseline", err=True)
 

@@ -32,9 +32,18 @@ def origin(url: str) -> tuple[str, str, int]:
 
 def next_hop(req, status: int, location: str, base_url: str) -> tuple[str, str, bytes | None]:
     """(method, url, body) of the next hop (`req` is the request that got the redirect)."""
+    from lunge.client.http import RequestFailed
+    from lunge.errors import ConfigError
     from lunge.urls import check_url
 
-    url = check_url(urllib.parse.urljoin(base_url, location), "redirect Location")
+    url = urllib.parse.urljoin(base_url, location)
+    try:
+        check_url(url, "redirect Location")
+    except ConfigError:  # what the server sent, not the user's input: a failed request (exit 1)
+        scheme = urllib.parse.urlsplit(url).scheme.lower() if url.isprintable() else ""
+        why = "not a valid URL" if scheme in ("http", "https") else "not an http(s) URL"
+        raise RequestFailed(f"{req.method} {secretvalues.url(req.url)}: redirect to {secretvalues.url(url)!r}: "
+                            f"{why}") from None
     method, body = req.method, req.body
     if (status == 303 and method.upper() != "HEAD") or (status in (301, 302) and method.upper() == "POST"):
         method, body = "GET", None

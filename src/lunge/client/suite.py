@@ -3,7 +3,9 @@ test's assertions on the response of the request it names.
 
 A test whose request has not run yet sends it when the test is reached. A request that fails
 to send, or a variable that an earlier request should have extracted but did not, fails the
-tests that depend on it (exit 1); other undefined variables are config errors (exit 2).
+tests that depend on it (exit 1); other undefined variables are config errors (exit 2). So
+does a header or URL refused because of a value extracted from a response (CR/LF in a token,
+a Location that is not http(s)): what a server sent is not the user's bad input.
 
 A request's `validate` block (Go Lunge's) is checked on its response and reported as one more
 test, "NAME: validate". `run_requests` is `lunge run -s`: the suite's requests only, in order.
@@ -122,6 +124,9 @@ class _Run:
             if e.name not in self.extractable:
                 raise
             self.results[name] = (None, [f"not sent: variable {e.name!r} was not extracted ({e.where})"])
+            return
+        except V.FromResponse as e:  # a response's value refused in a header or URL: fails this request only
+            self.results[name] = (None, [f"not sent: {e.message}"])
             return
         try:
             resp = self.sender(req, **self.send_opts)

@@ -33,12 +33,25 @@ class ResolvedRequest:
     insecure: bool = False
 
 
+def _checked(check, args: tuple, templates: tuple, scope: V.Scope) -> None:
+    """check(*args); refused because of a value extracted from a response, V.FromResponse
+    (that request fails, not the run); refused because of the user's own values, ConfigError."""
+    try:
+        check(*args)
+    except ConfigError as e:
+        names = list(dict.fromkeys(n for t in templates for n in V.from_response(t, scope)))
+        if not names:
+            raise
+        raise V.FromResponse(f"{e.message} (it holds {', '.join(map(repr, names))}, extracted from a response)",
+                             names) from None
+
+
 def _headers(cfg: Config, table: dict | None, scope: V.Scope, where: str) -> list[str]:
     out = []
     for k, v in (table or {}).items():
         hname, hvalue = V.render_text(k, scope, where), V.render_text(v, scope, f"{where}.{k}")
         # at render time: a variable (one extracted from a response too) cannot add a header line
-        check_header(hname, hvalue, f"{cfg.path}: {where}.{k}")
+        _checked(check_header, (hname, hvalue, f"{cfg.path}: {where}.{k}"), (k, v), scope)
         out.append(f"{hname}: {hvalue}")
     return out
 
@@ -55,7 +68,7 @@ def _authorization(cfg: Config, auth: dict, scope: V.Scope, where: str) -> str:
         value = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
     else:
         value = "Bearer " + V.render_text(auth["token"], scope, f"{where}.token")
-    check_header("Authorization", value, f"{cfg.path}: {where}")
+    _checked(check_header, ("Authorization", value, f"{cfg.path}: {where}"), tuple(auth.values()), scope)
     return f"Authorization: {value}"
 
 
@@ -79,7 +92,9 @@ def build_request(cfg: Config, name: str, scope: V.Scope, env: dict | None = Non
                 pairs.append((V.render_text(k, scope, f"{w}.queryParams"),
                               V.render_text(item, scope, f"{w}.queryParams.{k}")))
         url += ("&" if "?" in url else "?") + urllib.parse.urlencode(pairs)
-    check_url(url, f"{cfg.path}: {w}.url")
+    templates = (req["url"], (env or {}).get("baseUrl"),
+                 *[x for k, v in (query or {}).items() for x in (k, *(v if isinstance(v, list) else [v]))])
+    _checked(check_url, (url, f"{cfg.path}: {w}.url"), templates, scope)
     headers = _headers(cfg, req.get("headers"), scope, f"{w}.headers")
     auth = req.get("auth")
     if auth and not _has(headers, "Authorization"):

@@ -71,12 +71,15 @@ def write(result, fmt: str, path: str, where: str = "--output", **kw) -> list[st
 
         files[csv_report.percentiles_path(path)] = csv_report.percentiles(rep.analysis)
     for p, body in files.items():
+        f = None
         try:
-            with open(p, "w", encoding="utf-8") as f:
+            f = open(p, "w", encoding="utf-8")
+            with f:
                 f.write(body)
         except OSError as e:
-            # half a report (a full disk) would be read as a whole one: take it away
-            if os.path.isfile(p):
+            # half a report (a full disk) would be read as a whole one: take it away; but only
+            # a file this call opened: one open() refused (EACCES) is the user's, left alone
+            if f is not None and os.path.isfile(p):
                 try:
                     os.remove(p)
                 except OSError:

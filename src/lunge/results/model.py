@@ -155,11 +155,21 @@ class RunResult:
             shift = int(round(off / 1e9))
             for sec in r.series:
                 seconds.setdefault(sec.t + shift, []).append(sec)
+        # A row inside an earlier row's span (one part folded seconds the other did not) is
+        # folded into it: rows that overlap are refused when the result is loaded again.
+        groups: list[tuple[int, int, list]] = []  # (t, span, seconds)
+        for t, secs in sorted(seconds.items()):
+            span = max(x.span for x in secs)
+            if groups and t < groups[-1][0] + groups[-1][1]:
+                t0, span0, folded = groups[-1]
+                groups[-1] = (t0, max(span0, t + span - t0), folded + secs)
+            else:
+                groups.append((t, span, list(secs)))
         series = [Second(t=t, requests=sum(x.requests for x in secs), failures=sum(x.failures for x in secs),
                          errors=sum(x.errors for x in secs), bytes=sum(x.bytes for x in secs),
                          status=[sum(x.status[k] for x in secs) for k in range(len(STATUS_CLASSES))],
-                         hist=SparseHist.merge([x.hist for x in secs]), span=max(x.span for x in secs))
-                  for t, secs in sorted(seconds.items())]
+                         hist=SparseHist.merge([x.hist for x in secs]), span=span)
+                  for t, span, secs in groups]
 
         def total(attr):
             return sum(getattr(r, attr) for r in results)
