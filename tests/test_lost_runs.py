@@ -10,7 +10,7 @@ import sys
 import pytest
 from bounded import bounded
 
-from conftest import assert_one_line_error, wait_for
+from conftest import assert_one_line_error, run_lunge, wait_for
 from lunge.results import load
 
 HUGE = "99999999999999999999"
@@ -282,6 +282,26 @@ def test_a_bad_baseline_with_compare_is_refused_before_the_run(fresh_target, tmp
     assert_one_line_error(p, "--compare", "bt@default.json")  # bad input: exit 2
     assert fresh_target.stats()["requests"] == 0  # known before anything was sent
     assert not (tmp_path / "out.json").exists()
+
+
+def test_a_bad_baseline_is_refused_before_the_run_without_a_name_and_with_an_env(fresh_target, tmp_path):
+    # the baseline's name is the plan's (METHOD URL when there is no --name), and -e is in its
+    # file name: both are known before the run, so the check is made then too
+    from lunge.analysis import baselines
+
+    url = f"{fresh_target.url}/"
+    doc = {"environments": {"stage": {"baseUrl": fresh_target.url}}, "requests": {"r": {"url": "/"}},
+           "performance": {"t": {"name": "env test", "request": "r", "load": {"iterations": 20}}}}
+    (tmp_path / "c.json").write_text(json.dumps(doc))
+    for name, env, args in ((f"GET {url}", None, ("--url", url, "-n", "20")),
+                            ("env test", "stage", ("-c", "c.json", "-e", "stage", "-p", "t"))):
+        path = tmp_path / baselines.path_for(name, env)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(BAD_BASELINE)
+        p = run_lunge("perf", *args, "--compare", "--format", "json", "-o", "out.json", cwd=tmp_path)
+        assert_one_line_error(p, "--compare")
+        assert fresh_target.stats()["requests"] == 0
+        assert not (tmp_path / "out.json").exists()
 
 
 def test_a_baseline_that_fails_only_after_the_run_keeps_the_run(tmp_path, monkeypatch, capsys):

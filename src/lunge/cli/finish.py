@@ -10,7 +10,6 @@ import datetime as _dt
 import os
 import sys
 import tempfile
-from typing import Any
 
 import click
 
@@ -29,8 +28,6 @@ def threshold_exprs(s: Settings, test=None) -> list:
         thresholds.parse_flags(s.threshold_exprs)
 
 
-_ASK = object()  # validate(): the environment -e gave, read from the command's parameters
-_checked: dict[str, Analysis] = {}  # baseline path -> its Analysis, loaded by validate() for finish()
 
 
 def load_baseline(name: str, environment: str | None) -> Analysis | None:
@@ -47,24 +44,19 @@ def load_baseline(name: str, environment: str | None) -> Analysis | None:
         raise ConfigError(f"--compare: the baseline cannot be used: {e.message}") from None
 
 
-def validate(s: Settings, test=None, *, name: str | None = None, environment: Any = _ASK) -> Analysis | None:
+def validate(s: Settings, test=None, *, name: str | None = None, environment: str | None = None) -> Analysis | None:
     """Everything about the reports that can be wrong, checked before the run rather than after it.
 
     With --compare, the baseline is loaded here (a bad one is bad input: exit 2, nothing sent)
-    and kept for finish(); returned too.  `name` is the result's (the plan's) name, the test's
-    --name by default; without one, finish() loads the baseline after the run."""
+    and returned, for finish(baseline=...).  `name` is the result's (the plan's) name, the
+    test's --name by default; without one, finish() loads the baseline after the run."""
     threshold_exprs(s, test)
     if s.fail_on_regression and not s.compare:
         raise ConfigError("--fail-on-regression: add --compare (there is nothing to regress against)")
     baseline = None
     name = name if name is not None else s.name
     if s.compare and name:
-        if environment is _ASK:  # perf's -e, which the baseline's file name carries
-            ctx = click.get_current_context(silent=True)
-            environment = ctx.params.get("env") if ctx is not None else None
         baseline = load_baseline(name, environment)
-        if baseline is not None:
-            _checked[os.path.abspath(baselines.path_for(name, environment))] = baseline
     where = output_field(s, test)
     for fmt, path in report.output_paths(s.formats, dict(s.output)).items():
         for f in report.files_of(fmt, path) if path is not None else ():
@@ -88,9 +80,11 @@ def output_field(s: Settings, test=None) -> str:
     return "--output"
 
 
-def finish(result, s: Settings, test=None, environment: str | None = None, ran: bool = True) -> int:
+def finish(result, s: Settings, test=None, environment: str | None = None, ran: bool = True,
+           baseline: Analysis | None = None) -> int:
     """Reports, thresholds and baselines for a result; the exit status.  ran=False for a
     result that was loaded, not run here (lunge merge): its parts' interruptions are history.
+    `baseline`: the --compare baseline validate() loaded before the run.
 
     A report that cannot be written (a full disk, a full stdout) does not stop the others;
     at the end the result is kept (the JSON report if it was written, else a file of its own)
@@ -103,8 +97,7 @@ def finish(result, s: Settings, test=None, environment: str | None = None, ran: 
 
     comparison = None
     if s.compare:
-        path = os.path.abspath(baselines.path_for(result.name, environment))
-        base = _checked.pop(path, None)
+        base = baseline
         if base is None:  # not checked before the run: if it fails now, warn and keep the run
             try:
                 base = load_baseline(result.name, environment)

@@ -167,14 +167,15 @@ def perf(**kw):
         from lunge import report
 
         s = dataclasses.replace(s, output={**s.output, "html": report.default_html_path(plan.name)})
-    finish.validate(s, perf_test)  # bad thresholds or outputs fail before the run, not after
+    # bad thresholds, outputs or a --compare baseline fail before the run, not after
+    baseline = finish.validate(s, perf_test, name=plan.name, environment=env)
     if verbose and not quiet:
         _describe(plan, s, finish.threshold_exprs(s, perf_test))
     # no colour: no escape sequences either, so the live view is the plain lines of a CI log
     plain = quiet or click.get_current_context().color is False
     result = runner.run(plan, monitor=live.Live(plan, live.Options.of(s), tty=False if plain else None),
                         workers=s.workers)
-    rc = finish.finish(result, s, perf_test, env)
+    rc = finish.finish(result, s, perf_test, env, baseline=baseline)
     if verbose:
         from lunge.secretvalues import scrub  # libcurl's messages can quote a URL with its password
 
