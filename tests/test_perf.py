@@ -8,7 +8,7 @@ import time
 import jsonschema
 import pytest
 
-from conftest import lunge, wait_for
+from conftest import assert_one_line_error, lunge, run_lunge, wait_for
 
 
 def perf_json(*args, **kw):
@@ -267,3 +267,41 @@ def test_version_names_the_libcurl_file():
     import os
 
     assert os.path.exists(path) and "libcurl" in os.path.basename(path)
+
+
+def test_vus_and_ramping_vus_stages_as_the_original_lunge_spells_them(fresh_target, tmp_path):
+    # --vus is --concurrency; --executor ramping-vus --stages moves the connections from 0 to each
+    # stage's target linearly: 1s up to 4, 1s at 4, 1s down to 0, each request taking 50 ms
+    out = tmp_path / "r.json"
+    r = lunge("perf", "--url", f"{fresh_target.url}/delay/50", "--executor", "ramping-vus",
+              "--stages", "1s:4,1s:4,1s:0", "--format", "json", "-o", out, "--workers", 2)
+    assert r.code == 0, r.err
+    doc = json.loads(out.read_text())
+    assert doc["configuration"]["stages"] == [{"durationMs": 1000.0, "target": 4}, {"durationMs": 1000.0, "target": 4},
+                                              {"durationMs": 1000.0, "target": 0}]
+    assert doc["configuration"]["durationMs"] == 3000.0 and doc["configuration"]["concurrency"] == 4
+    assert doc["metrics"]["totalRequests"] == fresh_target.stats()["requests"]
+    per = {row["t"]: row["requests"] for row in doc["timeSeries"]}
+    # 4 VUs x ~19 req/s in the middle second; about half of that while ramping up and down
+    assert 64 <= per[1] <= 80, per
+    assert 24 <= per[0] <= 52 and 24 <= per[2] <= 56, per
+    fresh_target.reset()
+    r = lunge("perf", "--url", f"{fresh_target.url}/", "--vus", 3, "-n", 30, "--format", "json", "-o", out)
+    assert r.code == 0, r.err
+    assert json.loads(out.read_text())["configuration"]["concurrency"] == 3 and fresh_target.stats()["requests"] == 30
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("--executor", "ramping-vus"), "give --stages"),
+    (("--stages", "1s:2", "--executor", "constant-vus"), "go with --executor ramping-vus"),
+    (("--stages", "1s:2", "--duration", "1s"), "drop --duration"),
+    (("--stages", "1s:2", "--vus", 2), "drop --vus"),
+    (("--stages", "1s:0"), "no stage has a target above 0"),
+    (("--stages", "1s"), "is not DURATION:TARGET"),
+    (("--executor", "constant-arrival-rate", "-n", 5), "does not run yet"),
+    (("--vus", 2, "--concurrency", 3, "-n", 5), "give one"),
+])
+def test_executor_flags_that_cannot_run_are_one_line(fresh_target, args, fragment):
+    r = run_lunge("perf", "--url", f"{fresh_target.url}/", *map(str, args))
+    assert_one_line_error(r, fragment)
+    assert fresh_target.stats()["requests"] == 0

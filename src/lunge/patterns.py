@@ -232,6 +232,42 @@ def concurrency_steps(concurrency: int, ramp_up: float, ramp_down: float, total:
     return np.array(ts), np.array(cs)
 
 
+def stage_steps(stages) -> tuple[np.ndarray, np.ndarray]:
+    """Ramping VUs as (seconds, connections) steps: from 0, each stage moves linearly to its
+    target over its duration (k6's and the original Lunge's ramping-vus), the count rounded to
+    the nearest whole connection, so it changes where the line crosses k - 0.5 (up) or k + 0.5
+    (down)."""
+    ts, cs = [0.0], [0]
+    t0, a = 0.0, 0
+    for d, b in stages:
+        if b > a:
+            for k in range(a + 1, b + 1):
+                ts.append(t0 + d * ((k - 0.5) - a) / (b - a))
+                cs.append(k)
+        elif b < a:
+            for k in range(a - 1, b - 1, -1):
+                ts.append(t0 + d * (a - (k + 0.5)) / (a - b))
+                cs.append(k)
+        t0, a = t0 + d, b
+    return np.array(ts), np.array(cs)
+
+
+def parse_stages(text: str, flag: str = "--stages") -> tuple[tuple[float, int], ...]:
+    """'30s:10,1m:50,30s:0' -> ((30.0, 10), (60.0, 50), (30.0, 0))."""
+    from lunge.units import parse_duration
+
+    out = []
+    for part in text.split(","):
+        dur, sep, target = part.strip().rpartition(":")
+        if not sep or not target.strip().isdigit():
+            raise ConfigError(f"{flag}: {part.strip()!r} is not DURATION:TARGET (e.g. 30s:10,1m:50,30s:0)")
+        seconds = parse_duration(dur.strip(), flag)
+        if not 0 < seconds < 10 ** 7:
+            raise ConfigError(f"{flag}: {part.strip()!r}: a stage lasts more than 0s")
+        out.append((seconds, int(target)))
+    return tuple(out)
+
+
 def from_config(pattern, rps: float | None, duration: float | None):
     """A pattern object from the config's LoadPattern (lunge.config) or from --rps alone."""
     if pattern is None:

@@ -49,6 +49,7 @@ class Load:
     pattern: patterns.RatePattern | None = None   # a rate pattern (lunge.patterns): the open model when set
     ramp_up: float = 0.0            # seconds: shapes the pattern, or adds connections (closed)
     ramp_down: float = 0.0
+    stages: tuple = ()              # ramping VUs: ((seconds, target connections), ...), closed model
     warmup: float = 0.0             # seconds sent before the measured run, kept out of the metrics
     warmup_iterations: int = 0      # or this many requests
     backoff: float = 0.0            # seconds of pause after an error, doubling per error in a row
@@ -99,6 +100,11 @@ class Load:
         return 0.0
 
     def concurrency_steps(self):
+        if self.stages:  # the whole run's targets at each step, then this part's share of them
+            ts, cs = patterns.stage_steps(self.stages)
+            for i, n in self.share:
+                cs = np.array([split_count(int(c), i, n) for c in cs])
+            return ts, cs
         ts, cs = patterns.concurrency_steps(self.concurrency, self.ramp_up, self.ramp_down, self.duration)
         if self.warmup:  # the warmup runs with every connection, then the ramps shape the measured run
             return np.concatenate([[0.0], ts + self.warmup]), np.concatenate([[self.concurrency], cs])
@@ -193,6 +199,7 @@ class Plan:
             "followRedirects": t.follow,
             "model": "open" if ld.open_model else "closed",
             "pattern": patterns._describe(ld.pattern) if ld.open_model else None,
+            **({"stages": [{"durationMs": d * 1000, "target": t} for d, t in ld.stages]} if ld.stages else {}),
             "rampUpMs": ld.ramp_up * 1000,
             "rampDownMs": ld.ramp_down * 1000,
             "warmupMs": ld.warmup * 1000,
@@ -265,7 +272,10 @@ def build_plan(s: Settings, request: RequestTemplate | None = None) -> Plan:
                          ("--max-redirects", s.max_redirects, C_INT_MAX),
                          ("--low-speed-limit", s.low_speed_limit, C_INT_MAX), ("--rps", s.rps, MAX_RATE)):
         _at_most(flag, v, top)
-    check_concurrency(s.concurrency, s.max_concurrency)
+    if s.stages and max(t for _, t in s.stages) < 1:
+        raise ConfigError("--stages: no stage has a target above 0 VUs")
+    concurrency = max(t for _, t in s.stages) if s.stages else s.concurrency  # slots for the peak
+    check_concurrency(concurrency, s.max_concurrency)
     rps, pattern, duration, iterations = s.rps, s.pattern, s.duration, s.iterations
     if rps is not None and not (0 < rps < float("inf")):
         raise ConfigError(f"--rps: {rps} must be a positive number of requests per second")
@@ -284,6 +294,12 @@ def build_plan(s: Settings, request: RequestTemplate | None = None) -> Plan:
         raise ConfigError("load.warmup: give a warmup duration or a number of iterations, not both")
     if s.warmup_iterations < 0:
         raise ConfigError(f"load.warmup.iterations: {s.warmup_iterations} must not be negative")
+    if s.stages:
+        if pattern is not None or s.ramp_up or s.ramp_down or s.warmup or s.warmup_iterations:
+            raise ConfigError("--stages (ramping VUs) set the load over time: no --rps/--pattern, ramps or warmup beside")
+        if duration is not None or iterations is not None:
+            raise ConfigError("--stages: the stages set the run's length: drop --duration/--iterations")
+        duration = sum(d for d, _ in s.stages)
     own = patterns.own_duration(pattern) if pattern is not None else None
     ends_itself = own is not None or (pattern is not None and patterns.is_custom(pattern))  # is_complete()
     if iterations is None and not duration and not ends_itself:
@@ -300,8 +316,8 @@ def build_plan(s: Settings, request: RequestTemplate | None = None) -> Plan:
         raise ConfigError("--backoff: the pause must be above 0 and its maximum at least as long")
     if not 1 <= s.variants <= 100_000:
         raise ConfigError(f"--variants: {s.variants} is not from 1 to 100000")
-    load = Load(concurrency=s.concurrency, iterations=iterations, duration=duration, grace=s.grace, pattern=pattern,
-                ramp_up=s.ramp_up, ramp_down=s.ramp_down, warmup=s.warmup, warmup_iterations=s.warmup_iterations,
+    load = Load(concurrency=concurrency, iterations=iterations, duration=duration, grace=s.grace, pattern=pattern,
+                ramp_up=s.ramp_up, ramp_down=s.ramp_down, stages=s.stages, warmup=s.warmup, warmup_iterations=s.warmup_iterations,
                 backoff=s.backoff[0] if s.backoff else 0.0, backoff_max=s.backoff[1] if s.backoff else 0.0)
     if load.open_model and s.warmup_iterations:
         _check_warmup_span(load)

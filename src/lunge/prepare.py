@@ -59,7 +59,7 @@ class Prepared:
             if not total <= MAX_SCHEDULED:  # a custom pattern's rates are known only now
                 raise ConfigError(f"load.pattern: {total:g} requests scheduled is out of range (at most "
                                   f"{MAX_SCHEDULED:g}): the result's counters could not hold them")
-        elif ld.ramp_up or ld.ramp_down:
+        elif ld.ramp_up or ld.ramp_down or ld.stages:
             kw["concurrency_steps"] = ld.concurrency_steps()
         return kw
 

@@ -45,6 +45,7 @@ class Settings:
     pattern: RatePattern | None = None   # ... or a rate pattern (lunge.patterns)
     pattern_field: str = "--pattern"     # where the pattern came from, for error messages
     ramp_up: float = 0.0                 # seconds
+    stages: tuple[tuple[float, int], ...] = ()  # ramping VUs (closed model): (seconds, target connections), ...
     ramp_down: float = 0.0
     warmup: float = 0.0                  # seconds sent first, kept out of the metrics
     warmup_iterations: int = 0           # or this many requests

@@ -15,6 +15,11 @@ from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, STOP_EXIT, ConfigError
 from lunge.plan import RequestTemplate, build_plan
 from lunge.settings import ERROR_ABORT_SECONDS, Settings, request_layer, test_layer
 
+ON_OFF = ("resources",)  # the perf flags given as --X/--no-X
+# The original Lunge's executors (k6's), as --executor takes them.
+EXECUTORS = ("constant-vus", "ramping-vus", "constant-arrival-rate", "ramping-arrival-rate", "per-vu-iterations",
+             "shared-iterations")
+
 
 @click.command()
 @click.option("--url", "-u", metavar="URL", help="The URL to load (http:// or https://).")
@@ -30,6 +35,13 @@ from lunge.settings import ERROR_ABORT_SECONDS, Settings, request_layer, test_la
 @click.option("--concurrency", type=click.IntRange(min=1),
               help="Connections. Closed model: each keeps one request in flight; "
                    "with --rps: the cap on requests in flight." + default("concurrency"))
+@click.option("--vus", type=click.IntRange(min=1), help="The original Lunge's --vus: virtual users, each with one "
+              "request in flight (= --concurrency).")
+@click.option("--executor", type=click.Choice(EXECUTORS), help="The original Lunge's (and k6's) executor: "
+              "constant-vus (the closed model, the default) or ramping-vus (with --stages) run today; the others "
+              "need flows (docs/scenarios.md).")
+@click.option("--stages", metavar="DUR:VUS,...", help="ramping-vus: from 0, move linearly to each stage's VUs over "
+              "its duration, e.g. 30s:10,2m:50,30s:0 (the stages set the run's length).")
 @click.option("-n", "--iterations", type=click.IntRange(min=1), help="Send exactly this many requests.")
 @click.option("--duration", "-D", type=DURATION, help="Stop issuing after this long (e.g. 30s, 5m).")
 @click.option("--rps", type=float, help="Open model: schedule requests at this constant rate (req/s).")
@@ -205,7 +217,6 @@ def _describe(plan, s: Settings, thresholds) -> None:
         click.echo(f"lunge: threshold: {t.text}", err=True)
 
 
-ON_OFF = ("resources",)  # the perf flags given as --X/--no-X
 
 
 def flag_settings(kw: dict) -> dict:
@@ -220,6 +231,22 @@ def flag_settings(kw: dict) -> dict:
                                     "max_error_rate_abort", "output", "fmt", "headers", "hooks", "threshold_exprs")}
     formats, output = report_flags(text["fmt"], text["output"], kw.pop("json_report", False),
                                    kw.pop("html_report", False))
+    executor, vus, stages = kw.pop("executor"), kw.pop("vus"), kw.pop("stages")
+    if vus is not None:
+        if kw.get("concurrency") is not None and kw["concurrency"] != vus:
+            raise ConfigError(f"--vus {vus} and --concurrency {kw['concurrency']}: give one (they are the same)")
+        kw["concurrency"] = vus
+    if executor not in (None, "constant-vus", "ramping-vus"):
+        raise ConfigError(f"--executor {executor}: runs iterations of a flow, which lunge's engine does not run yet "
+                          f"(docs/scenarios.md); for a request rate use --rps or --pattern")
+    if executor == "ramping-vus" and not stages:
+        raise ConfigError("--executor ramping-vus: give --stages (e.g. 30s:10,2m:50,30s:0)")
+    if stages and executor == "constant-vus":
+        raise ConfigError("--stages go with --executor ramping-vus, not constant-vus")
+    if stages:
+        if vus is not None or kw.get("concurrency") is not None:
+            raise ConfigError("--stages set the VUs over time: drop --vus/--concurrency")
+        kw["stages"] = patterns.parse_stages(stages)
     quiet, verbose = kw.pop("quiet", False), kw.pop("verbose", False)
     if quiet and (kw.get("real_time") or kw.get("progress_interval") is not None):
         raise ConfigError("-q/--quiet and --real-time/--progress-interval: give one (quiet shows no progress)")
