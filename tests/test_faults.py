@@ -471,7 +471,10 @@ def test_dropped_requests_closed_model_count_what_the_server_saw(fs, method):
     doc = perf("--url", f"{fs.url}/drop/7", "-X", method, *body, "-n", 700, "--concurrency", 4, bound=10)
     _check_drops_match_the_server(doc, fs, n=700)
     assert fs.dropped == 100
-    assert "closed" in doc["metrics"]["errorSamples"]["connection_closed"]
+    # the first drop seen may be on a reused connection (the resend stopped) or on a new one
+    # (libcurl's "Empty reply from server"): both are this class, whichever came first
+    sample = doc["metrics"]["errorSamples"]["connection_closed"]
+    assert "closed a reused connection" in sample or "Empty reply from server" in sample, sample
 
 
 def test_connection_closed_in_every_report(fs, tmp_path, result_schema):
