@@ -207,6 +207,21 @@ static int lj_find(const char *json, size_t len, const lj_step *steps, int n,
     return kind;
 }
 
+/* The four hex digits at h as a number; -1 if one is not a hex digit. */
+static inline int lj_hex4(const char *h, unsigned long *out) {
+    unsigned long v = 0;
+    for (int j = 0; j < 4; j++) {
+        char c = h[j];
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= (unsigned long)(c - '0');
+        else if (c >= 'a' && c <= 'f') v |= (unsigned long)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') v |= (unsigned long)(c - 'A' + 10);
+        else return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 /* A string's text with JSON escapes decoded into dst (at most cap bytes); its length, or -1
  * if it does not fit or an escape is malformed.  \uXXXX becomes UTF-8 (surrogate pairs too). */
 static long lj_unescape(const char *s, size_t len, char *dst, size_t cap) {
@@ -226,27 +241,11 @@ static long lj_unescape(const char *s, size_t len, char *dst, size_t cap) {
         case 'r': cp = '\r'; break;
         case 't': cp = '\t'; break;
         case 'u': {
-            if (i + 4 >= len) return -1;
-            cp = 0;
-            for (int j = 1; j <= 4; j++) {
-                char h = s[i + j];
-                cp <<= 4;
-                if (h >= '0' && h <= '9') cp |= (unsigned long)(h - '0');
-                else if (h >= 'a' && h <= 'f') cp |= (unsigned long)(h - 'a' + 10);
-                else if (h >= 'A' && h <= 'F') cp |= (unsigned long)(h - 'A' + 10);
-                else return -1;
-            }
+            if (i + 4 >= len || lj_hex4(s + i + 1, &cp) < 0) return -1;
             i += 4;
             if (cp >= 0xD800 && cp < 0xDC00 && i + 6 < len && s[i + 1] == '\\' && s[i + 2] == 'u') {
-                unsigned long lo = 0;
-                for (int j = 3; j <= 6; j++) {
-                    char h = s[i + j];
-                    lo <<= 4;
-                    if (h >= '0' && h <= '9') lo |= (unsigned long)(h - '0');
-                    else if (h >= 'a' && h <= 'f') lo |= (unsigned long)(h - 'a' + 10);
-                    else if (h >= 'A' && h <= 'F') lo |= (unsigned long)(h - 'A' + 10);
-                    else return -1;
-                }
+                unsigned long lo;
+                if (lj_hex4(s + i + 3, &lo) < 0) return -1;
                 if (lo >= 0xDC00 && lo < 0xE000) { cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00); i += 6; }
             }
             break;

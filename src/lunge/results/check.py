@@ -11,16 +11,12 @@ with its histograms, and `lunge merge` only merges runs that belong together.
 - check_mergeable(): the same testName and configuration.url, and runs that overlap in time
   (or nearly: a gap of at most MERGE_SLACK_S between one ending and the next starting), unless
   --force.
-- fill_gaps(): a merged series with the seconds between the runs' data: short gaps as zero
-  seconds (as a single run has them), a long one as ONE empty row spanning it, so memory
-  depends on the data, not on how far apart the runs were.
 """
 from __future__ import annotations
 
 from lunge.errors import ConfigError
 
 MERGE_SLACK_S = 5.0      # runs this close (one ends, the next starts) count as run together
-FILL_LIMIT_S = 300       # gaps up to this many seconds become zero rows; longer ones one row
 
 
 def _fail(source: str, message: str) -> ConfigError:
@@ -104,22 +100,3 @@ def _duration(seconds: float) -> str:
         if seconds >= scale:
             return f"{seconds / scale:.1f} {unit}"
     return f"{seconds:.1f} s"
-
-
-def fill_gaps(series: list) -> list:
-    """`series` (sorted by t) with the seconds from the first to the last filled in: a gap of at
-    most FILL_LIMIT_S as zero seconds, a longer one as one empty row whose span covers it.  (From
-    the first, not from 0: the seconds before it are a warmup's, kept out of the series.)"""
-    from lunge.results import Second
-
-    out: list = []
-    t = series[0].t if series else 0
-    for s in series:
-        gap = s.t - t
-        if 0 < gap <= FILL_LIMIT_S:
-            out.extend(Second(t=k) for k in range(t, s.t))
-        elif gap > FILL_LIMIT_S:
-            out.append(Second(t=t, span=gap))
-        out.append(s)
-        t = max(t, s.t + s.span)
-    return out

@@ -124,7 +124,7 @@ class RunResult:
             status_codes=dict(raw.status_codes), error_classes=dict(raw.error_classes),
             error_samples=dict(raw.error_samples), curl_codes=dict(raw.curl_codes),
             histograms=dict(raw.histograms),
-            series=_trim_tail(_fill_gaps(_after_warmup(series, raw.first_send_ns)), raw.issue_end_ns),
+            series=_trim_tail(fill_gaps(_after_warmup(series, raw.first_send_ns)), raw.issue_end_ns),
             versions={"lunge": __version__, "engine": engine.ENGINE_VERSION, "build": engine.BUILD,
                       "libcurl": curl["version"], "libcurlFile": curl["path"], "libcurlOrigin": curl["origin"]},
             interrupted=interrupted, open_model=raw.open_model, scheduled=scheduled,
@@ -141,7 +141,6 @@ class RunResult:
         if len(results) == 1:
             return results[0]
         from lunge.analysis.stats import throughput  # each part's rate as its own report gives it
-        from lunge.results.check import fill_gaps  # sparse across long gaps: memory follows the data
 
         first = results[0]
         start = min(r.start_wall_ns for r in results)
@@ -208,7 +207,7 @@ class RunResult:
             completed=total("completed"), failures=total("failures"), errors=total("errors"), bytes=total("bytes"),
             connections=total("connections"), status_codes=add_maps("status_codes"),
             error_classes=add_maps("error_classes"), error_samples=samples, curl_codes=add_maps("curl_codes"),
-            histograms=hists, series=fill_gaps(series), versions=first.versions,
+            histograms=hists, series=fill_gaps(series, MERGE_FILL_LIMIT_S), versions=first.versions,
             interrupted=any(r.interrupted for r in results), warnings=warnings,
             open_model=any(r.open_model for r in results), scheduled=total("scheduled"),
             late_sends=total("late_sends"), max_lag_ns=max(r.max_lag_ns for r in results),
@@ -241,13 +240,23 @@ def _after_warmup(series: list, first_send_ns: int) -> list:
     return [s for s in series if (s.t + s.span) * 1_000_000_000 > first_send_ns or s.requests]
 
 
-def _fill_gaps(series: list) -> list:
-    """One entry per second from the first to the last: seconds with no completion are real zeros."""
-    by_t = {s.t: s for s in series}
+# lunge merge: gaps between runs up to this many seconds become zero rows; longer ones one row.
+MERGE_FILL_LIMIT_S = 300
+
+
+def fill_gaps(series: list, limit: int | None = None) -> list:
+    """`series` (sorted by t) with the seconds from the first to the last filled in: seconds
+    with no completion are real zeros. A gap longer than `limit` (lunge merge: runs far apart)
+    becomes ONE empty row whose span covers it, so memory follows the data, not the gap. From
+    the first row, not from 0: the seconds before it are a warmup's, kept out of the series."""
     out: list[Second] = []
-    t, last = min(by_t, default=0), max(by_t, default=-1)
-    while t <= last:
-        s = by_t.get(t) or Second(t=t)
+    t = series[0].t if series else 0
+    for s in series:
+        gap = s.t - t
+        if gap > 0 and (limit is None or gap <= limit):
+            out.extend(Second(t=k) for k in range(t, s.t))
+        elif gap > 0:
+            out.append(Second(t=t, span=gap))
         out.append(s)
-        t += s.span
+        t = max(t, s.t + s.span)
     return out
