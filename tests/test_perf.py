@@ -305,3 +305,35 @@ def test_executor_flags_that_cannot_run_are_one_line(fresh_target, args, fragmen
     r = run_lunge("perf", "--url", f"{fresh_target.url}/", *map(str, args))
     assert_one_line_error(r, fragment)
     assert fresh_target.stats()["requests"] == 0
+
+
+def test_the_original_quick_mode_runs_its_documented_30s(monkeypatch):
+    # `lunge perf --url U --vus 10` in the original runs 30 s (its --duration default); lunge's
+    # own spelling (--concurrency) still asks for a length
+    import contextlib
+    import io
+
+    from lunge import cli, runner
+
+    plans = []
+
+    class Planned(Exception):
+        pass
+
+    def fake_run(plan, monitor=None, workers=None):
+        plans.append(plan)
+        raise Planned()
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    for argv in (["--vus", "10"], ["--executor", "constant-vus"]):
+        with contextlib.redirect_stderr(io.StringIO()), pytest.raises(Planned):
+            cli.main(["perf", "--url", "http://127.0.0.1:9/", *argv])
+    assert [p.load.duration for p in plans] == [30.0, 30.0] and plans[0].load.concurrency == 10
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as e:
+        cli.main(["perf", "--url", "http://127.0.0.1:9/", "--concurrency", "10"])
+    assert e.value.code == 2 and "--duration" in err.getvalue()
+    plans.clear()
+    with contextlib.redirect_stderr(io.StringIO()), pytest.raises(Planned):
+        cli.main(["perf", "--url", "http://127.0.0.1:9/", "--vus", "2", "-n", "5"])
+    assert plans[0].load.duration is None and plans[0].load.iterations == 5

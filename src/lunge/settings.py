@@ -24,6 +24,8 @@ BACKOFF_MAX_FACTOR = 64
 DEFAULT_TOLERANCE = 0.10
 # --max-error-rate-abort RATE without SECONDS: this many seconds in a row.
 ERROR_ABORT_SECONDS = 5
+# The original Lunge's quick mode (perf --url --vus N) runs this long when no duration is given.
+GO_LUNGE_DURATION = 30.0
 # The largest request body read from a file (-d @FILE, --json @FILE, a config's "@file" body).
 MAX_REQUEST_BODY = 100 * 1024 ** 2
 

@@ -13,7 +13,7 @@ from lunge.cli import params
 from lunge.cli.params import DURATION, default, no_color_option
 from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, STOP_EXIT, ConfigError
 from lunge.plan import RequestTemplate, build_plan
-from lunge.settings import ERROR_ABORT_SECONDS, Settings, request_layer, test_layer
+from lunge.settings import ERROR_ABORT_SECONDS, GO_LUNGE_DURATION, Settings, request_layer, test_layer
 
 ON_OFF = ("resources",)  # the perf flags given as --X/--no-X
 # The original Lunge's executors (k6's), as --executor takes them.
@@ -151,6 +151,7 @@ def perf(**kw):
         from lunge import secretvalues
 
         secretvalues.show()
+    go_quick_mode = kw.get("vus") is not None or kw.get("executor") is not None
     flags = flag_settings(kw)
     if config_path:
         if any(flags.get(k) is not None for k in ("url", "method", "headers", "data")):
@@ -160,7 +161,10 @@ def perf(**kw):
         perf_test = None
         if test or request or env or variables or flags.get("data_file") or flags.get("variants"):
             raise ConfigError("-p/-r/-e/--var/--data-file/--variants need a config file: add -c FILE")
-        s = Settings.layered(flags)
+        # the original Lunge's quick mode (--vus, --executor) runs its documented 30 s when no
+        # length is given; lunge's own flags keep asking for one
+        quick = {"duration": GO_LUNGE_DURATION} if go_quick_mode and not flags.get("stages") else {}
+        s = Settings.layered(flags, quick) if quick and flags.get("iterations") is None else Settings.layered(flags)
         plan = build_plan(s)
     if plan.transport.insecure:
         click.echo("lunge: warning: --insecure: TLS certificates are not verified", err=True)
