@@ -95,3 +95,158 @@ class EngineResults(NamedTuple):
     warmup_completed: int       #: warmup requests completed
     warmup_failures: int        #: of which transport errors or status >= 400
     histograms: dict            #: {HISTOGRAMS name: lunge._native.hist.Histogram}, values in ns
+
+
+# ---------------------------------------------------------------- flows (flow.pyx's FlowEngine)
+#
+# Python (lunge.flowplan) compiles a v2 scenario file into these specs, one set per engine
+# (worker); the FlowEngine runs every scenario of its set on one curl multi handle, with the GIL
+# released.  Templates are tuples of segments in flowkit.render's form: ("lit", "text"),
+# ("var", i) (the VU's variable i: set by an extract, or None), ("iteration",), ("vuId",),
+# ("timestamp",) (Unix seconds), ("timestampMs",), ("isoTimestamp",), ("uuid",),
+# ("randomInt", lo, hi).  Everything the same for every request is already literal text.
+
+# Executor kinds, as the file spells them (config.scenario.EXECUTORS).
+FLOW_EXECUTORS = ("constant-vus", "ramping-vus", "constant-arrival-rate", "ramping-arrival-rate",
+                  "per-vu-iterations", "shared-iterations")
+
+# Extract sources and check types, as the file spells them.
+EXTRACT_SOURCES = ("body", "header", "status")
+CHECK_TYPES = ("status", "body", "header", "duration")
+CHECK_CONDITIONS = ("eq", "ne", "gt", "lt", "gte", "lte", "contains", "matches")
+
+
+class ExtractSpec(NamedTuple):
+    """One `extract` item of a request."""
+    var: int                #: the VU variable it sets (index into the VU's table)
+    source: str             #: EXTRACT_SOURCES
+    path: str | None        #: header: its name; body: a plain JSON path (flowkit.is_plain_path), or None: the whole body
+    fallback: object        #: None (native), or fallback(status: int, headers: bytes, body: bytes) -> bytes | None,
+                            #: called with the GIL per response (regexes, JSONPaths that are not plain); None: not found
+
+
+class CheckSpec(NamedTuple):
+    """One assertion of a request, checked on every response of it."""
+    label: str              #: how reports name it: "status eq 200", or the assertion's message
+    type: str               #: CHECK_TYPES
+    condition: str          #: CHECK_CONDITIONS
+    path: str | None        #: header: its name; body: a plain JSON path, or None: the whole body
+    value: tuple            #: a template: the text compared with (eq, ne, contains)
+    number: float           #: gt/lt/gte/lte, status eq/ne, duration (seconds): the number compared with; nan if none
+    fallback: object        #: None (native), or fallback(status, headers: bytes, body: bytes, seconds: float) -> str | None:
+                            #: the failure message, None when it passes (matches, non-plain paths); called with the GIL
+
+
+class StepSpec(NamedTuple):
+    """One request of a flow."""
+    name: str               #: the request's name in the metrics
+    stat: int               #: index of its row in ScenarioSpec.stats (requests of one name share a row)
+    method: str             #: upper case
+    url: tuple              #: template of the whole URL
+    headers: tuple          #: templates, each of a whole "Name: value" line
+    body: tuple | None      #: template of the body, or None (no body)
+    timeout_s: float        #: 0: none
+    think_s: float          #: wait after its response (after the last request too: before the next iteration)
+    extracts: tuple         #: ExtractSpec, applied in order after the response
+    checks: tuple           #: CheckSpec
+    needs_body: bool        #: keep the response body (an extract or check reads it)
+    needs_headers: bool     #: keep the response headers
+
+
+class ScenarioSpec(NamedTuple):
+    """One scenario, as one engine (worker) runs its share.  Times in seconds; schedules are
+    relative to the scenario's own start."""
+    name: str
+    executor: str           #: FLOW_EXECUTORS
+    start_s: float          #: from the engine's start; with after_previous, from the previous scenario's end
+    after_previous: bool    #: options.sequential: start when the previous scenario (in this engine) has ended
+    stop_s: float           #: no iteration starts from then on (iteration executors: maxDuration)
+    graceful_stop_s: float  #: running iterations are interrupted this long after stop_s
+    vus: int                #: this engine's VUs at most (arrival rate: its maxVUs share)
+    vu_steps: tuple         #: constant-vus / ramping-vus: ((t_s, active VUs), ...): a step function from (0, n0)
+    schedule: tuple | None  #: arrival rate: (ts, cumulative) the whole scenario's cumulative iterations, from (0, 0)
+    schedule_stride: int    #: arrival rate: this engine starts the whole scenario's iterations k = j*stride + offset
+    schedule_offset: int
+    pre_allocated: int      #: arrival rate: VUs this engine makes before the start
+    iterations: int         #: per-vu-iterations: per VU; shared-iterations: this engine's share; else 0
+    first_vu: int           #: {{vuId}} of this engine's first VU (from 1); its VUs are first_vu, first_vu + 1, ...
+    iteration_stride: int   #: {{iteration}}: this engine's j-th iteration is j * stride + offset
+    iteration_offset: int
+    pacing: tuple           #: ("none", 0, 0) | ("constant", s, 0) | ("random", min_s, max_s): wait after an iteration
+    iteration_timeout_s: float  #: 0: none; an iteration running longer is interrupted
+    new_connections: bool   #: options.noVUConnectionReuse: a VU's connections close after each iteration
+    nvars: int              #: size of each VU's variable table
+    initial: tuple          #: the table's start values: bytes or None (not set), nvars of them
+    steps: tuple            #: StepSpec
+    stats: tuple            #: request names, one per metrics row
+    seed: int               #: the VUs' random generators start from it
+
+
+# Flow results.  Totals come as for the Engine (snapshot(), harvest(), results() give
+# Snapshot, HarvestedSecond and EngineResults over every request of every scenario); these
+# add the per-scenario and per-request-name detail.
+
+class CheckCounts(NamedTuple):
+    label: str
+    passed: int
+    failed: int
+    first_failure: str      #: the first failure's message ("" if none failed)
+
+
+class StepResults(NamedTuple):
+    """Every request of one name in one scenario."""
+    name: str
+    requests: int           #: completed (aborted ones included)
+    failures: int           #: transport errors, status >= 400, or a failed check
+    errors: int             #: transport errors
+    check_failures: int     #: requests with a failed check (and no other failure)
+    bytes: int
+    status_codes: dict      #: {status: count}
+    error_classes: dict     #: {ERROR_CLASSES name: count}
+    error_samples: dict     #: {ERROR_CLASSES name: first message}
+    histogram: object       #: hist.Histogram of response times (ns) of requests that got a response
+    checks: tuple           #: CheckCounts, one per distinct label, in file order
+    extract_misses: int     #: extracts that found nothing (the variable kept its previous value)
+
+
+class ScenarioSecond(NamedTuple):
+    """One second of one scenario, by completion time (seconds since the engine's start)."""
+    sec: int
+    requests: int
+    failures: int
+    iterations: int         #: iterations completed in that second
+    dropped: int            #: arrival rate: iterations due in that second that found no free VU
+    vus: int                #: VUs running an iteration or waiting to (not idle in a pool) at the second's end
+    sum_ns: int             #: response times' sum and largest, for the second's mean and max
+    max_ns: int
+
+
+class ScenarioResults(NamedTuple):
+    name: str
+    executor: str
+    started_s: float        #: when it started (s from the engine's start); -1 if it never did
+    ended_s: float          #: when its last iteration ended or was interrupted
+    iterations: int         #: completed
+    interrupted: int        #: interrupted iterations (gracefulStop, iterationsTimeout, the run's end)
+    dropped: int            #: arrival rate: due iterations that found no free VU (never sent late)
+    max_vus: int            #: most VUs running at once
+    vus_made: int           #: arrival rate: VUs made (pre-allocated + grown)
+    requests: int
+    failures: int
+    errors: int
+    histograms: dict        #: {"response": request times, "iteration": iteration durations,
+                            #:  "lateness": arrival rate: actual start - due start} of hist.Histogram (ns)
+    steps: tuple            #: StepResults, in ScenarioSpec.stats order
+    seconds: tuple          #: ScenarioSecond, in order, one per second from its start to its end
+
+
+class ScenarioSnapshot(NamedTuple):
+    """A scenario's live state (FlowEngine.scenario_snapshot())."""
+    name: str
+    state: str              #: "waiting", "running", "stopping" (graceful stop), "done"
+    vus: int                #: VUs in an iteration now
+    target_vus: int         #: VUs the executor wants now (arrival rate: the pool's size)
+    iterations: int         #: completed so far
+    dropped: int
+    requests: int
+    failures: int
