@@ -22,8 +22,9 @@ import threading
 from lunge import libcurl
 from lunge._native.contract import HarvestedSecond, Snapshot
 from lunge.errors import RATE_LIMIT, ConfigError, InternalError
-from lunge.plan import Plan
-from lunge.prepare import prepare
+from lunge.flowplan import FlowPlan
+from lunge.plan import Plan, split_count
+from lunge.prepare import pinned_address, pinned_resolve, prepare, raise_descriptor_limit, system_ca_bundle
 from lunge.results import RunResult, SparseHist
 
 TICK = 0.25  # seconds between snapshots
@@ -53,6 +54,10 @@ class LoadTest:
             raise ConfigError(str(e)) from None
         except EngineError as e:
             raise InternalError(str(e)) from None
+        self._ready()
+
+    def _ready(self) -> None:
+        """The state every kind of engine set shares, once self.engines exist."""
         self.seconds: list[list[HarvestedSecond]] = [[] for _ in self.engines]  # per engine, as harvested
         self.closed: list[HarvestedSecond] = []  # seconds every engine has closed, merged (for live views)
         self._pending: dict[int, list[HarvestedSecond]] = {}
@@ -143,7 +148,69 @@ class LoadTest:
             result = RunResult.merge(parts, kind="worker")
             result.configuration = {**self.plan.configuration(), "workers": len(parts)}
         result.warnings = run_warnings(result, sum(r.series_overruns for r in raws))
+        self._complete(result)
         return result
+
+    def _complete(self, result: RunResult) -> None:
+        """What a kind of engine adds to the finished result."""
+
+
+class FlowLoadTest(LoadTest):
+    """A v2 scenario file's load test (lunge.flowplan): `workers` FlowEngines, each running its
+    share of every scenario's VUs and iterations on one thread; totals merge as LoadTest's,
+    and the per-scenario, per-request detail is added to the result."""
+
+    def __init__(self, plan: FlowPlan, workers: int = 1):
+        from lunge._native.engine import EngineError
+        from lunge._native.flow import FlowEngine
+
+        self.plan = plan  # type: ignore[assignment]
+        self.curl = libcurl.load()
+        t = plan.transport
+        if t.http2 and not self.curl["http2"]:
+            raise ConfigError(f"--http2: libcurl {self.curl['version']} ({self.curl['path']}) has no HTTP/2 support")
+        n = max(1, min(workers, plan.max_parts()))
+        self.plans = [plan] * n  # type: ignore[list-item]
+        resolve: list[str] = []
+        for url in plan.hosts:
+            resolve.extend(pinned_resolve(pinned_address(url)))
+        for path in (t.cacert, t.cert, t.key):
+            if path and not os.path.exists(path):
+                raise ConfigError(f"file {path!r} does not exist")
+        raise_descriptor_limit(sum(s.vus for s in plan.specs(0, 1)))  # a connection per VU at most
+        common = dict(insecure=t.insecure, http2=t.http2, resolve=tuple(dict.fromkeys(resolve)),
+                      cacert=t.cacert or system_ca_bundle(), cert=t.cert, key=t.key, max_body=t.max_body,
+                      connect_timeout=t.connect_timeout, grace=t.grace)
+        try:
+            self.engines = [FlowEngine(scenarios=plan.specs(i, n),
+                                       max_connections=split_count(t.max_connections, i, n) if t.max_connections
+                                       else 0, **common)
+                            for i in range(n)]
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        except EngineError as e:
+            raise InternalError(str(e)) from None
+        self._ready()
+
+    def scenario_snapshot(self):
+        """Each scenario's live state, summed over the engines."""
+        from lunge._native.contract import ScenarioSnapshot
+
+        per = [e.scenario_snapshot() for e in self.engines]
+        out = []
+        for parts in zip(*per):
+            states = {p.state for p in parts}
+            state = next(s for s in ("running", "stopping", "waiting", "done") if s in states)
+            out.append(ScenarioSnapshot(name=parts[0].name, state=state,
+                                        **{f: sum(getattr(p, f) for p in parts)
+                                           for f in ScenarioSnapshot._fields if f not in ("name", "state")}))
+        return out
+
+    def _complete(self, result: RunResult) -> None:
+        from lunge.results.flows import ScenarioResult
+
+        per_engine = [e.flow_results() for e in self.engines]
+        result.scenarios = [ScenarioResult.from_engines(list(parts)) for parts in zip(*per_engine)]
 
 
 # An open-model run is rate-limited by the generator if scheduled requests went unsent or
@@ -189,14 +256,15 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def run(plan: Plan, monitor=None, workers: int | None = None) -> RunResult:
+def run(plan: Plan | FlowPlan, monitor=None, workers: int | None = None) -> RunResult:
     """Run to the end in the foreground; Ctrl-C / SIGTERM / SIGHUP stop it (twice: abort).
     workers: engine threads (default: the usable cores, capped by the connections).
 
     `monitor` (lunge.live.view.Live) sees every snapshot through `tick()`, which may return
     (error type, message) to stop the run early, as a protection does; `finish()` then
     gets the result and that reason."""
-    test = LoadTest(plan, workers if workers is not None else usable_cores())
+    n = workers if workers is not None else usable_cores()
+    test = FlowLoadTest(plan, n) if isinstance(plan, FlowPlan) else LoadTest(plan, n)
     if monitor is not None:
         monitor.start(test)  # may refuse (say, a busy --metrics-port) before anything is sent
     previous = _install_sigterm()

@@ -24,6 +24,10 @@ def threshold_exprs(s: Settings, test=None) -> list:
     """The config's thresholds, then the flags' (all apply), unless --no-thresholds."""
     if s.no_thresholds:
         return []
+    from lunge.config.scenario import TestFile
+
+    if isinstance(test, TestFile):  # a v2 file: its run-wide rules (per-scenario ones: TODO flows results)
+        return [r.expr for r in test.thresholds.run_wide()] + thresholds.parse_flags(s.threshold_exprs)
     return thresholds.from_config(test.thresholds if test is not None else None) + \
         thresholds.parse_flags(s.threshold_exprs)
 
@@ -75,7 +79,8 @@ def validate(s: Settings, test=None, *, name: str | None = None, environment: st
 
 def output_field(s: Settings, test=None) -> str:
     """What the report paths' errors name: --output, or the config's reporting.output."""
-    if test is not None and test.reporting.output and dict(s.output) == dict(test.reporting.output):
+    reporting = getattr(test, "reporting", None)  # a v1 performance test's; a v2 file has none
+    if reporting is not None and reporting.output and dict(s.output) == dict(reporting.output):
         return f"performance.{test.key}.reporting.output"
     return "--output"
 

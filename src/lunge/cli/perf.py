@@ -19,6 +19,9 @@ ON_OFF = ("resources",)  # the perf flags given as --X/--no-X
 # The original Lunge's executors (k6's), as --executor takes them.
 EXECUTORS = ("constant-vus", "ramping-vus", "constant-arrival-rate", "ramping-arrival-rate", "per-vu-iterations",
              "shared-iterations")
+# Those that start iterations (at a rate, or a count) run on the flow engine; constant-vus and
+# ramping-vus with one URL are the closed model's connections.
+FLOW_EXECUTORS = EXECUTORS[2:]
 
 
 @click.command()
@@ -38,10 +41,18 @@ EXECUTORS = ("constant-vus", "ramping-vus", "constant-arrival-rate", "ramping-ar
 @click.option("--vus", type=click.IntRange(min=1), help="The original Lunge's --vus: virtual users, each with one "
               "request in flight (= --concurrency).")
 @click.option("--executor", type=click.Choice(EXECUTORS), help="The original Lunge's (and k6's) executor: "
-              "constant-vus (the closed model, the default) or ramping-vus (with --stages) run today; the others "
-              "need flows (docs/scenarios.md).")
-@click.option("--stages", metavar="DUR:VUS,...", help="ramping-vus: from 0, move linearly to each stage's VUs over "
-              "its duration, e.g. 30s:10,2m:50,30s:0 (the stages set the run's length).")
+              "constant-vus (the closed model, the default), ramping-vus (with --stages), constant-arrival-rate "
+              "(--rate), ramping-arrival-rate (--stages DUR:RATE,...), per-vu-iterations and shared-iterations "
+              "(-n); docs/scenarios.md.")
+@click.option("--stages", metavar="DUR:N,...", help="ramping-vus: from 0, move linearly to each stage's VUs over "
+              "its duration, e.g. 30s:10,2m:50,30s:0 (the stages set the run's length); ramping-arrival-rate: "
+              "iterations per second instead of VUs.")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="constant-arrival-rate: iterations "
+              "started per second (ramping-arrival-rate: the rate at the start).")
+@click.option("--max-vus", type=click.IntRange(min=1), help="Arrival-rate executors: the VU pool grows up to this; "
+              "an iteration due when every VU is busy is dropped (and counted).")
+@click.option("--pre-allocated-vus", type=click.IntRange(min=1), help="Arrival-rate executors: VUs made before "
+              "the start.")
 @click.option("-n", "--iterations", type=click.IntRange(min=1), help="Send exactly this many requests.")
 @click.option("--duration", "-D", type=DURATION, help="Stop issuing after this long (e.g. 30s, 5m).")
 @click.option("--rps", type=float, help="Open model: schedule requests at this constant rate (req/s).")
@@ -152,7 +163,19 @@ def perf(**kw):
 
         secretvalues.show()
     go_quick_mode = kw.get("vus") is not None or kw.get("executor") is not None
+    flow_quick = {k: kw.pop(k) for k in ("rate", "max_vus", "pre_allocated_vus")}
+    executor = kw.get("executor")
+    if executor in FLOW_EXECUTORS:  # iterations of a one-request flow: the flow engine
+        flow_quick.update(executor=executor, vus=kw.pop("vus"), stages=kw.pop("stages"))
+        kw["executor"] = None
+    elif any(v is not None for v in flow_quick.values()):
+        given = next(k for k, v in flow_quick.items() if v is not None).replace("_", "-")
+        raise ConfigError(f"--{given} goes with --executor constant-arrival-rate or ramping-arrival-rate")
     flags = flag_settings(kw)
+    if config_path and scenario_file(config_path) is not None or "executor" in flow_quick:
+        if test or request or env or variables:
+            raise ConfigError("-p/-r/-e/--var are for v1 config files: a v2 file's scenarios all run")
+        return _run_flows(flags, config_path, flow_quick, quiet, verbose)
     if config_path:
         if any(flags.get(k) is not None for k in ("url", "method", "headers", "data")):
             raise ConfigError("--url/-X/-H/-d describe a request: with -c the request comes from the config")
@@ -201,6 +224,48 @@ def perf(**kw):
     return STOP_EXIT.get(result.stop_reason or "", rc)  # a protection's stop outranks the report's verdict
 
 
+def scenario_file(path: str):
+    """The v2 scenario file at `path`, or None for a v1 config (ConfigError if it is neither)."""
+    from lunge.config import scenario
+
+    cfg = scenario.load_any(path)
+    return cfg if isinstance(cfg, scenario.TestFile) else None
+
+
+def _run_flows(flags: dict, config_path: str | None, quick: dict, quiet: bool, verbose: bool) -> int:
+    """A v2 file, or the quick mode's one-request flow, on the flow engine."""
+    from lunge import patterns, runner
+    from lunge.cli import finish, flows
+    from lunge.config import scenario as S
+    from lunge.live import view as live
+
+    if config_path:
+        tf = scenario_file(config_path)
+        assert tf is not None
+        flows.refuse_load_flags(flags, config_path)
+        s = Settings.layered(flags)
+    else:
+        stages = patterns.parse_stages(quick["stages"]) if quick.get("stages") else None
+        length = {} if stages or flags.get("duration") is not None or flags.get("iterations") is not None \
+            else {"duration": GO_LUNGE_DURATION}
+        s = Settings.layered(flags, length)
+        tf = flows.quick_test_file(s, quick["executor"], quick["rate"], quick["max_vus"], quick["pre_allocated_vus"],
+                                   quick["vus"], stages, s.iterations)
+    plan = flows.plan_for_file(tf, s)
+    if plan.transport.insecure:
+        click.echo("lunge: warning: TLS certificates are not verified (--insecure or settings.insecureSkipVerify)",
+                   err=True)
+    baseline = finish.validate(s, tf, name=plan.name)
+    if verbose and not quiet:
+        for line in S.describe(tf):
+            click.echo(f"lunge: {line.strip()}", err=True)
+    plain = quiet or click.get_current_context().color is False
+    result = runner.run(plan, monitor=live.Live(plan, live.Options.of(s), tty=False if plain else None),
+                        workers=s.workers)
+    rc = finish.finish(result, s, tf, None, baseline=baseline)
+    return STOP_EXIT.get(result.stop_reason or "", rc)
+
+
 def _describe(plan, s: Settings, thresholds) -> None:
     """-v: what is about to run, one line each, on stderr."""
     from lunge import patterns
@@ -240,9 +305,6 @@ def flag_settings(kw: dict) -> dict:
         if kw.get("concurrency") is not None and kw["concurrency"] != vus:
             raise ConfigError(f"--vus {vus} and --concurrency {kw['concurrency']}: give one (they are the same)")
         kw["concurrency"] = vus
-    if executor not in (None, "constant-vus", "ramping-vus"):
-        raise ConfigError(f"--executor {executor}: runs iterations of a flow, which lunge's engine does not run yet "
-                          f"(docs/scenarios.md); for a request rate use --rps or --pattern")
     if executor == "ramping-vus" and not stages:
         raise ConfigError("--executor ramping-vus: give --stages (e.g. 30s:10,2m:50,30s:0)")
     if stages and executor == "constant-vus":
@@ -301,8 +363,6 @@ def _from_config(flags: dict, path: str, env, test, request, variables):
     from lunge.variables import parse_assignments
 
     cfg = scenario.load_any(path)
-    if isinstance(cfg, scenario.TestFile):  # the flow engine that runs them is not there yet
-        raise ConfigError(f"{path}: v2 scenario files validate (lunge validate) but do not run yet")
     pt = cfg.performance_test(test) if test else None
     if pt is None and not request:
         raise ConfigError("give -p TEST (a performance test) or -r REQUEST (a request) with -c")

@@ -73,15 +73,16 @@ class Live:
         self.hooks = hooks.Hooks((hooks.load(spec) for spec in opts.hooks), warn=self.console.warn)
         self.monitor: ResourceMonitor | None = None
         self.test: LoadTest | None = None  # from start()
-        ld = plan.load
-        self.iterations = ld.iterations
-        self.schedule = ld.schedule() if ld.open_model else None
-        if ld.duration:
+        ld = getattr(plan, "load", None)
+        self.iterations = ld.iterations if ld is not None else None
+        self.schedule = ld.schedule() if ld is not None and ld.open_model else None
+        self.planned: float | None = None
+        if ld is None:  # a FlowPlan: its scenarios' windows say how long it runs
+            self.planned = plan.planned()
+        elif ld.duration:
             self.planned = ld.duration + ld.warmup_span()
         elif self.schedule is not None and np.isfinite(self.schedule[0][-1]):
             self.planned = float(self.schedule[0][-1])
-        else:
-            self.planned = None
         self._second = 0            # the second of the run the last view was built for
         self._prev: tuple[float, int, int] | None = None  # (elapsed, completed, failures) at the previous view
         self._seen = 0              # harvested seconds already merged into _cum
