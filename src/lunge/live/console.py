@@ -91,7 +91,7 @@ class Lines(_Console):
         if not self.interval or self.out is None or view["t"] - self._last < self.interval:
             return
         self._last = view["t"]
-        self._write(line(view) + "\n")
+        self._write(line(view) + "\n" + "".join(f"lunge: {ln.strip()}\n" for ln in scenario_lines(view)))
 
 
 def line(view: dict) -> str:
@@ -102,6 +102,17 @@ def line(view: dict) -> str:
     return (f"lunge: {view['elapsed']:.0f}s{planned}  {_n(view['completed'])}{iters} done  "
             f"{view['rps']:,.0f} req/s{target}  {view['inFlight']} in flight  {_n(view['failures'])} failed  "
             f"{_lat(view['cumulative'])}  {_generator(view)}")
+
+
+def scenario_lines(view: dict) -> list[str]:
+    """Flows: one line per scenario: its state, VUs (of the executor's target), rates, dropped."""
+    out = []
+    for sc in view.get("scenarios") or ():
+        dropped = f"  {_n(sc['dropped'])} dropped" if sc["dropped"] else ""
+        out.append(f"  {sc['name'][:20]:<20} {sc['state']:<8} {sc['vus']}/{sc['targetVus']} VUs  "
+                   f"{sc['iterationsPerSec']:,.0f} it/s  {sc['rps']:,.0f} req/s  {_n(sc['iterations'])} iterations"
+                   f"{dropped}  {_n(sc['failures'])} failed")
+    return out
 
 
 class _Redrawn(_Console):
@@ -193,4 +204,5 @@ class Panel(_Redrawn):
             f"  errors      {_n(v['failures'])} failed: transport {_n(sc['error'])}  4xx {_n(sc['4xx'])}  "
             f"5xx {_n(sc['5xx'])}",
             f"  generator   {_generator(v)}",
+            *scenario_lines(v),
         ])

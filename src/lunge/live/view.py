@@ -184,6 +184,8 @@ class Live:
             "lastSecond": None, "cumulative": _ms(cum) if self._cum_n else None,
             "resources": self.monitor.sample(elapsed) if self.monitor is not None else None,
         }
+        if hasattr(self.test, "scenario_snapshot"):  # flows: each scenario's state, VUs and rate
+            view["scenarios"] = self._scenarios(dt)
         if last is not None:
             h = SparseHist._make(last.hist)
             view["lastSecond"] = {"t": last.sec, "requests": last.requests, **(_ms(h) if h.total else {})}
@@ -192,6 +194,20 @@ class Live:
                 self.console.warn(w)
             self._warned = len(self.monitor.warnings)
         return view
+
+    def _scenarios(self, dt: float) -> list[dict]:
+        assert self.test is not None
+        out = []
+        prev: dict[str, tuple[int, int]] = getattr(self, "_scen_prev", {})
+        for sc in self.test.scenario_snapshot():  # type: ignore[attr-defined]
+            before = prev.get(sc.name, (0, 0))
+            out.append({"name": sc.name, "state": sc.state, "vus": sc.vus, "targetVus": sc.target_vus,
+                        "iterations": sc.iterations, "dropped": sc.dropped, "requests": sc.requests,
+                        "failures": sc.failures, "rps": round((sc.requests - before[0]) / dt, 1),
+                        "iterationsPerSec": round((sc.iterations - before[1]) / dt, 1)})
+            prev[sc.name] = (sc.requests, sc.iterations)
+        self._scen_prev = prev
+        return out
 
     # ------------------------------------------------------------------ protections
     def _protect(self, view: dict):
