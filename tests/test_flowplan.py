@@ -104,7 +104,7 @@ def test_splits_add_up_exactly(n):
         "e": {"executor": "ramping-vus", "stages": [{"duration": "2s", "target": 9}, {"duration": "1s", "target": 0}],
               "requests": [{"url": "/e"}]},
     }})
-    parts = [p.specs(i, n) for i in range(n)]
+    parts = [p.specs(((i, n),)) for i in range(n)]
     by = {name: [next(s for s in part if s.name == name) for part in parts] for name in "abcde"}
     assert sum(s.vus for s in by["a"]) == 10
     assert sum(s.iterations for s in by["b"]) == 101
@@ -160,3 +160,18 @@ def test_quick_mode_builds_one_request_scenarios():
         flows.quick_test_file(s, "shared-iterations", None, None, None, 3, None, None)
     tf = flows.quick_test_file(s, "shared-iterations", None, None, None, 3, None, 30)
     assert (tf.scenarios[0].executor.iterations, tf.scenarios[0].executor.vus) == (30, 3)
+
+
+def test_shards_then_workers_add_up_exactly():
+    p = build({"scenarios": {
+        "a": {"executor": "shared-iterations", "vus": 7, "iterations": 100, "requests": [{"url": "/a"}]},
+        "d": {"executor": "constant-arrival-rate", "rate": 30, "duration": "2s", "preAllocatedVUs": 7,
+              "maxVUs": 13, "requests": [{"url": "/d"}]}}})
+    parts = [p.specs(((k, 2), (j, 3))) for k in range(2) for j in range(3)]
+    assert sum(part[0].iterations for part in parts) == 100
+    assert sum(part[1].vus for part in parts) == 13
+    # the whole's arrival k goes to exactly one part: k % stride == offset
+    assert sorted(part[1].schedule_offset for part in parts) == list(range(6))
+    assert {part[1].schedule_stride for part in parts} == {6}
+    ids = [part[0].first_vu + v for part in parts for v in range(part[0].vus)]
+    assert sorted(ids) == list(range(1, 8))

@@ -284,19 +284,21 @@ class FlowPlan:
     transport: FlowTransport = field(default_factory=FlowTransport)
     hosts: tuple[str, ...] = ()         # URLs whose origin is resolved once, before the run
     show_secrets: bool = False
+    shard: tuple[tuple[int, int], ...] = ()  # --shard i/n: this machine's part of the whole
 
-    def max_parts(self) -> int:
-        """How many engines the plan splits into: each needs a VU of every scenario."""
-        return max(1, min(S.peak_vus(c.scenario.executor) for c in self.scenarios))
+    def max_parts(self, share: tuple[tuple[int, int], ...] = ()) -> int:
+        """How many engines `share` of the plan splits into: each needs a VU of every scenario."""
+        return max(1, min(Share(share).part(S.peak_vus(c.scenario.executor)) for c in self.scenarios))
 
-    def specs(self, i: int = 0, n: int = 1) -> list[ScenarioSpec]:
-        """Engine i of n's share of every scenario."""
+    def specs(self, share: tuple[tuple[int, int], ...] = ()) -> list[ScenarioSpec]:
+        """One engine's share of every scenario: part i of n, for each (i, n) of `share` in turn
+        (a shard's, then a worker's); () is the whole."""
         out = []
         vu_base = 1
         for c in self.scenarios:
             peak = S.peak_vus(c.scenario.executor)
-            first = vu_base + sum(split_count(peak, j, n) for j in range(i))
-            out.append(_spec(c, i, n, first, seed=0x9E3779B97F4A7C15 ^ (len(out) * 1_000_003 + i + 1),
+            out.append(_spec(c, Share(share), vu_base + Share(share).before(peak),
+                             seed=0x9E3779B97F4A7C15 ^ (len(out) * 1_000_003 + Share(share).offset + 1),
                              sequential=self.test_file.options.sequential and bool(out),
                              iteration_timeout=self.test_file.options.iterations_timeout or 0.0,
                              fresh=self.test_file.options.no_vu_connection_reuse))
@@ -323,6 +325,7 @@ class FlowPlan:
             "insecure": self.transport.insecure,
             "graceMs": self.transport.grace * 1000,
             "durationMs": self.total_duration() * 1000,
+            **({"shard": f"{self.shard[0][0] + 1}/{self.shard[0][1]}"} if self.shard else {}),
         }
 
 
@@ -392,7 +395,40 @@ def arrival_schedule(ex: S.Executor) -> tuple[list[float], list[float]]:
     return ts, cum
 
 
-def _spec(c: CompiledScenario, i: int, n: int, first_vu: int, seed: int, sequential: bool,
+@dataclass(frozen=True)
+class Share:
+    """Part of a whole, split successively: ((i, n), ...) is part i of n of part i' of n' ...
+    Counts split as plan.split_count (they add up exactly); the whole's k-th iteration of a
+    sequence is this part's when k % stride == offset."""
+    chain: tuple[tuple[int, int], ...] = ()
+
+    def part(self, total: int) -> int:
+        for i, n in self.chain:
+            total = split_count(total, i, n)
+        return total
+
+    def before(self, total: int) -> int:
+        """How many of `total` belong to the parts before this one (VU numbering)."""
+        out = 0
+        for i, n in self.chain:
+            out += sum(split_count(total, j, n) for j in range(i))
+            total = split_count(total, i, n)
+        return out
+
+    @property
+    def stride(self) -> int:
+        return math.prod(n for _, n in self.chain)
+
+    @property
+    def offset(self) -> int:
+        offset, scale = 0, 1
+        for i, n in self.chain:
+            offset += i * scale
+            scale *= n
+        return offset
+
+
+def _spec(c: CompiledScenario, share: Share, first_vu: int, seed: int, sequential: bool,
           iteration_timeout: float, fresh: bool) -> ScenarioSpec:
     sc, ex = c.scenario, c.scenario.executor
     stop = S.active_duration(ex)
@@ -400,18 +436,18 @@ def _spec(c: CompiledScenario, i: int, n: int, first_vu: int, seed: int, sequent
     schedule = None
     pre = iterations = 0
     if ex.type in ("constant-vus", "ramping-vus"):
-        steps = tuple((t, split_count(v, i, n)) for t, v in vu_steps(ex))
+        steps = tuple((t, share.part(v)) for t, v in vu_steps(ex))
         vus = max(v for _, v in steps)
     elif ex.type in S.ARRIVAL_RATE:
         schedule = arrival_schedule(ex)
-        vus = split_count(ex.max_vus or 0, i, n)
-        pre = min(split_count(ex.pre_allocated_vus or 0, i, n), vus)
+        vus = share.part(ex.max_vus or 0)
+        pre = min(share.part(ex.pre_allocated_vus or 0), vus)
     elif ex.type == "per-vu-iterations":
-        vus = split_count(ex.vus or 0, i, n)
+        vus = share.part(ex.vus or 0)
         iterations = ex.iterations or 0
     else:  # shared-iterations
-        vus = split_count(ex.vus or 0, i, n)
-        iterations = split_count(ex.iterations or 0, i, n)
+        vus = share.part(ex.vus or 0)
+        iterations = share.part(ex.iterations or 0)
     p = sc.pacing
     pacing = ("constant", p.duration, 0.0) if p.type == "constant" else ("random", p.min, p.max) \
         if p.type == "random" else ("none", 0.0, 0.0)
@@ -419,9 +455,9 @@ def _spec(c: CompiledScenario, i: int, n: int, first_vu: int, seed: int, sequent
         pacing = ("none", 0.0, 0.0)
     return ScenarioSpec(
         name=sc.name, executor=ex.type, start_s=sc.start_time, after_previous=sequential, stop_s=stop,
-        graceful_stop_s=sc.graceful_stop, vus=vus, vu_steps=steps, schedule=schedule, schedule_stride=n,
-        schedule_offset=i, pre_allocated=pre, iterations=iterations, first_vu=first_vu, iteration_stride=n,
-        iteration_offset=i, pacing=pacing, iteration_timeout_s=iteration_timeout, new_connections=fresh,
+        graceful_stop_s=sc.graceful_stop, vus=vus, vu_steps=steps, schedule=schedule, schedule_stride=share.stride,
+        schedule_offset=share.offset, pre_allocated=pre, iterations=iterations, first_vu=first_vu, iteration_stride=share.stride,
+        iteration_offset=share.offset, pacing=pacing, iteration_timeout_s=iteration_timeout, new_connections=fresh,
         nvars=c.nvars, initial=c.initial, steps=c.steps, stats=c.stats, seed=seed & 0xFFFFFFFFFFFFFFFF)
 
 
@@ -495,7 +531,7 @@ def compile_scenario(tf: S.TestFile, sc: S.Scenario, env: dict[str, str], user_a
 def build_flow_plan(tf: S.TestFile, *, env: dict[str, str] | None = None, http2: bool = False,
                     insecure: bool | None = None, cacert: str | None = None, cert: str | None = None,
                     key: str | None = None, max_body: int = 0, connect_timeout: float = 0.0, grace: float = 5.0,
-                    show_secrets: bool = False) -> FlowPlan:
+                    show_secrets: bool = False, shard: tuple[int, int] | None = None) -> FlowPlan:
     """Compile a v2 file. `env`: the OS environment the ${NAME} placeholders read (os.environ)."""
     env = dict(os.environ) if env is None else env
     ua = tf.settings.user_agent or f"lunge/{__version__}"
@@ -512,5 +548,8 @@ def build_flow_plan(tf: S.TestFile, *, env: dict[str, str] | None = None, http2:
                               http2=http2, cacert=cacert, cert=cert, key=key, max_body=max_body,
                               connect_timeout=connect_timeout, grace=grace,
                               max_connections=s.max_connections_per_host)
-    return FlowPlan(name=tf.name, test_file=tf, scenarios=compiled, transport=transport, hosts=tuple(hosts),
-                    show_secrets=show_secrets)
+    plan = FlowPlan(name=tf.name, test_file=tf, scenarios=compiled, transport=transport, hosts=tuple(hosts),
+                    show_secrets=show_secrets, shard=(shard,) if shard else ())
+    if shard and any(Share(plan.shard).part(S.peak_vus(c.scenario.executor)) == 0 for c in compiled):
+        raise ConfigError(f"--shard {shard[0] + 1}/{shard[1]}: a scenario has fewer VUs than shards")
+    return plan

@@ -169,7 +169,7 @@ class FlowLoadTest(LoadTest):
         t = plan.transport
         if t.http2 and not self.curl["http2"]:
             raise ConfigError(f"--http2: libcurl {self.curl['version']} ({self.curl['path']}) has no HTTP/2 support")
-        n = max(1, min(workers, plan.max_parts()))
+        n = max(1, min(workers, plan.max_parts(plan.shard)))
         self.plans = [plan] * n  # type: ignore[list-item]
         resolve: list[str] = []
         for url in plan.hosts:
@@ -177,12 +177,12 @@ class FlowLoadTest(LoadTest):
         for path in (t.cacert, t.cert, t.key):
             if path and not os.path.exists(path):
                 raise ConfigError(f"file {path!r} does not exist")
-        raise_descriptor_limit(sum(s.vus for s in plan.specs(0, 1)))  # a connection per VU at most
+        raise_descriptor_limit(sum(s.vus for s in plan.specs(plan.shard)))  # a connection per VU at most
         common = dict(insecure=t.insecure, http2=t.http2, resolve=tuple(dict.fromkeys(resolve)),
                       cacert=t.cacert or system_ca_bundle(), cert=t.cert, key=t.key, max_body=t.max_body,
                       connect_timeout=t.connect_timeout, grace=t.grace)
         try:
-            self.engines = [FlowEngine(scenarios=plan.specs(i, n),
+            self.engines = [FlowEngine(scenarios=plan.specs(plan.shard + ((i, n),)),
                                        max_connections=split_count(t.max_connections, i, n) if t.max_connections
                                        else 0, **common)
                             for i in range(n)]

@@ -19,7 +19,7 @@ LOAD_FLAGS = {"url": "--url", "method": "-X", "headers": "-H", "data": "-d", "co
               "iterations": "-n/--iterations", "duration": "--duration", "rps": "--rps", "pattern": "--pattern",
               "ramp_up": "--ramp-up", "ramp_down": "--ramp-down", "stages": "--stages", "warmup": "--warmup",
               "warmup_iterations": "--warmup-iterations", "backoff": "--backoff", "data_file": "--data-file",
-              "variants": "--variants", "follow": "-L", "shard": "--shard"}
+              "variants": "--variants", "follow": "-L"}
 
 
 def refuse_load_flags(flags: dict, path: str) -> None:
@@ -36,7 +36,7 @@ def plan_for_file(tf: S.TestFile, s: Settings):
         tf = dataclasses.replace(tf, name=s.name)
     return build_flow_plan(tf, http2=s.http2, insecure=s.insecure or None, cacert=s.cacert, cert=s.cert, key=s.key,
                            max_body=s.max_body, connect_timeout=s.connect_timeout or 0.0, grace=s.grace,
-                           show_secrets=s.show_secrets)
+                           show_secrets=s.show_secrets, shard=s.shard)
 
 
 def quick_test_file(s: Settings, executor: str, rate: float | None, max_vus: int | None,
