@@ -154,7 +154,7 @@ def _body_value(path: S.JsonPath | None, body: bytes) -> str | None:
     if path.native:
         found, value = S.resolve(path, doc)
         return _json_text(value) if found else None
-    from jsonpath_ng.ext import parse  # type: ignore[import-untyped]
+    from jsonpath_ng.ext import parse
 
     matches = parse(path.text).find(doc)
     return _json_text(matches[0].value) if matches else None
@@ -293,7 +293,7 @@ class FlowPlan:
     def specs(self, share: tuple[tuple[int, int], ...] = ()) -> list[ScenarioSpec]:
         """One engine's share of every scenario: part i of n, for each (i, n) of `share` in turn
         (a shard's, then a worker's); () is the whole."""
-        out = []
+        out: list[ScenarioSpec] = []
         vu_base = 1
         for c in self.scenarios:
             peak = S.peak_vus(c.scenario.executor)
@@ -513,11 +513,11 @@ def compile_scenario(tf: S.TestFile, sc: S.Scenario, env: dict[str, str], user_a
                 and not (a.type == "status" and a.condition == "contains")
             needs_body |= a.type == "body"
             needs_headers |= a.type == "header"
-            value = tuple(comp.compile(a.value, f"{where}.assertions"))
+            check_value = tuple(comp.compile(a.value, f"{where}.assertions"))
             checks.append(CheckSpec(label=label, type=a.type, condition=a.condition,
                                     path=a.path if a.type == "header" else
                                     (a.json_path.text if a.json_path is not None else None),
-                                    value=value, number=a.number if a.number is not None else math.nan,
+                                    value=check_value, number=a.number if a.number is not None else math.nan,
                                     fallback=None if native else check_fallback(a, label)))
         steps.append(StepSpec(name=r.name, stat=stats.index(r.name), method=r.method, url=url,
                               headers=tuple(headers), body=body, timeout_s=r.timeout or 0.0,
