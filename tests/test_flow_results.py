@@ -233,6 +233,8 @@ def test_single_url_json_is_unchanged():
     (lambda sc: sc.update(totalRequests=7), "totalRequests add up to 121"),
     (lambda sc: sc["requests"]["pay"].update(checkFailures=9), "checkFailures (9)"),
     (lambda sc: sc.update(timeSeries=[{"t": 0}]), "malformed lunge result"),
+    (lambda sc: sc["timeSeries"].reverse(), "scenarios.checkout.timeSeries[1].t (1) is not after"),
+    (lambda sc: sc["timeSeries"][0].update(t=-3), "timeSeries[0].t is negative (-3)"),
     (lambda sc: sc["requests"]["login"].update(totalRequests=-1), "malformed lunge result"),
 ])
 def test_inconsistent_scenarios_are_refused(breakage, needle):

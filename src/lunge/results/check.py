@@ -11,7 +11,8 @@ with its histograms, and `lunge merge` only merges runs that belong together.
   Flow runs' scenarios likewise (check_scenarios()): per request name
       errors <= failures <= requests, check failures <= failures - errors,
       sum(statusCodes) = histogram.totalCount = requests - errors, sum(errorClasses) = errors,
-  and per scenario the request names' requests and errors add up to the scenario's.
+  and per scenario the request names' requests and errors add up to the scenario's, and its
+  per-second rows are in order (t >= 0, increasing).
 - check_mergeable(): the same testName and configuration.url, and runs that overlap in time
   (or nearly: a gap of at most MERGE_SLACK_S between one ending and the next starting), unless
   --force.
@@ -85,6 +86,13 @@ def check_scenarios(r, source: str) -> None:
             if s.steps and got != getattr(s, attr):
                 raise _fail(source, f"{where}: the requests' {key} add up to {got}, the scenario's is "
                                     f"{getattr(s, attr)}")
+        last = -1
+        for i, row in enumerate(s.seconds):
+            if row.sec < 0:
+                raise _fail(source, f"{where}.timeSeries[{i}].t is negative ({row.sec})")
+            if row.sec <= last:
+                raise _fail(source, f"{where}.timeSeries[{i}].t ({row.sec}) is not after the second before it")
+            last = row.sec
         for st in s.steps:
             at = f"{where}.requests.{st.name}"
             responses = st.requests - st.errors
