@@ -18,6 +18,7 @@ class Analysis:
     metrics: dict                      # the document's "metrics": counts, latency, throughput, pacing
     block: dict                        # the document's "analysis": statistics, errors, anomalies, insights
     series: list = field(default_factory=list)  # per-second rows (stats.time_series_light)
+    scenarios: list = field(default_factory=list)  # flow runs: one dict per scenario (flows.scenario_metrics)
 
     @functools.cached_property
     def percentile_curve(self) -> list:
@@ -30,10 +31,18 @@ class Analysis:
         """The response time at any percentile (ms), from the histogram."""
         return self.result.response.percentile(percentile) / 1e6
 
+    def scenario(self, name: str):
+        """(ScenarioResult, its figures) of a scenario of the run, or None if it has none of that name."""
+        for s, m in zip(self.result.scenarios, self.scenarios):
+            if s.name == name:
+                return s, m
+        return None
+
 
 def analyze(result: RunResult) -> Analysis:
-    from lunge.analysis import stats
+    from lunge.analysis import flows, stats
 
     rows = stats.time_series_light(result)
     return Analysis(result=result, metrics=stats.metrics(result),
-                    block=stats.analyze(result, getattr(result, "resources", None), rows), series=rows)
+                    block=stats.analyze(result, getattr(result, "resources", None), rows), series=rows,
+                    scenarios=flows.analyze(result))

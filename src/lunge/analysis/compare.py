@@ -134,38 +134,101 @@ def welch_p(ha, hb) -> float:
     return math.erfc(abs(ha.mean_ns() - hb.mean_ns()) / se / math.sqrt(2))
 
 
+def _row(key: str, label: str, better: str, factor: float, va: float, vb: float, p: float, method: str,
+         tolerance: float, alpha: float) -> dict:
+    """One metric's comparison: changed only if significant and beyond its tolerance."""
+    delta = vb - va
+    rel = delta / va if va else (0.0 if not delta else math.inf)
+    significant = p < alpha
+    big = abs(rel) > tolerance * factor and (key != "errorRate" or abs(delta) > ERROR_RATE_FLOOR)
+    if significant and big:
+        worse = delta > 0 if better == "lower" else delta < 0
+        verdict = "regressed" if worse else "improved"
+    else:
+        verdict = "unchanged"
+    return {"metric": key, "label": label, "better": better, "tolerance": tolerance * factor,
+            "baseline": va, "current": vb,
+            "delta": delta, "deltaPct": None if math.isinf(rel) else rel * 100,
+            "pValue": p, "method": method, "significant": significant, "verdict": verdict}
+
+
+def _verdict(rows) -> str:
+    verdicts = {r["verdict"] for r in rows}
+    return "regressed" if "regressed" in verdicts else "improved" if "improved" in verdicts else "unchanged"
+
+
 def compare(base: Analysis, cur: Analysis, tolerance: float = DEFAULT_TOLERANCE, alpha: float = ALPHA) -> dict:
-    """The comparison block of the result: each metric of `cur` against `base`."""
+    """The comparison block of the result: each metric of `cur` against `base`; for flow runs,
+    each scenario both have too (`scenarios`), which counts in the verdict."""
     baseline, current = base.result, cur.result
     rows = []
     for key, label, q, better, factor in METRICS:
         if key != "rps" and key != "errorRate" and (not baseline.response.total or not current.response.total):
             continue
-        va, vb = _overall(base, key), _overall(cur, key)
-        delta = vb - va
-        rel = delta / va if va else (0.0 if not delta else math.inf)
         p, method = _significance(baseline, current, key, q)
-        significant = p < alpha
-        big = abs(rel) > tolerance * factor and (key != "errorRate" or abs(delta) > ERROR_RATE_FLOOR)
-        if significant and big:
-            worse = delta > 0 if better == "lower" else delta < 0
-            verdict = "regressed" if worse else "improved"
-        else:
-            verdict = "unchanged"
-        rows.append({"metric": key, "label": label, "better": better, "tolerance": tolerance * factor,
-                     "baseline": va, "current": vb,
-                     "delta": delta, "deltaPct": None if math.isinf(rel) else rel * 100,
-                     "pValue": p, "method": method, "significant": significant, "verdict": verdict})
-    verdicts = {r["verdict"] for r in rows}
-    overall = "regressed" if "regressed" in verdicts else "improved" if "improved" in verdicts else "unchanged"
-    return {
-        "verdict": overall,
+        rows.append(_row(key, label, better, factor, _overall(base, key), _overall(cur, key), p, method,
+                         tolerance, alpha))
+    out: dict = {
+        "verdict": _verdict(rows),
         "tolerance": tolerance,
         "alpha": alpha,
         "baseline": _describe_run(baseline),
         "current": _describe_run(current),
         "metrics": rows,
     }
+    if baseline.scenarios or current.scenarios:
+        scenarios = out["scenarios"] = compare_scenarios(base, cur, tolerance, alpha)
+        out["verdict"] = _verdict(rows + scenarios["compared"])
+    return out
+
+
+# Per scenario: the tail, the failed share and the rate (key, label, percentile, better, tolerance factor).
+SCENARIO_METRICS = (("p95Ms", "p95", 95.0, "lower", TAIL_FACTOR), ("p99Ms", "p99", 99.0, "lower", TAIL_FACTOR),
+                    ("errorRate", "error rate", None, "lower", 1.0), ("rps", "rps", None, "higher", 1.0))
+
+
+def _scenario_rps(s) -> np.ndarray:
+    """Requests of each whole second of a scenario (its first and last left out, as for the run)."""
+    secs = list(s.seconds)
+    if len(secs) > 2:
+        secs = secs[1:-1]
+    return np.array([r.requests for r in secs], dtype=np.float64)
+
+
+def compare_scenarios(base: Analysis, cur: Analysis, tolerance: float = DEFAULT_TOLERANCE,
+                      alpha: float = ALPHA) -> dict:
+    """{compared: [{scenario, verdict, metrics: [rows as compare()'s]}], onlyBaseline, onlyCurrent}:
+    p95 and p99 by the histograms' percentile intervals, the failed share by the two-proportion
+    test, the rate by Mann-Whitney over the scenario's whole seconds (when both have enough)."""
+    names_a = [s.name for s in base.result.scenarios]
+    names_b = [s.name for s in cur.result.scenarios]
+    compared = []
+    for name in (n for n in names_a if n in names_b):
+        (sa, ma), (sb, mb) = base.scenario(name), cur.scenario(name)
+        rows = []
+        for key, label, q, better, factor in SCENARIO_METRICS:
+            if q is not None:
+                if not sa.response.total or not sb.response.total:
+                    continue
+                va, vb = sa.response.percentile(q) / 1e6, sb.response.percentile(q) / 1e6
+                ia, ib = percentile_interval(sa.response, q), percentile_interval(sb.response, q)
+                p, method = (0.0 if ia[1] < ib[0] or ib[1] < ia[0] else 1.0), \
+                    "99% percentile intervals from the histograms"
+            elif key == "errorRate":
+                va, vb = ma["errorRate"], mb["errorRate"]
+                p, method = two_proportion_p(sa.http_failures, sa.requests, sb.http_failures, sb.requests), \
+                    "two-proportion z-test"
+            else:
+                va, vb = ma["rps"], mb["rps"]
+                ra, rb = _scenario_rps(sa), _scenario_rps(sb)
+                if len(ra) >= MIN_SECONDS and len(rb) >= MIN_SECONDS:
+                    p, method = mann_whitney_p(ra, rb), f"Mann-Whitney U over per-second values (n={len(ra)}/{len(rb)})"
+                else:
+                    p, method = 1.0, "too few seconds to test"
+            rows.append(_row(key, label, better, factor, va, vb, p, method, tolerance, alpha))
+        compared.append({"scenario": name, "verdict": _verdict(rows), "metrics": rows})
+    return {"compared": compared, "onlyBaseline": [n for n in names_a if n not in names_b],
+            "onlyCurrent": [n for n in names_b if n not in names_a]}
 
 
 def _describe_run(r) -> dict:
@@ -179,12 +242,25 @@ def render_text(c: dict) -> str:
              f"{c['current']['testName']} ({c['current']['startTime']})",
              f"  tolerance {c['tolerance'] * 100:g}%, significance level {c['alpha']:g}", ""]
     lines.append(f"  {'metric':<11}{'baseline':>12}{'current':>12}{'delta':>10}  {'p-value':>8}  verdict")
-    for m in c["metrics"]:
-        fmt = (lambda v: f"{v * 100:.2f}%") if m["metric"] == "errorRate" else \
-              (lambda v: f"{v:.1f}") if m["metric"] == "rps" else (lambda v: f"{v:.2f}ms")
-        pct = "n/a" if m["deltaPct"] is None else f"{m['deltaPct']:+.1f}%"
-        lines.append(f"  {m['label']:<11}{fmt(m['baseline']):>12}{fmt(m['current']):>12}{pct:>10}  "
-                     f"{m['pValue']:>8.3g}  {m['verdict']}")
+    lines.extend(_metric_line(m) for m in c["metrics"])
+    sc = c.get("scenarios")
+    if sc:
+        for s in sc["compared"]:
+            lines.append("")
+            lines.append(f"  scenario {s['scenario']}: {s['verdict']}")
+            lines.extend(_metric_line(m) for m in s["metrics"])
+        for key, which in (("onlyBaseline", "the baseline"), ("onlyCurrent", "the current run")):
+            if sc[key]:
+                lines.append("")
+                lines.append(f"  only in {which}: {', '.join(sc[key])}")
     lines.append("")
     lines.append(f"  Verdict      {c['verdict']}")
     return "\n".join(lines) + "\n"
+
+
+def _metric_line(m: dict) -> str:
+    fmt = (lambda v: f"{v * 100:.2f}%") if m["metric"] == "errorRate" else \
+          (lambda v: f"{v:.1f}") if m["metric"] == "rps" else (lambda v: f"{v:.2f}ms")
+    pct = "n/a" if m["deltaPct"] is None else f"{m['deltaPct']:+.1f}%"
+    return (f"  {m['label']:<11}{fmt(m['baseline']):>12}{fmt(m['current']):>12}{pct:>10}  "
+            f"{m['pValue']:>8.3g}  {m['verdict']}")

@@ -164,20 +164,29 @@ def parse_flags(texts) -> list[ThresholdExpr]:
     return [parse_threshold(t, "--threshold") for t in texts]
 
 
-def measure(a: Analysis, metric: str) -> float:
-    """The run's value of a threshold metric: ms for latencies, a fraction, or req/s."""
-    m = a.metrics
-    rt = m["responseTimes"]
+def measure(a: Analysis, metric: str, scenario: str | None = None) -> float:
+    """The run's (or that scenario's) value of a threshold metric: ms for latencies, a
+    fraction, or req/s.  KeyError if the run has no such scenario."""
+    if scenario is not None:
+        found = a.scenario(scenario)
+        if found is None:
+            raise KeyError(scenario)
+        s, m = found
+        rt, error_rate, rps, count, hist = m["responseTimes"], m["errorRate"], m["rps"], m["totalRequests"], s.response
+    else:
+        m = a.metrics
+        rt, error_rate, rps, count = m["responseTimes"], m["errorRate"], m["throughput"]["rps"], m["totalRequests"]
+        hist = a.result.response
     if metric == "errorRate":
-        return m["errorRate"]
+        return error_rate
     if metric == "rps":
-        return m["throughput"]["rps"]
+        return rps
     if metric == "count":
-        return m["totalRequests"]
+        return count
     if metric in ("mean", "min", "max", "median"):
         return rt[metric + "Ms"]
     if metric.startswith("p"):
-        return a.response_ms(float(metric[1:]))
+        return hist.percentile(float(metric[1:])) / 1e6
     raise ValueError(f"unknown threshold metric {metric!r}")
 
 
@@ -186,21 +195,40 @@ def unit(metric: str) -> str:
 
 
 def evaluate(a: Analysis, exprs) -> dict:
-    """{passed, checks: [{threshold, metric, op, limit, measured, unit, passed}]}."""
+    """{passed, checks: [{threshold, metric, op, limit, measured, unit, passed}]}.
+
+    Each item is a ThresholdExpr (the whole run) or a v2 scenario file's rule
+    (config.scenario.Threshold: `expr`, and `scenario`, None for the whole run): a rule of a
+    scenario (custom SCENARIO_duration / SCENARIO_failed) is judged on that scenario's
+    requests, its check carrying `scenario`; one the run has no iteration of fails, with
+    measured null and a `reason`."""
     checks = []
-    for e in exprs:
-        measured = measure(a, e.metric)
+    for item in exprs:
+        e, scenario = (item.expr, item.scenario) if hasattr(item, "expr") else (item, None)
+        check = {"threshold": e.text, "metric": e.metric, "op": e.op, "limit": e.value}
+        if scenario is not None:
+            check["scenario"] = scenario
+        found = a.scenario(scenario) if scenario is not None else None
+        if scenario is not None and (found is None or not found[0].started):
+            checks.append({**check, "measured": None, "unit": unit(e.metric), "passed": False,
+                           "reason": f"no iteration of scenario {scenario!r} ran"})
+            continue
+        measured = measure(a, e.metric, scenario)
         # A run with no responses has no latency: a latency limit cannot be said to hold.
-        no_data = unit(e.metric) == "ms" and a.metrics["responseTimes"]["count"] == 0
+        count = found[1]["responseTimes"]["count"] if found is not None else a.metrics["responseTimes"]["count"]
+        no_data = unit(e.metric) == "ms" and count == 0
         ok = (not no_data) and bool(_OPS[e.op](measured, e.value))
-        checks.append({"threshold": e.text, "metric": e.metric, "op": e.op, "limit": e.value,
-                       "measured": measured, "unit": unit(e.metric), "passed": ok})
+        checks.append({**check, "measured": measured, "unit": unit(e.metric), "passed": ok})
+        if no_data and scenario is not None:
+            checks[-1]["reason"] = f"no responses in scenario {scenario!r}"
     return {"passed": all(c["passed"] for c in checks), "checks": checks}
 
 
 def describe(check: dict) -> str:
     """One line: 'p99 < 300ms: measured 412.3 ms (limit 300 ms) FAILED'."""
     u = check["unit"]
+    if check["measured"] is None:
+        return f"{check['threshold']}: {check.get('reason', 'not measured')}: FAILED"
     if u == "":
         m, lim = f"{check['measured'] * 100:.2f}%", f"{check['limit'] * 100:g}%"
     elif u == "requests":

@@ -175,8 +175,11 @@ def _status(result, th, comparison, regressed: bool, s: Settings, ran: bool) -> 
     for c in failed:
         click.echo(f"lunge: {THRESHOLD}: {thresholds.describe(c)}", err=True)
     if regressed and comparison is not None and s.fail_on_regression:
-        worse = ", ".join(f"{m['label']} {m['deltaPct']:+.1f}%" if m["deltaPct"] is not None else m["label"]
-                          for m in comparison["metrics"] if m["verdict"] == "regressed")
+        scoped = [(None, m) for m in comparison["metrics"]] + [
+            (s["scenario"], m) for s in comparison.get("scenarios", {}).get("compared", []) for m in s["metrics"]]
+        worse = ", ".join((f"{where} " if where else "") + (f"{m['label']} {m['deltaPct']:+.1f}%"
+                                                              if m["deltaPct"] is not None else m["label"])
+                          for where, m in scoped if m["verdict"] == "regressed")
         click.echo(f"lunge: regression against the baseline: {worse}", err=True)
         return EXIT_THRESHOLD
     return EXIT_THRESHOLD if failed else EXIT_OK

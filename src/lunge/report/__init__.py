@@ -52,17 +52,19 @@ def render(result, fmt: str, **kw) -> str:
     raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
 
 
-def files_of(fmt: str, path: str) -> list[str]:
-    """The files one format writes at path: CSV puts its percentile table beside the series."""
+def files_of(fmt: str, path: str, scenarios: bool = False) -> list[str]:
+    """The files one format writes at path: CSV puts its percentile table beside the series,
+    and for a flow run (`scenarios`) its per-request table."""
     if fmt == "csv":
         from lunge.report import csv_report
 
-        return [path, csv_report.percentiles_path(path)]
+        return [path, csv_report.percentiles_path(path)] + ([csv_report.requests_path(path)] if scenarios else [])
     return [path]
 
 
 def write(result, fmt: str, path: str, where: str = "--output", **kw) -> list[str]:
-    """Write one format to path (CSV: the series there, the percentiles beside it); returns the
+    """Write one format to path (CSV: the series there, the percentiles beside it, a flow run's
+    per-request table too); returns the
     paths.  No directory is created: the user names where reports go (check_output())."""
     rep = result if isinstance(result, Report) else Report(result, **kw)
     files = {path: render(rep, fmt)}
@@ -70,6 +72,8 @@ def write(result, fmt: str, path: str, where: str = "--output", **kw) -> list[st
         from lunge.report import csv_report
 
         files[csv_report.percentiles_path(path)] = csv_report.percentiles(rep.analysis)
+        if rep.result.scenarios:
+            files[csv_report.requests_path(path)] = csv_report.requests(rep.analysis)
     for p, body in files.items():
         f = None
         try:

@@ -77,6 +77,8 @@ def render(an: Analysis, thresholds: dict | None = None, comparison: dict | None
         "generated": generated,
         "charts": build_charts(an, rows, resources),
         "phase_names": PHASE_ORDER,
+        "scenarios": list(zip(result.scenarios, an.scenarios)),
+        "checked": [(s.name, st.name, c) for s in result.scenarios for st in s.steps for c in st.checks],
     }
     try:
         return env.get_template(page).render(**ctx)
@@ -186,7 +188,33 @@ def build_charts(an: Analysis, rows: list, resources) -> dict:
             c.bands(bands)
             c.line(rt, vals, k, charts.PALETTE[5])
             out["resources"].append(c.svg())
+    out["scenarios"] = {s.name: scenario_chart(s, end) for s in result.scenarios}
     return out
+
+
+def scenario_chart(s, end_s: float) -> str:
+    """A scenario's requests and iterations completed per second, and its VUs at each second's
+    end, over the run's time axis."""
+    name = f"scenario-{s.name}"
+    title = f"{s.name}: throughput and VUs"
+    if not s.seconds:
+        return charts.empty(name, title, "no iterations")
+    t = np.array([r.sec + 0.5 for r in s.seconds], dtype=float)
+    series = (("requests / s", [r.requests for r in s.seconds], charts.PALETTE[0]),
+              ("iterations / s", [r.iterations for r in s.seconds], charts.PALETTE[3]),
+              ("VUs", [r.vus for r in s.seconds], charts.PALETTE[4]))
+    top = max(max(v) for _, v, _c in series)
+    c = charts.Chart(name, title, "time (s)", "per second / VUs", height=220)
+    c.set_range(0, max(end_s, s.seconds[-1].sec + 1.0), 0, max(top, 1) * 1.08)
+    if len(t) == 1:  # one second: a line of one point draws nothing
+        c.bars(t, series[0][1], series[0][0], series[0][2])
+    for label, values, color in series[len(t) == 1:]:
+        c.line(t, values, label, color)
+    fails = [r.failures for r in s.seconds]
+    if any(fails):
+        c.bars(t, fails, "failed / s", charts.PALETTE[2],
+               titles=[f"t={r.sec}s: {r.failures} failed of {r.requests}" for r in s.seconds])
+    return c.svg()
 
 
 def _middle(row: dict, start_s: float) -> float:

@@ -72,14 +72,18 @@ def render(an: Analysis, thresholds=None, comparison=None, color=False) -> str:
         lines.append("  Errors       none")
     for w in result.warnings:
         lines.append(f"  Warning      {w}")
+    lines.extend(scenario_lines(an))
     if thresholds and thresholds["checks"]:
         lines.append("")
         lines.append("  Thresholds")
         width = max(len(c["threshold"]) for c in thresholds["checks"])
         for c in thresholds["checks"]:
-            measured, bound = _value(c["measured"], c["unit"]), _value(c["limit"], c["unit"])
+            measured = "n/a" if c["measured"] is None else _value(c["measured"], c["unit"])
+            bound = _value(c["limit"], c["unit"])
             verdict = "passed" if c["passed"] else "FAILED"
-            lines.append(f"    {c['threshold']:<{width}}  {measured:>12}  limit {c['op']:<2} {bound:<12} {paint(verdict)}")
+            why = f" ({c['reason']})" if c.get("reason") else ""
+            lines.append(f"    {c['threshold']:<{width}}  {measured:>12}  limit {c['op']:<2} {bound:<12} "
+                         f"{paint(verdict)}{why}")
     if comparison:
         lines.append("")
         lines.append(f"  Baseline     {paint(comparison['verdict'])} (tolerance {comparison['tolerance'] * 100:g}%, "
@@ -89,6 +93,14 @@ def render(an: Analysis, thresholds=None, comparison=None, color=False) -> str:
             unit = "" if r["metric"] == "errorRate" else "req/s" if r["metric"] == "rps" else "ms"
             lines.append(f"    {r['label']:<11}{_value(r['baseline'], unit):>12} -> {_value(r['current'], unit):>12}"
                          f"  {pct:>8}  {paint(r['verdict'])}")
+        sc = comparison.get("scenarios")
+        for s in sc["compared"] if sc else ():
+            changed = ", ".join(f"{r['label']} {r['deltaPct']:+.1f}%" if r["deltaPct"] is not None else r["label"]
+                                for r in s["metrics"] if r["verdict"] != "unchanged")
+            lines.append(f"    scenario {s['scenario']}: {paint(s['verdict'])}{f' ({changed})' if changed else ''}")
+        for key, which in (("onlyBaseline", "the baseline"), ("onlyCurrent", "this run")):
+            if sc and sc[key]:
+                lines.append(f"    only in {which}: {', '.join(sc[key])}")
     if a["anomalies"]:
         lines.append("")
         lines.append("  Anomalies")
@@ -101,6 +113,60 @@ def render(an: Analysis, thresholds=None, comparison=None, color=False) -> str:
             sev = i["severity"]
             lines.append(f"    {paint(f'{sev:<8}', sev)} {i['message']}")
     return "\n".join(lines) + "\n"
+
+
+WIDTH = 80          # the scenario section fits a terminal of this many columns
+NAME_WIDTH = 20      # request names in the per-request table (longer ones are cut, ".." marking the cut)
+_PCTS = (("p50", "p50Ms"), ("p95", "p95Ms"), ("p99", "p99Ms"))
+
+
+def scenario_lines(an: Analysis) -> list[str]:
+    """Per scenario: its executor and iterations, its requests, rate, failures and latency,
+    then a table of its request names with their checks; every line within WIDTH columns."""
+    lines: list[str] = []
+    for s, m in zip(an.result.scenarios, an.scenarios):
+        rt = m["responseTimes"]
+        lines.append("")
+        lines.append(_fit(f"  Scenario     {s.name} ({s.executor})"))
+        if not s.started:
+            lines.append("    did not start")
+            continue
+        extra = [f"{s.interrupted} interrupted"] + ([f"{s.dropped} dropped"] if s.dropped or
+                                                   s.executor.endswith("arrival-rate") else [])
+        lines.append(_fit(f"    Iterations {s.iterations} in {format_ms(m['durationS'] * 1000)}, "
+                          f"{', '.join(extra)}; {s.max_vus} VUs at most"))
+        lines.append(_fit(f"    Requests   {m['totalRequests']}, {m['rps']:.1f} req/s, {m['failedRequests']} failed "
+                          f"({m['errorRate'] * 100:.2f}%)"
+                          + (f", {m['checkFailures']} failed checks" if m["checkFailures"] else "")))
+        if rt["count"]:
+            lines.append("    Latency    " + "  ".join(f"{label} {format_ms(rt[key])}" for label, key in _PCTS))
+        if not m["requests"]:
+            continue
+        lines.append(f"    {'request':<{NAME_WIDTH}}{'count':>8}{'failed':>8}" + "".join(
+            f"{label:>9}" for label, _ in _PCTS) + f"{'checks':>13}")
+        for name, q in m["requests"].items():
+            qt = q["responseTimes"]
+            lat = "".join(f"{format_ms(qt[key]) if qt['count'] else '-':>9}" for _, key in _PCTS)
+            checks = f"{q['checksPassed']}/{q['checksTotal']}" if q["checksTotal"] else "-"
+            lines.append(_fit(f"    {_cut(name, NAME_WIDTH - 1):<{NAME_WIDTH}}{q['totalRequests']:>8}"
+                              f"{q['errorRate'] * 100:>7.2f}%{lat}{checks:>13}"))
+            for c in q["failingChecks"]:
+                lines.append(_fit(f"      {c.label}: {c.failed} failed"
+                                  + (f": {_oneline(c.first_failure)}" if c.first_failure else "")))
+    return lines
+
+
+def _cut(text: str, width: int) -> str:
+    """text in at most width characters: a longer one keeps its start and ends in '..'."""
+    return text if len(text) <= width else text[:width - 2] + ".."
+
+
+def _fit(line: str) -> str:
+    return _cut(line, WIDTH)
+
+
+def _oneline(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _value(v: float, unit: str) -> str:

@@ -8,6 +8,11 @@ with its histograms, and `lunge merge` only merges runs that belong together.
       sum(errors)      = transportErrors <= failures <= completed
   and per second the same with `requests`, plus t >= 0, span >= 1, seconds in order, within
   the run, adding up to `completed`.
+  Flow runs' scenarios likewise (check_scenarios()): per request name
+      errors <= failures <= requests, check failures <= failures - errors,
+      sum(statusCodes) = histogram.totalCount = requests - errors, sum(errorClasses) = errors,
+  and per scenario the request names' requests and errors add up to the scenario's, and its
+  per-second rows are in order (t >= 0, increasing).
 - check_mergeable(): the same testName and configuration.url, and runs that overlap in time
   (or nearly: a gap of at most MERGE_SLACK_S between one ending and the next starting), unless
   --force.
@@ -67,6 +72,42 @@ def check_counts(r, source: str) -> None:
         total += s.requests
     if r.series and total != r.completed:
         raise _fail(source, f"timeSeries requests add up to {total}, counters.completed is {r.completed}")
+    check_scenarios(r, source)
+
+
+def check_scenarios(r, source: str) -> None:
+    for s in r.scenarios:
+        where = f"scenarios.{s.name}"
+        if not s.errors <= s.failures <= s.requests:
+            raise _fail(source, f"{where}: errors {s.errors} <= failures {s.failures} <= totalRequests "
+                                f"{s.requests} does not hold")
+        for attr, key in (("requests", "totalRequests"), ("errors", "errors")):
+            got = sum(getattr(st, attr) for st in s.steps)
+            if s.steps and got != getattr(s, attr):
+                raise _fail(source, f"{where}: the requests' {key} add up to {got}, the scenario's is "
+                                    f"{getattr(s, attr)}")
+        last = -1
+        for i, row in enumerate(s.seconds):
+            if row.sec < 0:
+                raise _fail(source, f"{where}.timeSeries[{i}].t is negative ({row.sec})")
+            if row.sec <= last:
+                raise _fail(source, f"{where}.timeSeries[{i}].t ({row.sec}) is not after the second before it")
+            last = row.sec
+        for st in s.steps:
+            at = f"{where}.requests.{st.name}"
+            responses = st.requests - st.errors
+            if not st.errors <= st.failures <= st.requests:
+                raise _fail(source, f"{at}: errors {st.errors} <= failures {st.failures} <= totalRequests "
+                                    f"{st.requests} does not hold")
+            if st.check_failures > st.failures - st.errors:
+                raise _fail(source, f"{at}: checkFailures ({st.check_failures}) is more than failures - errors "
+                                    f"({st.failures - st.errors})")
+            if st.histogram.total != responses or sum(st.status_codes.values()) != responses:
+                raise _fail(source, f"{at}: the histogram counts {st.histogram.total} and statusCodes "
+                                    f"{sum(st.status_codes.values())} responses, totalRequests - errors is {responses}")
+            if sum(st.error_classes.values()) != st.errors:
+                raise _fail(source, f"{at}: errorClasses add up to {sum(st.error_classes.values())}, errors is "
+                                    f"{st.errors}")
 
 
 def check_mergeable(results: list, sources: list, force: bool) -> None:

@@ -40,6 +40,8 @@ def encode(a: Analysis, thresholds: dict | None = None, comparison: dict | None 
     if comparison is not None:
         doc["comparison"] = comparison
     doc["timeSeries"] = time_series(a)
+    if r.scenarios:  # flow runs only: a single-URL run's document is unchanged
+        doc["scenarios"] = scenarios(a)
     for k in ("histogram", "phaseHistograms", "counters", "warnings", "stopReason", "resources", "workers", "shards"):
         if k in raw:
             doc[k] = raw[k]
@@ -60,6 +62,79 @@ def time_series(a: Analysis) -> list:
         row["histogram"] = encode_hist(s.hist.histogram()) if s.hist is not None and s.hist.total else None
         rows.append(row)
     return rows
+
+
+# A scenario's per-second rows: contract.ScenarioSecond's fields, exact (sumNs and maxNs give the
+# second's mean and max response time).
+SCENARIO_SERIES_FIELDS = (("t", "sec"), ("requests", "requests"), ("failures", "failures"),
+                          ("iterations", "iterations"), ("dropped", "dropped"), ("vus", "vus"),
+                          ("sumNs", "sum_ns"), ("maxNs", "max_ns"))
+
+
+def scenarios(a: Analysis) -> dict:
+    """{scenario name: its counters (exact, read back by decode), its analysis figures, its
+    histograms and per-second rows, and `requests`: {request name: the same per request}}."""
+    out = {}
+    for s, m in zip(a.result.scenarios, a.scenarios):
+        out[s.name] = {
+            "executor": s.executor, "startedS": s.started_s, "endedS": s.ended_s, "durationS": m["durationS"],
+            "iterations": s.iterations, "interrupted": s.interrupted, "dropped": s.dropped, "maxVUs": s.max_vus,
+            "vusMade": s.vus_made, "totalRequests": s.requests, "failures": s.failures, "errors": s.errors,
+            "failedRequests": m["failedRequests"], "checkFailures": m["checkFailures"], "errorRate": m["errorRate"],
+            "rps": m["rps"], "iterationsPerSec": m["iterationsPerSec"],
+            "responseTimes": m["responseTimes"], "iterationDurations": m["iterationDurations"],
+            "lateness": m["lateness"],
+            "histograms": {k: encode_hist(h) for k, h in s.histograms.items()},
+            "timeSeries": [{k: getattr(row, attr) for k, attr in SCENARIO_SERIES_FIELDS} for row in s.seconds],
+            "requests": {st.name: _step(st, m["requests"][st.name]) for st in s.steps},
+        }
+    return out
+
+
+def _step(st, m: dict) -> dict:
+    return {
+        "totalRequests": st.requests, "failures": st.failures, "errors": st.errors,
+        "checkFailures": st.check_failures, "failedRequests": m["failedRequests"], "errorRate": m["errorRate"],
+        "rps": m["rps"], "bytes": st.bytes,
+        "statusCodes": {str(k): v for k, v in sorted(st.status_codes.items())},
+        "errorClasses": dict(st.error_classes), "errorSamples": dict(st.error_samples),
+        "extractMisses": st.extract_misses,
+        "responseTimes": m["responseTimes"],
+        "histogram": encode_hist(st.histogram),
+        "checks": [{"label": c.label, "passed": c.passed, "failed": c.failed, "firstFailure": c.first_failure}
+                   for c in st.checks],
+    }
+
+
+def decode_scenarios(doc: dict) -> list:
+    """The ScenarioResults of a result document's `scenarios` (none if it has none)."""
+    from lunge._native.contract import ScenarioSecond
+    from lunge.results.flows import SCENARIO_HISTOGRAMS, CheckResult, ScenarioResult, StepResult
+
+    out = []
+    for name, sc in doc.get("scenarios", {}).items():
+        steps = []
+        for sname, st in sc["requests"].items():
+            steps.append(StepResult(
+                name=str(sname), requests=_count(st["totalRequests"]), failures=_count(st["failures"]),
+                errors=_count(st["errors"]), check_failures=_count(st["checkFailures"]), bytes=_count(st["bytes"]),
+                status_codes={int(k): _count(v) for k, v in st["statusCodes"].items()},
+                error_classes={str(k): _count(v) for k, v in st["errorClasses"].items()},
+                error_samples={str(k): str(v) for k, v in st["errorSamples"].items()},
+                histogram=decode_hist(st["histogram"]),
+                checks=[CheckResult(str(c["label"]), _count(c["passed"]), _count(c["failed"]), str(c["firstFailure"]))
+                        for c in st["checks"]],
+                extract_misses=_count(st["extractMisses"])))
+        out.append(ScenarioResult(
+            name=str(name), executor=str(sc["executor"]), started_s=float(sc["startedS"]),
+            ended_s=float(sc["endedS"]), iterations=_count(sc["iterations"]), interrupted=_count(sc["interrupted"]),
+            dropped=_count(sc["dropped"]), max_vus=_count(sc["maxVUs"]), vus_made=_count(sc["vusMade"]),
+            requests=_count(sc["totalRequests"]), failures=_count(sc["failures"]), errors=_count(sc["errors"]),
+            histograms={**{k: Histogram() for k in SCENARIO_HISTOGRAMS},
+                        **{str(k): decode_hist(v) for k, v in sc["histograms"].items()}}, steps=steps,
+            seconds=[ScenarioSecond(**{attr: _count(row[k]) if attr != "sec" else int(row[k])
+                                       for k, attr in SCENARIO_SERIES_FIELDS}) for row in sc["timeSeries"]]))
+    return out
 
 
 def _counted(r: RunResult) -> dict:
@@ -135,7 +210,8 @@ def decode(doc: dict, source: str = "result") -> RunResult:
             warmup_issued=_count(c.get("warmupIssued", 0)), warmup_completed=_count(c.get("warmupCompleted", 0)),
             warmup_failures=_count(c.get("warmupFailures", 0)),
             parts={k: list(doc[k]) for k in ("workers", "shards") if k in doc},
-            resources=list(doc.get("resources", [])), stop_reason=doc.get("stopReason"))
+            resources=list(doc.get("resources", [])), stop_reason=doc.get("stopReason"),
+            scenarios=decode_scenarios(doc))
         from lunge.results.check import check_counts
 
         check_counts(result, source)  # counters, histograms and series must agree

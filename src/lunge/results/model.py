@@ -97,6 +97,8 @@ class RunResult:
     parts: dict = field(default_factory=dict)  # {"workers": [...]} or {"shards": [...]}, when merged
     resources: list = field(default_factory=list)  # one dict per second from lunge.live.monitor
     stop_reason: str | None = None  # error type of a protection that stopped the run early
+    # flow runs (v2 scenario files): [results.flows.ScenarioResult]; empty for single-URL runs
+    scenarios: list = field(default_factory=list)
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -198,6 +200,10 @@ class RunResult:
                           "p50Ms": r.response.percentile(50) / 1e6, "p99Ms": r.response.percentile(99) / 1e6,
                           **({"share": r.configuration["share"]} if "share" in r.configuration else {})})
         warnings = list(dict.fromkeys(w for r in results for w in r.warnings))
+        from lunge.results import flows
+
+        scenarios = flows.merge([r.scenarios for r in results], [o / 1e9 for o in rel]) \
+            if any(r.scenarios for r in results) else []
         return cls(
             name=first.name, configuration=config, start_wall_ns=start,
             elapsed_ns=max(o + r.elapsed_ns for r, o in zip(results, rel)),
@@ -213,7 +219,7 @@ class RunResult:
             late_sends=total("late_sends"), max_lag_ns=max(r.max_lag_ns for r in results),
             warmup_issued=total("warmup_issued"), warmup_completed=total("warmup_completed"),
             warmup_failures=total("warmup_failures"), parts={f"{kind}s": parts},
-            stop_reason=next((r.stop_reason for r in results if r.stop_reason), None))
+            stop_reason=next((r.stop_reason for r in results if r.stop_reason), None), scenarios=scenarios)
 
     @property
     def response(self) -> Histogram:
