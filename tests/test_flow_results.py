@@ -165,9 +165,9 @@ def test_analysis_figures_per_scenario_and_request():
     assert login["responseTimes"]["meanMs"] == pytest.approx(40.5, rel=1e-9)  # exact
     assert login["errorRate"] == 1 / 80 and (login["checksPassed"], login["checksTotal"]) == (79, 80)
     pay = checkout["requests"]["pay"]
-    assert pay["failedRequests"] == 3 and pay["errorRate"] == 3 / 41  # the failed check is not an HTTP failure
-    assert checkout["failedRequests"] == 4 and checkout["checkFailures"] == 1
-    assert checkout["errorRate"] == 4 / 121
+    assert pay["failedRequests"] == 4 and pay["errorRate"] == 4 / 41  # a failed check fails its request
+    assert checkout["failedRequests"] == 5 and checkout["checkFailures"] == 1
+    assert checkout["errorRate"] == 5 / 121
     assert checkout["durationS"] == pytest.approx(10.6) and checkout["rps"] == pytest.approx(121 / 10.6)
     assert checkout["iterationsPerSec"] == pytest.approx(78 / 10.6)
     # 80 logins, then 38 payments of 100 ms and 2 of 200 ms: p95 is the 114th (100 ms), p99 the 119th
@@ -201,7 +201,7 @@ def test_json_layout_of_a_scenario():
     assert list(doc["scenarios"]) == ["checkout", "browse"]
     assert (sc["executor"], sc["iterations"], sc["interrupted"], sc["dropped"], sc["maxVUs"]) == (
         "constant-vus", 78, 1, 0, 8)
-    assert (sc["totalRequests"], sc["failures"], sc["errors"], sc["failedRequests"]) == (121, 5, 1, 4)
+    assert (sc["totalRequests"], sc["failures"], sc["errors"], sc["failedRequests"]) == (121, 5, 1, 5)
     assert set(sc["responseTimes"]) == set(doc["metrics"]["responseTimes"])  # the run's own latency keys
     assert sc["timeSeries"][1] == {"t": 1, "requests": 71, "failures": 4, "iterations": 50, "dropped": 0, "vus": 7,
                                    "sumNs": 5_000_000_000, "maxNs": 200_000_000}
@@ -260,7 +260,7 @@ def test_scenario_thresholds_judge_that_scenario(tmp_path):
     p99 = got["checkout_duration: p99 < 150ms"]
     assert not p99["passed"] and p99["measured"] == pytest.approx(200, rel=1e-3)
     assert not got["checkout_failed: rate < 0.01"]["passed"]
-    assert got["checkout_failed: rate < 0.01"]["measured"] == 4 / 121
+    assert got["checkout_failed: rate < 0.01"]["measured"] == 5 / 121
     assert got["checkout_failed: rate < 5%"]["passed"]
     assert got["browse_duration: avg < 10ms"]["measured"] == pytest.approx(5.0) and \
         got["browse_duration: avg < 10ms"]["passed"]
@@ -310,7 +310,7 @@ def test_text_report_per_scenario_and_per_request_within_80_columns():
     section = lines[start:lines.index("  Scenario     browse (constant-arrival-rate)") + 6]
     assert all(len(l) <= 80 for l in section), [l for l in section if len(l) > 80]
     assert section[1] == "    Iterations 78 in 10.60s, 1 interrupted; 8 VUs at most"
-    assert section[2] == "    Requests   121, 11.4 req/s, 4 failed (3.31%), 1 failed checks"
+    assert section[2] == "    Requests   121, 11.4 req/s, 5 failed (4.13%), 1 by a check only"
     assert section[3] == "    Latency    p50 60.01ms  p95 99.98ms  p99 199.95ms"  # the 60th, 114th, 119th of 120
     header = section[4].split()
     assert header == ["request", "count", "failed", "p50", "p95", "p99", "checks"]
@@ -319,7 +319,7 @@ def test_text_report_per_scenario_and_per_request_within_80_columns():
     assert login.split()[-1] == "79/80"
     assert section[6] == "      status eq 200: 1 failed: status 500, expected 200"
     pay = section[7].split()
-    assert pay[:3] == ["pay", "41", "7.32%"] and pay[-1] == "37/40"
+    assert pay[:3] == ["pay", "41", "9.76%"] and pay[-1] == "37/40"
     assert section[8] == "      body contains ok: 3 failed: body: 'ok' not found"
     # the columns line up under the header
     for row in (section[5], section[7]):
@@ -385,7 +385,7 @@ def test_html_scenario_request_and_check_tables_and_charts():
     found = html_tables(page)
     scen = table_with(found.tables, "scenario")
     assert scen[0][:4] == ["scenario", "executor", "iterations", "interrupted"]
-    assert scen[1] == ["checkout", "constant-vus", "78", "1", "0", "8", "121", "11.4/s", "3.31%", "60.01ms", "99.98ms",
+    assert scen[1] == ["checkout", "constant-vus", "78", "1", "0", "8", "121", "11.4/s", "4.13%", "60.01ms", "99.98ms",
                        "199.95ms"]
     assert scen[2][:6] == ["browse", "constant-arrival-rate", "50", "0", "3", "6"]
     reqs = next(t for t in found.tables if t[0][:2] == ["scenario", "request"] and "checks" in t[0])
@@ -430,7 +430,7 @@ def test_csv_per_request_file_beside_the_series(tmp_path):
                                                              ("browse", "home")]
     pay = rows[1]
     assert (pay["requests"], pay["failures"], pay["errors"], pay["checkFailures"], pay["failedRequests"]) == (
-        "41", "4", "1", "1", "3")
+        "41", "4", "1", "1", "4")
     assert float(pay["errorRate"]) == pytest.approx(3 / 41, abs=1e-6)
     assert (pay["checksPassed"], pay["checksTotal"], pay["extractMisses"]) == ("37", "40", "2")
     assert float(rows[0]["p95Ms"]) == pytest.approx(76, rel=1e-3)

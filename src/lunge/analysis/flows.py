@@ -3,8 +3,9 @@ what the JSON, the reports, the thresholds and compare read.
 
 Latency summaries are stats.latency_stats (the run's own `responseTimes` keys), so every
 percentile comes from the one rule (hist.percentiles_of).  `errorRate` is the share of
-requests that failed over HTTP (a transport error or a status >= 400: what http_req_failed
-counts); failed checks are counted apart, as k6 counts checks.  `rps` is over the scenario's
+requests that failed: a transport error, a status >= 400 or a failed check (what
+http_req_failed counts: the issue's rule, unlike k6, which keeps checks apart);
+`checkFailures` says how many failed only a check.  `rps` is over the scenario's
 own window, from its start to the end of its last iteration.
 """
 from __future__ import annotations
@@ -34,8 +35,9 @@ def step_metrics(st: StepResult, seconds: float) -> dict:
     return {
         "name": st.name,
         "totalRequests": st.requests,
-        "failedRequests": st.http_failures,
-        "errorRate": st.http_failures / st.requests if st.requests else 0.0,
+        "failedRequests": st.failures,
+        "checkFailures": st.check_failures,
+        "errorRate": st.failures / st.requests if st.requests else 0.0,
         "rps": _rate(st.requests, seconds),
         "responseTimes": latency_stats(st.histogram),
         "checksPassed": sum(c.passed for c in st.checks),
@@ -46,16 +48,16 @@ def step_metrics(st: StepResult, seconds: float) -> dict:
 
 def scenario_metrics(s: ScenarioResult) -> dict:
     seconds = window_s(s)
-    http = s.http_failures
+    failed = s.failures
     return {
         "name": s.name,
         "executor": s.executor,
         "started": s.started,
         "durationS": seconds,
         "totalRequests": s.requests,
-        "failedRequests": http,
+        "failedRequests": failed,
         "checkFailures": s.check_failures,
-        "errorRate": http / s.requests if s.requests else 0.0,
+        "errorRate": failed / s.requests if s.requests else 0.0,
         "rps": _rate(s.requests, seconds),
         "iterationsPerSec": _rate(s.iterations, seconds),
         "responseTimes": latency_stats(s.histograms["response"]),

@@ -137,7 +137,7 @@ def scenario_lines(an: Analysis) -> list[str]:
                           f"{', '.join(extra)}; {s.max_vus} VUs at most"))
         lines.append(_fit(f"    Requests   {m['totalRequests']}, {m['rps']:.1f} req/s, {m['failedRequests']} failed "
                           f"({m['errorRate'] * 100:.2f}%)"
-                          + (f", {m['checkFailures']} failed checks" if m["checkFailures"] else "")))
+                          + (f", {m['checkFailures']} by a check only" if m["checkFailures"] else "")))
         if rt["count"]:
             lines.append("    Latency    " + "  ".join(f"{label} {format_ms(rt[key])}" for label, key in _PCTS))
         if not m["requests"]:
