@@ -1,5 +1,9 @@
 """A throwaway nginx on 127.0.0.1 for the Python benchmarks (Debian's nginx-light): tiny
-body, keep-alive, no access log; stopped by its PID when the `with` block ends."""
+body, keep-alive, no access log; stopped by its PID when the `with` block ends.
+
+`locations` replaces the server's `location / { return 200 "ok\\n"; }` (flow_peers.py serves
+/login, /me, /items); `access_log` is an nginx access_log directive's arguments (a path and a
+format name) to turn the log on, with `log_formats` defining the formats."""
 import shutil
 import socket
 import subprocess
@@ -8,15 +12,18 @@ import tempfile
 import time
 
 CONF = """worker_processes {workers}; daemon off; pid {d}/nginx.pid; error_log {d}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{ access_log off; keepalive_requests 100000000;
+worker_rlimit_nofile {nofile};
+events {{ worker_connections {connections}; }}
+http {{ {access_log} keepalive_requests 100000000;
   client_body_temp_path {d}/b; proxy_temp_path {d}/p; fastcgi_temp_path {d}/f; uwsgi_temp_path {d}/u; scgi_temp_path {d}/s;
-  server {{ listen 127.0.0.1:{port} backlog=4096; location / {{ return 200 "ok\\n"; }} }} }}
+  server {{ listen 127.0.0.1:{port} backlog=4096; {locations} }} }}
 """
+OK = 'location / { return 200 "ok\\n"; }'
 
 
 class Nginx:
-    def __init__(self, cpu: str | None = "1", workers: int = 1):
+    def __init__(self, cpu: str | None = "1", workers: int = 1, locations: str = OK, access_log: str | None = None,
+                 log_formats: str = "", connections: int = 4096, nofile: int = 8192):
         self.dir = tempfile.mkdtemp(prefix="lunge-bench-nginx-")
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
@@ -24,7 +31,9 @@ class Nginx:
         s.close()
         self.url = f"http://127.0.0.1:{self.port}/"
         with open(f"{self.dir}/nginx.conf", "w") as f:
-            f.write(CONF.format(d=self.dir, port=self.port, workers=workers))
+            log = f"{log_formats} access_log {access_log};" if access_log else "access_log off;"
+            f.write(CONF.format(d=self.dir, port=self.port, workers=workers, locations=locations, access_log=log,
+                                connections=connections, nofile=nofile))
         cmd = [shutil.which("nginx") or "/usr/sbin/nginx", "-p", self.dir, "-c", f"{self.dir}/nginx.conf",
                "-e", f"{self.dir}/error.log"]
         self.proc = subprocess.Popen((["taskset", "-c", cpu] if cpu else []) + cmd)

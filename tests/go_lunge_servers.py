@@ -1,19 +1,29 @@
 """Local stand-ins for the two services Go Lunge's examples talk to, so its example files run
 here unchanged but for their baseUrl:
 
-- `Httpbin`: the httpbin.org endpoints the examples use: /get, /post, /put, /patch, /delete
-  (echo args, headers, form, json), /status/CODE, /delay/SECONDS, /headers, /json, /uuid.
+- `Httpbin`: the httpbin.org endpoints the examples (v1 JSON and v2 YAML) use: /get, /post,
+  /put, /patch, /delete and /anything[/...] (echo args, headers, form, json; /anything any
+  method, with `method`), /status/CODE, /delay/SECONDS, /headers, /json, /uuid, /ip,
+  /user-agent, /bytes/N (N random bytes), /drip?numbytes=N (N `*`), each with httpbin's
+  response shape. `Httpbin(delay=0.005)` answers every request after that many seconds (the
+  real service is far slower than a local one; the v2 runs use it to bound a closed-model
+  scenario's rate at VUs / delay, whatever the machine).
 - `JsonPlaceholder`: jsonplaceholder.typicode.com's /users, /posts, /comments with the same
   shapes (user 1 is Leanne Graham of Gwenborough, user 1 has posts 1-10, post 1 has comments
   1-5), POST/PUT/PATCH/DELETE answered as it does (nothing is stored), every response after
   15 ms and as `application/json; charset=utf-8`.
 
-Both record every request they parse (method, path, headers, body) in `seen`, listen on
-127.0.0.1 on a free port in a thread of the test process, and stop with stop().
+Both record every request they parse (method, path, headers, body, client) in `seen`, and count them
+(thread-safe) by (method, path) in `counts()` and by wall-clock second in `per_second()`.
+They listen on 127.0.0.1 on a free port in a thread of the test process (a thread per
+connection, HTTP/1.1 keep-alive, a listen backlog of 1024: a few hundred concurrent
+connections are fine), and stop with stop().
 """
 from __future__ import annotations
 
+import collections
 import json
+import os
 import threading
 import time
 import urllib.parse
@@ -24,15 +34,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class _Base(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     content_type = "application/json"
+    # Headers and body are two writes: without TCP_NODELAY a keep-alive client's delayed ACK
+    # would hold the body back 40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):  # quiet
         pass
 
     def reply(self, code: int, doc, content_type: str | None = None):
         body = b"" if doc is None else json.dumps(doc, indent=2).encode()
+        self.reply_bytes(code, body, None if doc is None else content_type or self.content_type)
+
+    def reply_bytes(self, code: int, body: bytes, content_type: str | None):
         self.send_response(code)
-        if doc is not None:
-            self.send_header("Content-Type", content_type or self.content_type)
+        if content_type is not None:
+            self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
@@ -43,14 +59,18 @@ class _Base(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         url = urllib.parse.urlsplit(self.path)
         self.server.seen.append({"method": self.command, "path": url.path, "query": url.query,
-                                 "headers": dict(self.headers.items()), "body": raw})
+                                 "headers": dict(self.headers.items()), "body": raw,
+                                 "client": self.client_address})
+        self.server.count(self.command, url.path)
+        if self.server.delay:
+            time.sleep(self.server.delay)
         try:
             doc = json.loads(raw) if raw else None
         except ValueError:
             doc = None
         self.route(url.path, dict(urllib.parse.parse_qsl(url.query)), raw, doc)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
     def route(self, path: str, query: dict, raw: bytes, doc):
         raise NotImplementedError
@@ -78,6 +98,18 @@ class _HttpbinHandler(_Base):
             if parts[0] != method:
                 return self.reply(405, None)
             return self.reply(200, self.echo(query, raw, doc, method != "get"))
+        if parts[0] == "anything":
+            return self.reply(200, {**self.echo(query, raw, doc, True), "method": self.command})
+        if path == "/ip":
+            return self.reply(200, {"origin": self.client_address[0]})
+        if path == "/user-agent":
+            return self.reply(200, {"user-agent": self.headers.get("User-Agent")})
+        if parts[0] == "bytes" and len(parts) == 2 and parts[1].isdigit():
+            return self.reply_bytes(200, os.urandom(min(int(parts[1]), 100 * 1024)), "application/octet-stream")
+        if path == "/drip":
+            # numbytes '*' (httpbin spreads them over `duration` after `delay`: both 0 here).
+            n = int(query.get("numbytes", "10")) if query.get("numbytes", "10").isdigit() else 10
+            return self.reply_bytes(200, b"*" * min(n, 10 * 1024 * 1024), "application/octet-stream")
         if parts[0] == "status" and len(parts) == 2 and parts[1].isdigit():
             return self.reply(int(parts[1]), None)
         if parts[0] == "delay" and len(parts) == 2 and parts[1].isdigit():
@@ -153,13 +185,35 @@ class _JsonPlaceholderHandler(_Base):
         return self.reply(200, row)
 
 
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # the listen backlog (socketserver's default is 5)
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], delay: float):
+        super().__init__(("127.0.0.1", 0), handler)
+        self.delay = delay
+        self.seen: list[dict] = []
+        self.lock = threading.Lock()
+        self.by_path: collections.Counter[tuple[str, str]] = collections.Counter()
+        self.by_second: collections.Counter[int] = collections.Counter()
+
+    def count(self, method: str, path: str) -> None:
+        with self.lock:
+            self.by_path[method, path] += 1
+            self.by_second[int(time.time())] += 1
+
+    def reset(self) -> None:
+        with self.lock:
+            self.seen.clear()
+            self.by_path.clear()
+            self.by_second.clear()
+
+
 class _Server:
     handler: type[BaseHTTPRequestHandler]
 
-    def __init__(self):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self.handler)
-        self.httpd.daemon_threads = True
-        self.httpd.seen = []  # type: ignore[attr-defined]
+    def __init__(self, delay: float = 0.0):
+        self.httpd = _HTTPServer(self.handler, delay)
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -167,10 +221,24 @@ class _Server:
 
     @property
     def seen(self) -> list:
-        return self.httpd.seen  # type: ignore[attr-defined]
+        return self.httpd.seen
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """{(method, path): requests} so far (the query string left out)."""
+        with self.httpd.lock:
+            return dict(self.httpd.by_path)
+
+    def per_second(self) -> dict[int, int]:
+        """{Unix second: requests received in it}."""
+        with self.httpd.lock:
+            return dict(self.httpd.by_second)
+
+    def total(self) -> int:
+        with self.httpd.lock:
+            return sum(self.httpd.by_path.values())
 
     def reset(self):
-        self.seen.clear()
+        self.httpd.reset()
 
     def stop(self):
         self.httpd.shutdown()
