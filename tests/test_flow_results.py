@@ -431,7 +431,7 @@ def test_csv_per_request_file_beside_the_series(tmp_path):
     pay = rows[1]
     assert (pay["requests"], pay["failures"], pay["errors"], pay["checkFailures"], pay["failedRequests"]) == (
         "41", "4", "1", "1", "4")
-    assert float(pay["errorRate"]) == pytest.approx(3 / 41, abs=1e-6)
+    assert float(pay["errorRate"]) == pytest.approx(4 / 41, abs=1e-6)
     assert (pay["checksPassed"], pay["checksTotal"], pay["extractMisses"]) == ("37", "40", "2")
     assert float(rows[0]["p95Ms"]) == pytest.approx(76, rel=1e-3)
 
