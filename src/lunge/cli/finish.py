@@ -26,8 +26,8 @@ def threshold_exprs(s: Settings, test=None) -> list:
         return []
     from lunge.config.scenario import TestFile
 
-    if isinstance(test, TestFile):  # a v2 file: its run-wide rules (per-scenario ones: TODO flows results)
-        return [r.expr for r in test.thresholds.run_wide()] + thresholds.parse_flags(s.threshold_exprs)
+    if isinstance(test, TestFile):  # a v2 file: its rules, run-wide and per scenario (custom), as they are
+        return list(test.thresholds.rules) + thresholds.parse_flags(s.threshold_exprs)
     return thresholds.from_config(test.thresholds if test is not None else None) + \
         thresholds.parse_flags(s.threshold_exprs)
 
@@ -63,7 +63,7 @@ def validate(s: Settings, test=None, *, name: str | None = None, environment: st
         baseline = load_baseline(name, environment)
     where = output_field(s, test)
     for fmt, path in report.output_paths(s.formats, dict(s.output)).items():
-        for f in report.files_of(fmt, path) if path is not None else ():
+        for f in report.files_of(fmt, path, scenarios=is_flows(test)) if path is not None else ():
             report.check_output(f, where)
     if s.baseline:  # the store's directories are lunge's to make; a file in their way is not
         report.check_output(os.path.join(baselines.STORE, "any.json"), "--baseline", create_dirs=True,
@@ -75,6 +75,12 @@ def validate(s: Settings, test=None, *, name: str | None = None, environment: st
 
         html.check_template(s.template)
     return baseline
+
+
+def is_flows(test) -> bool:
+    from lunge.config.scenario import TestFile
+
+    return isinstance(test, TestFile)
 
 
 def output_field(s: Settings, test=None) -> str:
