@@ -196,7 +196,7 @@ class FlowLoadTest(LoadTest):
         """Each scenario's live state, summed over the engines."""
         from lunge._native.contract import ScenarioSnapshot
 
-        per = [e.scenario_snapshot() for e in self.engines]
+        per = [e.scenario_snapshot() for e in self.engines]  # type: ignore[attr-defined]
         out = []
         for parts in zip(*per):
             states = {p.state for p in parts}
@@ -209,8 +209,8 @@ class FlowLoadTest(LoadTest):
     def _complete(self, result: RunResult) -> None:
         from lunge.results.flows import ScenarioResult
 
-        per_engine = [e.flow_results() for e in self.engines]
-        result.scenarios = [ScenarioResult.from_engines(list(parts)) for parts in zip(*per_engine)]
+        per_engine = [e.flow_results() for e in self.engines]  # type: ignore[attr-defined]
+        result.scenarios = ScenarioResult.from_engines(per_engine)  # engine threads start together: no shift
 
 
 # An open-model run is rate-limited by the generator if scheduled requests went unsent or

@@ -363,6 +363,7 @@ def _from_config(flags: dict, path: str, env, test, request, variables):
     from lunge.variables import parse_assignments
 
     cfg = scenario.load_any(path)
+    assert not isinstance(cfg, scenario.TestFile)  # perf() sends v2 files to _run_flows
     pt = cfg.performance_test(test) if test else None
     if pt is None and not request:
         raise ConfigError("give -p TEST (a performance test) or -r REQUEST (a request) with -c")
