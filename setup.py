@@ -47,7 +47,7 @@ directives = {
 
 setup(
     ext_modules=cythonize(
-        [ext("hist"), ext("engine"), ext("flowkit")],
+        [ext("hist"), ext("engine"), ext("flowkit"), ext("flow")],
         compiler_directives=directives,
         annotate=ANNOTATE,
     ),

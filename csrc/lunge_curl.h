@@ -51,6 +51,7 @@ struct curl_waitfd { int fd; short events; short revents; };
 
 typedef size_t (*curl_write_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
 typedef int (*curl_sockopt_callback)(void *clientp, int curlfd, int purpose);
+typedef size_t (*curl_header_callback)(char *buffer, size_t size, size_t nitems, void *userdata);
 typedef int (*curl_prereq_callback)(void *clientp, char *conn_primary_ip, char *conn_local_ip,
                                     int conn_primary_port, int conn_local_port);
 
@@ -107,6 +108,7 @@ enum {
 
   /* CURLoption: LONG = 0, OBJECTPOINT = 10000, FUNCTIONPOINT = 20000, OFF_T = 30000 */
   CURLOPT_WRITEDATA = 10001,
+  CURLOPT_URL = 10002,
   CURLOPT_PROXY = 10004,
   CURLOPT_ERRORBUFFER = 10010,
   CURLOPT_WRITEFUNCTION = 20011,
@@ -114,10 +116,15 @@ enum {
   CURLOPT_USERAGENT = 10018,
   CURLOPT_HTTPHEADER = 10023,
   CURLOPT_SSLCERT = 10025,
+  CURLOPT_HEADERDATA = 10029,
   CURLOPT_CUSTOMREQUEST = 10036,
   CURLOPT_LOW_SPEED_LIMIT = 19,
   CURLOPT_LOW_SPEED_TIME = 20,
   CURLOPT_NOBODY = 44,
+  CURLOPT_FRESH_CONNECT = 74,
+  CURLOPT_FORBID_REUSE = 75,
+  CURLOPT_HEADERFUNCTION = 20079,
+  CURLOPT_HTTPGET = 80,
   CURLOPT_FOLLOWLOCATION = 52,
   CURLOPT_SSL_VERIFYPEER = 64,
   CURLOPT_CAINFO = 10065,
@@ -144,6 +151,7 @@ enum {
 
   CURLMOPT_PIPELINING = 3,
   CURLMOPT_MAXCONNECTS = 6,
+  CURLMOPT_MAX_TOTAL_CONNECTIONS = 13,
   CURLPIPE_NOTHING = 0,
   CURLPIPE_MULTIPLEX = 2,
 
@@ -283,6 +291,9 @@ static inline CURLcode lc_setopt_write(CURL *h, curl_write_callback cb) {
 }
 static inline CURLcode lc_setopt_sockopt(CURL *h, curl_sockopt_callback cb) {
   return LC.easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, cb);
+}
+static inline CURLcode lc_setopt_header(CURL *h, curl_header_callback cb) {
+  return LC.easy_setopt(h, CURLOPT_HEADERFUNCTION, cb);
 }
 static inline CURLcode lc_setopt_prereq(CURL *h, curl_prereq_callback cb) {
   return LC.easy_setopt(h, CURLOPT_PREREQFUNCTION, cb);

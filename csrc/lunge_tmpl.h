@@ -3,7 +3,8 @@
  * At plan time Python resolves everything that is the same for every request (global
  * variables, the environment, baseUrl, tags) and leaves a template of segments: literal
  * text, and the parts that change per VU or per iteration: a value the VU extracted
- * earlier in its flow, {{iteration}}, {{vuId}}, {{timestamp}} (ms), {{$uuid}} and
+ * earlier in its flow, {{iteration}}, {{vuId}}, {{timestamp}} (Unix seconds),
+ * {{timestampMs}}, {{isoTimestamp}} (UTC, ms: 2026-12-06T07:20:00.123Z), {{$uuid}} and
  * {{$randomInt}}.  The engine renders it into the VU's buffer before each request: no
  * Python, no allocation, bounded by the buffer.
  */
@@ -14,7 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
-enum { LT_LIT = 0, LT_VAR, LT_ITERATION, LT_VU, LT_TIMESTAMP, LT_UUID, LT_RANDINT };
+enum { LT_LIT = 0, LT_VAR, LT_ITERATION, LT_VU, LT_TIMESTAMP, LT_UUID, LT_RANDINT, LT_TIMESTAMP_MS, LT_ISO };
 
 typedef struct {
     int kind;
@@ -49,6 +50,34 @@ static inline size_t lt_u64(uint64_t v, char *out) {
     return n;
 }
 
+/* now_ms as ISO 8601 UTC with milliseconds into out (24 characters): 2026-12-06T07:20:00.123Z.
+ * Days to a civil date: Howard Hinnant's days_from_civil, inverted. */
+static inline size_t lt_iso(uint64_t now_ms, char *out) {
+    uint64_t ms = now_ms % 1000, secs = now_ms / 1000;
+    uint64_t sod = secs % 86400;
+    int64_t z = (int64_t)(secs / 86400) + 719468;
+    int64_t era = z / 146097;
+    uint64_t doe = (uint64_t)(z - era * 146097);
+    uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = (int64_t)yoe + era * 400;
+    uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    uint64_t mp = (5 * doy + 2) / 153;
+    uint64_t d = doy - (153 * mp + 2) / 5 + 1;
+    uint64_t m = mp < 10 ? mp + 3 : mp - 9;
+    if (m <= 2) y++;
+    uint64_t f[7] = {(uint64_t)y, m, d, sod / 3600, sod / 60 % 60, sod % 60, ms};
+    static const char sep[7] = {'-', '-', 'T', ':', ':', '.', 'Z'};
+    static const int width[7] = {4, 2, 2, 2, 2, 2, 3};
+    size_t o = 0;
+    for (int i = 0; i < 7; i++) {
+        uint64_t v = f[i];
+        for (int k = width[i] - 1; k >= 0; k--) { out[o + (size_t)k] = (char)('0' + v % 10); v /= 10; }
+        o += (size_t)width[i];
+        out[o++] = sep[i];
+    }
+    return o;
+}
+
 /* Render the n segments into out[0..cap); the length, or -1 if it does not fit or a
  * variable is not set (the request is then not sent: the flow's earlier extraction failed). */
 static long lt_render(const lt_seg *segs, int n, const lt_ctx *c, char *out, size_t cap) {
@@ -66,7 +95,9 @@ static long lt_render(const lt_seg *segs, int n, const lt_ctx *c, char *out, siz
             break;
         case LT_ITERATION: len = lt_u64(c->iteration, num); break;
         case LT_VU: len = lt_u64(c->vu, num); break;
-        case LT_TIMESTAMP: len = lt_u64(c->now_ms, num); break;
+        case LT_TIMESTAMP: len = lt_u64(c->now_ms / 1000, num); break;
+        case LT_TIMESTAMP_MS: len = lt_u64(c->now_ms, num); break;
+        case LT_ISO: len = lt_iso(c->now_ms, num); break;
         case LT_RANDINT: {
             uint64_t span = (uint64_t)(s->hi - s->lo) + 1;
             int64_t v = s->lo + (int64_t)(span ? lt_next(c->rng) % span : lt_next(c->rng));

@@ -105,9 +105,9 @@ from lunge._native.flowkit import render  # noqa: E402
 
 def test_template_renders_literals_variables_and_the_vus_counters():
     segs = [("lit", "http://h/users/"), ("var", 1), ("lit", "?i="), ("iteration",), ("lit", "&vu="), ("vuId",),
-            ("lit", "&t="), ("timestamp",)]
+            ("lit", "&t="), ("timestamp",), ("lit", "&ms="), ("timestampMs",)]
     assert render(segs, [b"unused", b"42"], iteration=7, vu=3, now_ms=1700000000123) == \
-        b"http://h/users/42?i=7&vu=3&t=1700000000123"
+        b"http://h/users/42?i=7&vu=3&t=1700000000&ms=1700000000123"
     assert render([("var", 0)], [b""]) == b""                 # set, but empty
     assert render([("iteration",)], [], iteration=2**64 - 1) == str(2**64 - 1).encode()
 
@@ -133,3 +133,15 @@ def test_random_ints_stay_in_their_range():
     got = {int(render([("randomInt", -3, 3)], [], seed=s)) for s in range(1, 400)}
     assert got == set(range(-3, 4))
     assert int(render([("randomInt", 5, 5)], [], seed=7)) == 5
+
+
+@pytest.mark.parametrize("ms", [0, 1, 951782400000, 1700000000123, 1796541600999, 4102444800000, 253402300799999,
+                                68719476735999])
+def test_iso_timestamps_agree_with_datetime(ms):
+    import datetime
+
+    want = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc)
+    want = want.replace(microsecond=(ms % 1000) * 1000)
+    got = render([("isoTimestamp",)], [], now_ms=ms).decode()
+    assert got == want.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    assert render([("lit", "t="), ("isoTimestamp",)], [], now_ms=1796541600123) == b"t=2026-12-06T07:20:00.123Z"

@@ -14,12 +14,13 @@ from conftest import REPO
 NATIVE = REPO / "src" / "lunge" / "_native"
 
 
-def test_engine_constructor_stub_matches_the_engine():
-    from lunge._native.engine import Engine
+@pytest.mark.parametrize("module, name", [("engine", "Engine"), ("flow", "FlowEngine")])
+def test_engine_constructor_stub_matches_the_engine(module, name):
+    cls_obj = getattr(importlib.import_module(f"lunge._native.{module}"), name)
 
     # "Engine(str url, *, str method='GET', headers=(), bytes body=None, ...)"
-    embedded = Engine.__doc__.splitlines()[0]
-    params = re.match(r"Engine\((.*)\)$", embedded).group(1)
+    embedded = cls_obj.__doc__.splitlines()[0]
+    params = re.match(rf"{name}\((.*)\)$", embedded).group(1)
     runtime = {}
     for p in params.split(", "):
         if p == "*":
@@ -27,8 +28,8 @@ def test_engine_constructor_stub_matches_the_engine():
         decl, _, default = p.partition("=")
         runtime[decl.split()[-1]] = ast.literal_eval(default) if default else "required"
 
-    stub = ast.parse((NATIVE / "engine.pyi").read_text())
-    cls = next(n for n in stub.body if isinstance(n, ast.ClassDef) and n.name == "Engine")
+    stub = ast.parse((NATIVE / f"{module}.pyi").read_text())
+    cls = next(n for n in stub.body if isinstance(n, ast.ClassDef) and n.name == name)
     init = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
     a = init.args
     assert [x.arg for x in a.args] == ["self"] and not a.vararg and not a.kwarg  # keyword-only, as in the .pyx
@@ -41,6 +42,6 @@ def test_engine_constructor_stub_matches_the_engine():
 def test_stubtest():
     out = subprocess.run([sys.executable, "-m", "mypy.stubtest", "--allowlist", str(REPO / "tests" / "stubtest_allowlist.txt"),
                           "lunge._native.engine", "lunge._native.hist", "lunge._native.contract",
-                          "lunge._native.flowkit"],
+                          "lunge._native.flowkit", "lunge._native.flow"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr

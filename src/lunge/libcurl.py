@@ -84,9 +84,12 @@ def locate() -> tuple[str, str]:
 
 @functools.lru_cache(maxsize=1)
 def load() -> dict:
-    """Load libcurl into the engine (once) and return its version facts."""
-    from lunge._native import engine
+    """Load libcurl into the engines (once) and return its version facts."""
+    from lunge._native import engine, flow
 
     path, origin = locate()
     info = engine.load_libcurl(path)
+    # Each extension module has its own function table (csrc/lunge_curl.h's static LC): the
+    # same libcurl instance (dlopen counts references), set up by the first.
+    flow.load_libcurl(path)
     return {**info, "path": path, "origin": origin}

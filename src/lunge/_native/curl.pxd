@@ -1,5 +1,5 @@
 # libcurl as the engine reaches it: csrc/lunge_curl.h's types, function table (dlopen'ed, see
-# lunge_curl_load) and ABI numbers.  Only what engine.pyx uses; tests/test_curl_abi.py checks
+# lunge_curl_load) and ABI numbers.  Only what engine.pyx and flow.pyx use; tests/test_curl_abi.py checks
 # every number in the header against pycurl's constants and that this file declares no name
 # the header lacks.
 
@@ -34,6 +34,7 @@ cdef extern from "lunge_curl.h" nogil:
 
     ctypedef size_t (*curl_write_callback)(char *ptr, size_t size, size_t nmemb, void *userdata) noexcept nogil
     ctypedef int (*curl_sockopt_callback)(void *clientp, int curlfd, int purpose) noexcept nogil
+    ctypedef size_t (*curl_header_callback)(char *buffer, size_t size, size_t nitems, void *userdata) noexcept nogil
     ctypedef int (*curl_prereq_callback)(void *clientp, char *conn_primary_ip, char *conn_local_ip,
                                          int conn_primary_port, int conn_local_port) noexcept nogil
 
@@ -69,6 +70,7 @@ cdef extern from "lunge_curl.h" nogil:
     CURLcode lc_setopt_off(CURL *h, int opt, curl_off_t v)
     CURLcode lc_setopt_write(CURL *h, curl_write_callback cb)
     CURLcode lc_setopt_sockopt(CURL *h, curl_sockopt_callback cb)
+    CURLcode lc_setopt_header(CURL *h, curl_header_callback cb)
     CURLcode lc_setopt_prereq(CURL *h, curl_prereq_callback cb)
     CURLMcode lc_multi_setopt_long(CURLM *m, int opt, long v)
     long lc_info_long(CURL *h, int info)
@@ -124,6 +126,11 @@ cdef extern from "lunge_curl.h" nogil:
         CURLE_TOO_LARGE
 
         CURLOPT_WRITEDATA
+        CURLOPT_URL
+        CURLOPT_HEADERDATA
+        CURLOPT_FRESH_CONNECT
+        CURLOPT_FORBID_REUSE
+        CURLOPT_HTTPGET
         CURLOPT_PROXY
         CURLOPT_ERRORBUFFER
         CURLOPT_POSTFIELDS
@@ -158,6 +165,7 @@ cdef extern from "lunge_curl.h" nogil:
 
         CURLMOPT_PIPELINING
         CURLMOPT_MAXCONNECTS
+        CURLMOPT_MAX_TOTAL_CONNECTIONS
         CURLPIPE_NOTHING
         CURLPIPE_MULTIPLEX
 

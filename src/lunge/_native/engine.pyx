@@ -10,7 +10,7 @@ curl_multi_info_read, re-add the finished easy handle untouched, curl_multi_poll
 """
 from libc.stdint cimport uint64_t, int64_t, UINT64_MAX
 from libc.stdlib cimport calloc, free
-from libc.string cimport strncpy, strstr
+from libc.string cimport strncpy
 from libc.stdio cimport snprintf
 
 import re
@@ -18,6 +18,8 @@ import re
 import numpy as np
 
 from lunge._native.curl cimport *
+# error classes (C_*), error_class() and the resend guard: shared with flow.pyx
+from lunge._native.xfer cimport *
 from lunge._native.hist cimport Histogram, lunge_hist, lh_new, lh_reset_stats, lh_index, lh_record, lh_record_zeros, \
     LH_HIGHEST
 from lunge._native.system cimport lunge_now_ns, lunge_wall_ns, lunge_fine_timer_slack, lunge_wait_fds, la_get, la_set, \
@@ -46,10 +48,6 @@ cdef enum:
 cdef enum:
     SC_ERROR, SC_1XX, SC_2XX, SC_3XX, SC_4XX, SC_5XX
 
-# Error classes, by index (contract.ERROR_CLASSES): what a CURLcode means for a load test.
-cdef enum:
-    C_REFUSED, C_TIMEOUT, C_DNS, C_TLS, C_RESET, C_CLOSED, C_INVALID, C_REDIRECTS, C_OTHER, C_ABORTED
-
 # Timing phases, by index (contract.PHASES): libcurl's breakdown, per response; time to failure.
 cdef enum:
     P_DNS, P_CONNECT, P_TLS, P_TTFB, P_TRANSFER, P_TOTAL, P_ERROR
@@ -71,42 +69,6 @@ if (len(STATUS_CLASSES), len(ERROR_CLASSES), len(PHASES)) != (NSTATUS_CLASSES, N
 # which is lunge's plumbing, not the target's: taken out of the error samples.
 OWN_POOL_PREFIX, OWN_POOL_SUFFIX = "slot", ".lunge.invalid"
 OWN_POOL_VIA = re.compile(f" via {re.escape(OWN_POOL_PREFIX)}\\d+{re.escape(OWN_POOL_SUFFIX)}:\\d+")
-
-
-cdef inline int error_class(CURLcode code, const char *msg) noexcept nogil:
-    # Mostly the CURLcode; libcurl's message settles the codes that several faults share.
-    if code == CURLE_RECV_ERROR and msg != NULL:  # a broken chunk or a TLS alert is not a reset
-        # nor are response headers over libcurl's limits ("Too large response headers: N > M")
-        if strstr(msg, "chunk") != NULL or strstr(msg, "response headers") != NULL:
-            return C_INVALID
-        if strstr(msg, "SSL") != NULL or strstr(msg, "alert") != NULL:
-            return C_TLS
-    if code == CURLE_COULDNT_CONNECT:
-        return C_REFUSED
-    if code == CURLE_OPERATION_TIMEDOUT:
-        return C_TIMEOUT
-    if code == CURLE_COULDNT_RESOLVE_PROXY or code == CURLE_COULDNT_RESOLVE_HOST:
-        return C_DNS
-    if code in (CURLE_SSL_CONNECT_ERROR, CURLE_OBSOLETE51, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED,
-                CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER, CURLE_PEER_FAILED_VERIFICATION, CURLE_USE_SSL_FAILED,
-                CURLE_SSL_ENGINE_INITFAILED, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_SHUTDOWN_FAILED,
-                CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
-                CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CLIENTCERT):
-        return C_TLS
-    # The server read the request and closed without a byte of answer: "Empty reply from
-    # server" on a new connection; on a reused one, libcurl's resend that _prereq stopped.
-    if code == CURLE_GOT_NOTHING or code == CURLE_ABORTED_BY_CALLBACK:
-        return C_CLOSED
-    if code in (CURLE_PARTIAL_FILE, CURLE_SEND_ERROR, CURLE_RECV_ERROR):
-        return C_RESET
-    # UNSUPPORTED_PROTOCOL: only a response can cause it (URL schemes are checked before the
-    # run): "Received HTTP/0.9", an unknown HTTP version.  FILESIZE_EXCEEDED: --max-body.
-    if code in (CURLE_UNSUPPORTED_PROTOCOL, CURLE_WEIRD_SERVER_REPLY, CURLE_HTTP2, CURLE_BAD_CONTENT_ENCODING,
-                CURLE_FILESIZE_EXCEEDED, CURLE_HTTP2_STREAM, CURLE_HTTP3, CURLE_TOO_LARGE):
-        return C_INVALID
-    if code == CURLE_TOO_MANY_REDIRECTS:
-        return C_REDIRECTS
-    return C_OTHER
 
 
 cdef struct Slot:
@@ -163,27 +125,9 @@ cdef int _opened(void *clientp, int fd, int purpose) noexcept nogil:
 
 
 cdef int _prereq(void *clientp, char *ip, char *local_ip, int port, int local_port) noexcept nogil:
-    # libcurl calls this once per attempt, just before a request goes out.  Another attempt of
-    # one transfer after an answer is a redirect (-L).  After none, libcurl is resending: the
-    # reused connection closed without answering ("Connection died, retrying a fresh connect"),
-    # or an HTTP/2 stream was refused.  If the last attempt's request went out, the server may
-    # have read it: the resend is stopped here (CURLE_ABORTED_BY_CALLBACK, counted as
-    # connection_closed), so that one request counted is one request sent and a POST body never
-    # goes out twice.  If nothing went out (a write to a connection already dead), this attempt
-    # is the request's first on the wire: it goes.
+    # libcurl's resend of a request the server may have read is stopped (xfer.pxd, prereq_guard).
     cdef Slot *s = <Slot *>clientp
-    cdef long h, q
-    if s.sent_hdr < 0:  # the transfer's first attempt: no getinfo on this path
-        s.sent_hdr = 0
-        s.sent_req = 0
-        return CURL_PREREQFUNC_OK
-    h = lc_info_long(s.easy, CURLINFO_HEADER_SIZE)   # response headers so far in this transfer
-    q = lc_info_long(s.easy, CURLINFO_REQUEST_SIZE)  # request bytes sent so far
-    if h == s.sent_hdr and q != s.sent_req:
-        return CURL_PREREQFUNC_ABORT
-    s.sent_hdr = h
-    s.sent_req = q
-    return CURL_PREREQFUNC_OK
+    return prereq_guard(s.easy, &s.sent_hdr, &s.sent_req)
 
 
 class EngineError(RuntimeError):

@@ -56,7 +56,7 @@ def json_path(bytes doc, str path):
 
 
 cdef extern from "lunge_tmpl.h" nogil:
-    enum: LT_LIT, LT_VAR, LT_ITERATION, LT_VU, LT_TIMESTAMP, LT_UUID, LT_RANDINT
+    enum: LT_LIT, LT_VAR, LT_ITERATION, LT_VU, LT_TIMESTAMP, LT_UUID, LT_RANDINT, LT_TIMESTAMP_MS, LT_ISO
     ctypedef struct lt_seg:
         int kind
         const char *text
@@ -75,13 +75,14 @@ cdef extern from "lunge_tmpl.h" nogil:
     long lt_render(const lt_seg *segs, int n, const lt_ctx *c, char *out, size_t cap)
 
 SEGMENTS = {"lit": LT_LIT, "var": LT_VAR, "iteration": LT_ITERATION, "vuId": LT_VU, "timestamp": LT_TIMESTAMP,
-            "uuid": LT_UUID, "randomInt": LT_RANDINT}
+            "timestampMs": LT_TIMESTAMP_MS, "isoTimestamp": LT_ISO, "uuid": LT_UUID, "randomInt": LT_RANDINT}
 
 
 def render(segments, variables, uint64_t iteration=0, uint64_t vu=1, uint64_t now_ms=0, uint64_t seed=1,
            size_t cap=65536):
     """Render a template as the engine does. segments: [("lit", "text"), ("var", index),
-    ("iteration",), ("vuId",), ("timestamp",), ("uuid",), ("randomInt", lo, hi)]; variables: a
+    ("iteration",), ("vuId",), ("timestamp",) (Unix seconds of now_ms), ("timestampMs",), ("isoTimestamp",)
+    (UTC, 2026-12-06T07:20:00.123Z), ("uuid",), ("randomInt", lo, hi)]; variables: a
     list of bytes or None (not set). The rendered bytes, or None when a variable is not set or
     the result does not fit `cap`."""
     cdef int n = len(segments), nv = len(variables), i
