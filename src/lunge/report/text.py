@@ -25,10 +25,17 @@ def render(an: Analysis, thresholds=None, comparison=None, color=False) -> str:
         limit.append(f"{cfg['iterations']} requests")
     if cfg.get("durationMs"):
         limit.append(f"{cfg['durationMs'] / 1000:g}s")
-    lines.append(f"lunge perf  {cfg['method']} {cfg['url']}")
-    lines.append(f"  {cfg['concurrency']} connections, {' or '.join(limit)}"
-                 f"{', HTTP/2' if cfg.get('http2') else ''}"
-                 f"{'  (interrupted)' if result.interrupted else ''}")
+    if cfg.get("model") == "flows":  # a v2 file: its scenarios, each detailed below the totals
+        names = [sc["name"] for sc in cfg.get("scenarios", ())]
+        lines.append(_fit(f"lunge perf  {cfg.get('file')}"))
+        lines.append(_fit(f"  {len(names)} scenario{'s' * (len(names) != 1)}"
+                          f"{' in sequence' if cfg.get('sequential') and len(names) > 1 else ''}: {', '.join(names)}"
+                          f"{', HTTP/2' if cfg.get('http2') else ''}{'  (interrupted)' if result.interrupted else ''}"))
+    else:
+        lines.append(f"lunge perf  {cfg['method']} {cfg['url']}")
+        lines.append(f"  {cfg['concurrency']} connections, {' or '.join(limit)}"
+                     f"{', HTTP/2' if cfg.get('http2') else ''}"
+                     f"{'  (interrupted)' if result.interrupted else ''}")
     lines.append("")
     failed = m["failedRequests"]
     # the measured window (no warmup), to the millisecond: a short run is not "0.00s"

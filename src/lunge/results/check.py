@@ -119,7 +119,8 @@ def check_mergeable(results: list, sources: list, force: bool) -> None:
         if r.name != first.name:
             raise ConfigError(f"merge: {src} is another test (testName {r.name!r}, {src0} has {first.name!r}); "
                               f"add --force to merge them anyway")
-        if r.configuration.get("url") != first.configuration.get("url"):
+        if r.configuration.get("url", r.configuration.get("file")) != \
+                first.configuration.get("url", first.configuration.get("file")):
             raise ConfigError(f"merge: {src} has another target (configuration.url {r.configuration.get('url')!r}, "
                               f"{src0} has {first.configuration.get('url')!r}); add --force to merge them anyway")
     order = sorted(range(len(results)), key=lambda i: results[i].start_wall_ns)
