@@ -160,7 +160,8 @@ def _result_counts(result: dict) -> tuple[int, dict[str, dict] | None]:
     scenarios = result.get("scenarios")
     if scenarios is None:
         return total, None
-    return total, {s["name"]: {"iterations": s["iterations"], "requests": s["requests"]} for s in scenarios}
+    return total, {name: {"iterations": s["iterations"], "requests": s["totalRequests"]}
+                   for name, s in scenarios.items()}
 
 
 def _keys(doc: dict, base: str) -> dict[str, list[tuple[str, str]]]:

@@ -1629,14 +1629,16 @@ cdef class FlowEngine:
         if self._may_start(v, s):
             if s.kind == X_SHARED:
                 s.shared_left -= 1
-            self._start_iteration(v, s, now)
+            self._start_iteration(v, s, now, now)
             return
         v.state = VU_IDLE
         if s.kind == X_PER_VU or s.kind == X_SHARED:
             v.state = VU_DONE
             s.live_vus -= 1
 
-    cdef void _start_iteration(self, VU *v, Scen *s, uint64_t now) noexcept nogil:
+    cdef void _start_iteration(self, VU *v, Scen *s, uint64_t now, uint64_t due) noexcept nogil:
+        # due: when the iteration should have started (arrival rate: its schedule's time, so
+        # its duration counts from then, as the open model's latency does; otherwise now)
         cdef uint64_t d, active
         if v.easy == NULL and self._vu_init(v) < 0:
             self.fatal = -1
@@ -1644,7 +1646,7 @@ cdef class FlowEngine:
         v.in_iter = 1
         v.retire = 0
         v.step = 0
-        v.iter_start = now
+        v.iter_start = due
         v.iteration = s.iter_j * s.iter_stride + s.iter_offset
         s.iter_j += 1
         active = la_get(&s.live.active) + 1
@@ -1727,7 +1729,7 @@ cdef class FlowEngine:
 
     cdef void _arrivals(self, Scen *s, uint64_t now) noexcept nogil:
         cdef VU *v
-        cdef uint64_t lag
+        cdef uint64_t lag, due
         cdef SecRow *q
         while s.next_due <= now and s.next_due < s.stop_at:
             if s.npool > 0:
@@ -1745,7 +1747,8 @@ cdef class FlowEngine:
                 s.sched_j += 1
                 self._advance_due(s)
                 continue
-            lag = now - s.next_due
+            due = s.next_due
+            lag = now - due
             lh_record(s.h_late, lag)
             lh_record(self.h_lag, lag)
             if lag > LATE_SEND_NS:
@@ -1754,7 +1757,7 @@ cdef class FlowEngine:
                 self.max_lag = lag
             s.sched_j += 1
             self._advance_due(s)
-            self._start_iteration(v, s, now)
+            self._start_iteration(v, s, now, due)
 
     cdef void _retarget(self, Scen *s, uint64_t now) noexcept nogil:
         # constant-vus / ramping-vus: VUs 0..target-1 run; above it, they finish their iteration
