@@ -325,7 +325,7 @@ class FlowPlan:
             "insecure": self.transport.insecure,
             "graceMs": self.transport.grace * 1000,
             "durationMs": self.total_duration() * 1000,
-            **({"shard": f"{self.shard[0][0] + 1}/{self.shard[0][1]}"} if self.shard else {}),
+            **({"shard": f"{self.shard[0][0]}/{self.shard[0][1]}"} if self.shard else {}),
         }
 
 
@@ -551,5 +551,5 @@ def build_flow_plan(tf: S.TestFile, *, env: dict[str, str] | None = None, http2:
     plan = FlowPlan(name=tf.name, test_file=tf, scenarios=compiled, transport=transport, hosts=tuple(hosts),
                     show_secrets=show_secrets, shard=(shard,) if shard else ())
     if shard and any(Share(plan.shard).part(S.peak_vus(c.scenario.executor)) == 0 for c in compiled):
-        raise ConfigError(f"--shard {shard[0] + 1}/{shard[1]}: a scenario has fewer VUs than shards")
+        raise ConfigError(f"--shard {shard[0]}/{shard[1]}: a scenario has fewer VUs than shards")
     return plan

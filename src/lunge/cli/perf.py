@@ -166,8 +166,8 @@ def perf(**kw):
     flow_quick = {k: kw.pop(k) for k in ("rate", "max_vus", "pre_allocated_vus")}
     executor = kw.get("executor")
     if executor in FLOW_EXECUTORS:  # iterations of a one-request flow: the flow engine
-        flow_quick.update(executor=executor, vus=kw.pop("vus"), stages=kw.pop("stages"))
-        kw["executor"] = None
+        flow_quick.update(executor=executor, vus=kw["vus"], stages=kw["stages"])
+        kw.update(executor=None, vus=None, stages=None)
     elif any(v is not None for v in flow_quick.values()):
         given = next(k for k, v in flow_quick.items() if v is not None).replace("_", "-")
         raise ConfigError(f"--{given} goes with --executor constant-arrival-rate or ramping-arrival-rate")
