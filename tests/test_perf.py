@@ -298,10 +298,10 @@ def test_vus_and_ramping_vus_stages_as_the_original_lunge_spells_them(fresh_targ
     (("--stages", "1s:2", "--vus", 2), "drop --vus"),
     (("--stages", "1s:0"), "no stage has a target above 0"),
     (("--stages", "1s"), "is not DURATION:TARGET"),
-    (("--executor", "constant-arrival-rate", "-n", 5), "does not run yet"),
+    (("--executor", "constant-arrival-rate", "-n", 5), "give --rate"),
     (("--vus", 2, "--concurrency", 3, "-n", 5), "give one"),
 ])
-def test_executor_flags_that_cannot_run_are_one_line(fresh_target, args, fragment):
+def test_executor_flags_that_do_not_fit_are_one_line(fresh_target, args, fragment):
     r = run_lunge("perf", "--url", f"{fresh_target.url}/", *map(str, args))
     assert_one_line_error(r, fragment)
     assert fresh_target.stats()["requests"] == 0
