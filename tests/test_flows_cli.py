@@ -83,6 +83,10 @@ def test_each_vu_sends_back_its_own_token_and_counts_equal_the_servers(tmp_path,
     # the login bodies carried the VU's id: 6 VUs, numbered 1..6 across the workers
     assert {json.loads(b)["vu"] for b in target.issued.values()} == {str(v) for v in range(1, 7)}
     assert sc["requests"]["me"]["checks"][0]["passed"] == sc["requests"]["me"]["totalRequests"]
+    # one 50 ms think per iteration, each wake timed (a wake still pending at the end is not)
+    assert sc["iterations"] <= sc["wakeLateness"]["count"] <= sc["iterations"] + 6
+    assert sc["wakeLateness"]["p99Ms"] < 20
+    assert sc["iterationDurations"]["minMs"] >= 50
     assert doc["thresholds"]["passed"] is True
 
 

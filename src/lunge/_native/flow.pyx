@@ -314,6 +314,7 @@ cdef struct Scen:
     lunge_hist *h_resp
     lunge_hist *h_iter
     lunge_hist *h_late
+    lunge_hist *h_wake  # think time and pacing: how late sleeping VUs woke
     SecRow *secs
     int64_t nsecs       # rows allocated (by engine second)
     int64_t vus_filled  # seconds whose `vus` is set
@@ -654,7 +655,7 @@ cdef class FlowEngine:
     # ------------------------------------------------------------------ construction
     cdef _scenario(self, int i, spec, int vu_base, int row_base, list labels_total, bint http2):
         cdef Scen *s = &self.sc[i]
-        cdef Histogram hr = Histogram(), hi = Histogram(), hl = Histogram()
+        cdef Histogram hr = Histogram(), hi = Histogram(), hl = Histogram(), hw = Histogram()
         if spec.executor not in FLOW_EXECUTORS:
             raise ValueError(f"scenario {spec.name!r}: unknown executor {spec.executor!r}")
         s.kind = FLOW_EXECUTORS.index(spec.executor)
@@ -680,8 +681,8 @@ cdef class FlowEngine:
         s.pace_kind = ("none", "constant", "random").index(kind)
         s.pace_a = <uint64_t>(max(a, 0.0) * 1e9)
         s.pace_b = <uint64_t>(max(b, a, 0.0) * 1e9)
-        s.h_resp, s.h_iter, s.h_late = hr.h, hi.h, hl.h
-        self.py_scen_hists.append({"response": hr, "iteration": hi, "lateness": hl})
+        s.h_resp, s.h_iter, s.h_late, s.h_wake = hr.h, hi.h, hl.h, hw.h
+        self.py_scen_hists.append({"response": hr, "iteration": hi, "lateness": hl, "wake": hw})
         if s.kind in (X_CONST_VUS, X_RAMP_VUS):
             steps = list(spec.vu_steps) or [(0.0, s.nvus)]
             s.vs_len = len(steps)
@@ -2009,6 +2010,8 @@ cdef class FlowEngine:
                 v = &self.vus[self.heap[0]]
                 self._heap_remove(v)
                 v.state = VU_IDLE
+                if v.sleep_kind == Z_THINK or v.sleep_kind == Z_PACE:
+                    lh_record(self.sc[v.scen].h_wake, now - v.wake_ns)
                 if v.sleep_kind == Z_THINK:
                     self._advance(v, now)
                 else:

@@ -63,6 +63,7 @@ def scenario_metrics(s: ScenarioResult) -> dict:
         "responseTimes": latency_stats(s.histograms["response"]),
         "iterationDurations": latency_stats(s.histograms["iteration"]),
         "lateness": latency_stats(s.histograms["lateness"]),
+        "wakeLateness": latency_stats(s.histograms["wake"]),
         "requests": {st.name: step_metrics(st, seconds) for st in s.steps},
     }
 

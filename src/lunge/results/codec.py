@@ -83,7 +83,7 @@ def scenarios(a: Analysis) -> dict:
             "failedRequests": m["failedRequests"], "checkFailures": m["checkFailures"], "errorRate": m["errorRate"],
             "rps": m["rps"], "iterationsPerSec": m["iterationsPerSec"],
             "responseTimes": m["responseTimes"], "iterationDurations": m["iterationDurations"],
-            "lateness": m["lateness"],
+            "lateness": m["lateness"], "wakeLateness": m["wakeLateness"],
             "histograms": {k: encode_hist(h) for k, h in s.histograms.items()},
             "timeSeries": [{k: getattr(row, attr) for k, attr in SCENARIO_SERIES_FIELDS} for row in s.seconds],
             "requests": {st.name: _step(st, m["requests"][st.name]) for st in s.steps},

@@ -23,7 +23,7 @@ from lunge._native.contract import ScenarioSecond
 from lunge._native.hist import Histogram
 
 # Keys of ScenarioResult.histograms, as contract.ScenarioResults names them.
-SCENARIO_HISTOGRAMS = ("response", "iteration", "lateness")
+SCENARIO_HISTOGRAMS = ("response", "iteration", "lateness", "wake")
 # Arrival-rate executors: the only ones that drop iterations and have a lateness.
 ARRIVAL_RATE = ("constant-arrival-rate", "ramping-arrival-rate")
 
