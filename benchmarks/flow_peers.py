@@ -317,11 +317,14 @@ def mode_flow(args, run: Path) -> None:
 # ---------------------------------------------------------------- mode: many-vus
 
 def think_time_lateness(result: dict) -> dict | None:
-    """TODO(flow engine): the think time's lateness percentiles from the result's per-scenario
-    histogram ({"p50Ms", "p99Ms", "maxMs"}: how much later than 1 s a VU's next iteration
-    started). The shape of `result["scenarios"][i]` beyond name/iterations/requests is being
-    designed; read it here once it is known. None until then."""
-    return None
+    """How late sleeping VUs woke after their think time ({"p50Ms", "p99Ms", "maxMs"}), from the
+    first scenario's `wakeLateness` (docs/result-format.md); None if the result has none."""
+    scen = next(iter((result.get("scenarios") or {}).values()), None)
+    w = scen and scen.get("wakeLateness")
+    if not w or not w.get("count"):
+        return None
+    return {"wakes": w["count"], "p50Ms": round(w["p50Ms"], 3), "p99Ms": round(w["p99Ms"], 3),
+            "maxMs": round(w["maxMs"], 3)}
 
 
 def mode_many_vus(args, run: Path) -> None:
@@ -342,7 +345,7 @@ def mode_many_vus(args, run: Path) -> None:
         served = len(nginx_log(access, got["t0"], got["end"]))
     doc = json.loads(result.read_text())
     m = doc["metrics"]
-    scen = (doc.get("scenarios") or [{}])[0]
+    scen = next(iter((doc.get("scenarios") or {}).values()), {})
     print(f"\nmany-vus: {args.vus} VUs, 1 s think time, {args.duration:g} s, lunge on CPU {GEN_CPU}\n")
     print(f"peak RSS: {got['peak_rss'] / 2**20:.0f} MiB sampled, {got['hwm'] / 2**20:.0f} MiB VmHWM "
           f"({got['hwm'] / args.vus / 1024:.1f} KiB per VU)")
@@ -357,8 +360,7 @@ def mode_many_vus(args, run: Path) -> None:
         print(f"iterations: {scen['iterations']}; mean iteration period {period:.4f} s: think time late by "
               f"about {late_ms:.1f} ms on average")
     lateness = think_time_lateness(doc)
-    print(f"think-time lateness percentiles: {lateness}" if lateness else
-          "think-time lateness percentiles: TODO (think_time_lateness: the result's per-scenario histogram)")
+    print(f"think-time lateness: {lateness}" if lateness else "think-time lateness: none recorded")
 
 
 def main() -> None:

@@ -172,15 +172,19 @@ class FlowLoadTest(LoadTest):
         n = max(1, min(workers, plan.max_parts(plan.shard)))
         self.plans = [plan] * n  # type: ignore[list-item]
         resolve: list[str] = []
+        origins = []
         for url in plan.hosts:
-            resolve.extend(pinned_resolve(pinned_address(url)))
+            origin = pinned_address(url)
+            resolve.extend(pinned_resolve(origin))
+            if origin[2] is not None:
+                origins.append(origin)
         for path in (t.cacert, t.cert, t.key):
             if path and not os.path.exists(path):
                 raise ConfigError(f"file {path!r} does not exist")
         raise_descriptor_limit(sum(s.vus for s in plan.specs(plan.shard)))  # a connection per VU at most
         common = dict(insecure=t.insecure, http2=t.http2, resolve=tuple(dict.fromkeys(resolve)),
                       cacert=t.cacert or system_ca_bundle(), cert=t.cert, key=t.key, max_body=t.max_body,
-                      connect_timeout=t.connect_timeout, grace=t.grace)
+                      connect_timeout=t.connect_timeout, grace=t.grace, own_pools=tuple(dict.fromkeys(origins)))
         try:
             self.engines = [FlowEngine(scenarios=plan.specs(plan.shard + ((i, n),)),
                                        max_connections=split_count(t.max_connections, i, n) if t.max_connections
