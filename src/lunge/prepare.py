@@ -74,18 +74,21 @@ def prepare(plan: Plan) -> Prepared:
     return Prepared(plan=plan, origin=pinned_address(plan.request.url), ca_bundle=t.cacert or system_ca_bundle())
 
 
-def raise_descriptor_limit(concurrency: int) -> None:
+def raise_descriptor_limit(concurrency: int, field: str = "--concurrency") -> None:
     """One socket per connection, plus libcurl's and Python's own descriptors: raise the soft
-    limit to that, or refuse when the hard limit cannot carry it."""
+    limit to that, or refuse when the hard limit cannot carry it.  field: what sets the
+    connections, for the message (a flow run: its file's VUs)."""
     need = concurrency + 64
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < need:
         if hard == resource.RLIM_INFINITY or hard >= need:
             resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
         else:
+            use = f"use --concurrency {max(1, hard - 64)}" if field == "--concurrency" else \
+                f"use at most {max(1, hard - 64)} VUs at once or settings.maxConnectionsPerHost"
             raise ConfigError(
-                f"--concurrency: {concurrency} needs {need} file descriptors but the limit is {hard}: "
-                f"use --concurrency {max(1, hard - 64)}, or raise the hard limit (as root: ulimit -Hn {need}; "
+                f"{field}: {concurrency} needs {need} file descriptors but the limit is {hard}: "
+                f"{use}, or raise the hard limit (as root: ulimit -Hn {need}; "
                 f"for good: nofile in /etc/security/limits.conf, or LimitNOFILE= for a service)",
                 type=CONCURRENCY_LIMIT)
 

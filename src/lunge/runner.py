@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from typing import Any
 
 from lunge import libcurl
 from lunge._native.contract import HarvestedSecond, Snapshot
@@ -181,12 +182,14 @@ class FlowLoadTest(LoadTest):
         for path in (t.cacert, t.cert, t.key):
             if path and not os.path.exists(path):
                 raise ConfigError(f"file {path!r} does not exist")
-        raise_descriptor_limit(sum(s.vus for s in plan.specs(plan.shard)))  # a connection per VU at most
-        common = dict(insecure=t.insecure, http2=t.http2, resolve=tuple(dict.fromkeys(resolve)),
+        vus = sum(s.vus for s in plan.specs(plan.shard))  # a connection per VU at most, or the cap
+        raise_descriptor_limit(min(vus, t.max_connections) if t.max_connections else vus,
+                               field=f"{plan.test_file.path}: the scenarios' VUs")
+        common: dict[str, Any] = dict(insecure=t.insecure, http2=t.http2, resolve=tuple(dict.fromkeys(resolve)),
                       cacert=t.cacert or system_ca_bundle(), cert=t.cert, key=t.key, max_body=t.max_body,
                       connect_timeout=t.connect_timeout, grace=t.grace, own_pools=tuple(dict.fromkeys(origins)))
         try:
-            self.engines = [FlowEngine(scenarios=plan.specs(plan.shard + ((i, n),)),
+            self.flows = [FlowEngine(scenarios=plan.specs(plan.shard + ((i, n),)),
                                        max_connections=split_count(t.max_connections, i, n) if t.max_connections
                                        else 0, **common)
                             for i in range(n)]
@@ -194,13 +197,14 @@ class FlowLoadTest(LoadTest):
             raise ConfigError(str(e)) from None
         except EngineError as e:
             raise InternalError(str(e)) from None
+        self.engines = self.flows  # type: ignore[assignment]  # the same snapshot/harvest/results API
         self._ready()
 
     def scenario_snapshot(self):
         """Each scenario's live state, summed over the engines."""
         from lunge._native.contract import ScenarioSnapshot
 
-        per = [e.scenario_snapshot() for e in self.engines]  # type: ignore[attr-defined]
+        per = [e.scenario_snapshot() for e in self.flows]
         out = []
         for parts in zip(*per):
             states = {p.state for p in parts}
@@ -213,7 +217,7 @@ class FlowLoadTest(LoadTest):
     def _complete(self, result: RunResult) -> None:
         from lunge.results.flows import ScenarioResult
 
-        per_engine = [e.flow_results() for e in self.engines]  # type: ignore[attr-defined]
+        per_engine = [e.flow_results() for e in self.flows]
         result.scenarios = ScenarioResult.from_engines(per_engine)  # engine threads start together: no shift
 
 

@@ -109,7 +109,8 @@ def scenario_lines(view: dict) -> list[str]:
     out = []
     for sc in view.get("scenarios") or ():
         dropped = f"  {_n(sc['dropped'])} dropped" if sc["dropped"] else ""
-        out.append(f"  {sc['name'][:20]:<20} {sc['state']:<8} {sc['vus']}/{sc['targetVus']} VUs  "
+        stage = f" {sc['stage']}" if sc.get("stage") else ""
+        out.append(f"  {sc['name'][:20]:<20} {sc['state']:<8}{stage} {sc['vus']}/{sc['targetVus']} VUs  "
                    f"{sc['iterationsPerSec']:,.0f} it/s  {sc['rps']:,.0f} req/s  {_n(sc['iterations'])} iterations"
                    f"{dropped}  {_n(sc['failures'])} failed")
     return out

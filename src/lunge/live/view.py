@@ -199,14 +199,34 @@ class Live:
         assert self.test is not None
         out = []
         prev: dict[str, tuple[int, int]] = getattr(self, "_scen_prev", {})
+        stages = self._stages()
         for sc in self.test.scenario_snapshot():  # type: ignore[attr-defined]
             before = prev.get(sc.name, (0, 0))
-            out.append({"name": sc.name, "state": sc.state, "vus": sc.vus, "targetVus": sc.target_vus,
+            out.append({"name": sc.name, "state": sc.state, "stage": stages.get(sc.name), "vus": sc.vus, "targetVus": sc.target_vus,
                         "iterations": sc.iterations, "dropped": sc.dropped, "requests": sc.requests,
                         "failures": sc.failures, "rps": round((sc.requests - before[0]) / dt, 1),
                         "iterationsPerSec": round((sc.iterations - before[1]) / dt, 1)})
             prev[sc.name] = (sc.requests, sc.iterations)
         self._scen_prev = prev
+        return out
+
+    def _stages(self) -> dict[str, str]:
+        """{scenario: "stage 2/3 (steady)"} for the ramping scenarios running now, from the plan's
+        windows (upper bounds in sequence: there the stage shown may run early)."""
+        from lunge.config import scenario as S
+
+        tf = getattr(self.plan, "test_file", None)
+        if tf is None or self.test is None:
+            return {}
+        elapsed = self.test.snapshot().elapsed_s
+        out = {}
+        for sc, w in zip(tf.scenarios, S.scenario_schedule(tf)):
+            stages = sc.executor.stages
+            t, begin = elapsed - w.start, 0.0
+            for i, st in enumerate(stages):
+                if begin <= t < begin + st.duration or (st.duration == 0 and begin <= t):
+                    out[sc.name] = f"stage {i + 1}/{len(stages)}" + (f" ({st.name})" if st.name else "")
+                begin += st.duration
         return out
 
     # ------------------------------------------------------------------ protections
