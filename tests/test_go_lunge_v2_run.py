@@ -9,10 +9,6 @@ and the delay bounds a closed-model scenario at VUs / 5 ms = 1000 requests/s (5 
 shortening), so a threshold written for minutes of load (`count > 5000`) fails in a 2-s run
 whatever this machine's speed, and one written for a local-sized load (`count > 100`) passes
 with room to spare.
-
-Until the flow engine is integrated, `lunge perf -c V2FILE` refuses the file in one line
-(exit 2, "v2 scenario files validate (lunge validate) but do not run yet"): the run tests fail
-on their first assertion, which shows that line.
 """
 from __future__ import annotations
 

@@ -238,10 +238,10 @@ def test_a_name_without_scenarios_is_a_v2_file_that_needs_them(tmp_path, capsys)
     assert line.endswith("$: missing required key 'scenarios'")
 
 
-def test_perf_refuses_a_valid_v2_file_in_one_line(tmp_path, capsys):
+def test_perf_refuses_v1_options_with_a_v2_file_in_one_line(tmp_path, capsys):
     p = write(tmp_path, BASE)
-    assert one_line_error(capsys, "perf", "-c", p) == (
-        f"lunge: {p}: v2 scenario files validate (lunge validate) but do not run yet")
+    assert one_line_error(capsys, "perf", "-c", p, "-p", "x") == (
+        "lunge: -p/-r/-e/--var are for v1 config files: a v2 file's scenarios all run")
 
 
 def test_perf_gives_a_bad_v2_files_own_error(tmp_path, capsys):
