@@ -185,10 +185,20 @@ def test_shards_add_up_to_the_file(tmp_path, target):
     path = write(tmp_path, doc)
     total = 0
     for shard in ("0/2", "1/2"):
-        proc, result = perf(tmp_path, "-c", str(path), "--shard", shard)
+        out = tmp_path / f"shard{shard[0]}.json"
+        proc = run_lunge("perf", "-c", str(path), "--shard", shard, "-q", "--format", "json", "-o", str(out))
         assert proc.returncode == 0, proc.stderr
-        total += result["scenarios"]["s"]["iterations"]
+        total += json.loads(out.read_text())["scenarios"]["s"]["iterations"]
     assert total == target.paths["/item"] == 41
+    # the shards' results merge exactly, and compare (both read a flow run's configuration back)
+    merged = tmp_path / "merged.json"
+    proc = run_lunge("merge", str(tmp_path / "shard0.json"), str(tmp_path / "shard1.json"), "--format", "json",
+                     "-o", str(merged))
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads(merged.read_text())
+    assert m["scenarios"]["s"]["iterations"] == m["metrics"]["totalRequests"] == 41
+    proc = run_lunge("compare", str(tmp_path / "shard0.json"), str(tmp_path / "shard1.json"))
+    assert proc.returncode == 0 and "scenario s" in proc.stdout, proc.stderr
     # iterations and VU ids unique across the shards
     assert len(target.items) == 41
     assert {k.split("-")[1] for k in target.items} == {str(v) for v in range(1, 6)}

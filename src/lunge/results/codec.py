@@ -176,7 +176,7 @@ def decode(doc: dict, source: str = "result") -> RunResult:
             raise ConfigError(f"{source}: not a lunge result (format {doc.get('format')!r}, expected {FORMAT!r})")
         c = doc["counters"]
         config = doc["configuration"]
-        for key, types in _CONFIG_TYPES.items():  # what the reports read
+        for key, types in (_FLOW_CONFIG_TYPES if config.get("model") == "flows" else _CONFIG_TYPES).items():
             if key not in config and type(None) not in types:
                 raise KeyError(f"configuration.{key}")
             if not isinstance(config.get(key), types):
@@ -222,8 +222,10 @@ def decode(doc: dict, source: str = "result") -> RunResult:
         raise ConfigError(f"{source}: malformed lunge result ({type(e).__name__}: {e})") from None
 
 
+# What the reports read of `configuration`: a single-URL run's, a flow run's (a v2 file).
 _CONFIG_TYPES = {"url": (str,), "method": (str,), "concurrency": (int,), "model": (str,),
                  "iterations": (int, type(None)), "durationMs": (int, float, type(None))}
+_FLOW_CONFIG_TYPES = {"model": (str,), "file": (str,), "scenarios": (list,), "durationMs": (int, float, type(None))}
 
 
 def _count(value) -> int:
