@@ -37,6 +37,7 @@ class _Handler(BaseHTTPRequestHandler):
         t = self.server.target
         with t.lock:
             t.paths[path] += 1
+            t.header_names.update(k.lower() for k in self.headers.keys())
             t.log.append((time.monotonic(), self.command, self.path, self.headers.get("Authorization")))
 
     def do_POST(self):
@@ -93,6 +94,7 @@ class FlowTarget:
         self.paths: Counter = Counter()
         self.items: Counter = Counter()
         self.bearers: Counter = Counter()
+        self.header_names: Counter = Counter()   # every request's header names, lower case
         self.issued: dict = {}
         self.bodies: list = []
         self.log: list = []

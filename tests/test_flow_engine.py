@@ -290,3 +290,25 @@ def test_unset_variables_are_not_sent(target):
     res, (fr,) = run(FlowEngine(scenarios=[sc]))
     assert target.paths["/me"] == 0 and fr.steps[0].requests == 3 and fr.steps[0].error_classes == {"other": 3}
     assert res.issued == 0 and fr.iterations == 3
+
+
+def test_an_extracted_value_cannot_inject_a_header_or_cut_a_url(target):
+    """A server's value with CR/LF (JSON escapes, decoded by the extract) used in a header
+    template must not reach the wire: the request is failed, not sent (lunge/wire.py's rule).
+    A NUL in a URL would cut it short: not sent either."""
+    hostile = json.dumps({"v": "x\r\nInjected: yes", "n": "ok\u0000/../me"})
+    steps = [step("echo", lit(target.url + "/echo"), method="POST", body=lit(hostile), needs_body=True,
+                  extracts=(ExtractSpec(var=0, source="body", path="$.v", fallback=None),
+                            ExtractSpec(var=1, source="body", path="$.n", fallback=None))),
+             step("header", lit(target.url + "/item/h"), headers=((("lit", "X-V: "), ("var", 0)),), stat=1),
+             step("url", (("lit", target.url + "/item/"), ("var", 1)), stat=2),
+             step("fine", lit(target.url + "/item/fine"), stat=3)]
+    sc = scenario(steps, executor="per-vu-iterations", vus=2, iterations=2, stop=10, nvars=2)
+    res, (fr,) = run(FlowEngine(scenarios=[sc]))
+    echo, header, url, fine = fr.steps
+    assert "injected" not in target.header_names and "x-v" not in target.header_names
+    assert dict(target.items) == {"fine": 4}, target.items
+    assert header.requests == url.requests == 4 and header.failures == url.failures == 4
+    assert header.error_classes == url.error_classes == {"other": 4}
+    assert "CR, LF or NUL" in header.error_samples["other"] and "control character" in url.error_samples["other"]
+    assert fr.iterations == 4 and res.failures == 8 and fine.failures == 0

@@ -476,6 +476,23 @@ cdef inline uint64_t _splitmix(uint64_t x) noexcept nogil:
     return x ^ (x >> 31)
 
 
+cdef const char *NOT_SET = b"not sent: a variable of the request's templates is not set (an earlier extract found nothing)"
+cdef const char *UNSAFE_HEADER = b"not sent: a header rendered with a CR, LF or NUL (from an extracted value)"
+cdef const char *UNSAFE_URL = b"not sent: the URL rendered with a control character (from an extracted value)"
+
+
+cdef inline bint _unsafe(const char *p, size_t n, bint url) noexcept nogil:
+    # What lunge never puts on the wire (as lunge/wire.py): CR, LF, NUL in a header line; any
+    # control character in a URL.
+    cdef size_t i
+    cdef unsigned char ch
+    for i in range(n):
+        ch = <unsigned char>p[i]
+        if ch == 13 or ch == 10 or ch == 0 or (url and (ch < 32 or ch == 127)):
+            return True
+    return False
+
+
 def load_libcurl(str path):
     """dlopen libcurl into this module's function table (lunge.libcurl.load() calls it after
     engine.load_libcurl: the same instance, its allocator already chosen)."""
@@ -1181,20 +1198,27 @@ cdef class FlowEngine:
         self._ctx(v, &c, now)
         v.sent = 0
         if not p.url.literal:
-            if self._render(&p.url, &c, &v.url, &v.url_cap, 0) < 0:
-                return self._not_sent(v, now)
+            m = self._render(&p.url, &c, &v.url, &v.url_cap, 0)
+            if m < 0:
+                return self._not_sent(v, now, NOT_SET)
+            if _unsafe(v.url, <size_t>m, True):
+                return self._not_sent(v, now, UNSAFE_URL)
         if not p.hdr_literal:
             off = 0
             for j in range(p.nhdr):
                 m = self._render(&p.hdr[j], &c, &v.hbuf, &v.hbuf_cap, off)
                 if m < 0:
-                    return self._not_sent(v, now)
+                    return self._not_sent(v, now, NOT_SET)
+                # an extracted value is what a server sent: CR, LF or NUL in it would let the
+                # server write header lines (or a request) of its own into this one
+                if not p.hdr[j].literal and _unsafe(v.hbuf + off, <size_t>m, False):
+                    return self._not_sent(v, now, UNSAFE_HEADER)
                 v.hoff[j] = off
                 off += <size_t>m + 1
         if p.has_body and not p.body.literal:
             m = self._render(&p.body, &c, &v.bbuf, &v.bbuf_cap, 0)
             if m < 0:
-                return self._not_sent(v, now)
+                return self._not_sent(v, now, NOT_SET)
             lc_setopt_off(e, CURLOPT_POSTFIELDSIZE_LARGE, m)
             lc_setopt_ptr(e, CURLOPT_POSTFIELDS, v.bbuf)
         elif p.has_body and not same:
@@ -1253,13 +1277,13 @@ cdef class FlowEngine:
         la_bump(&self.live.in_flight, 1)
         return 0
 
-    cdef int _not_sent(self, VU *v, uint64_t now) noexcept nogil:
-        # A template did not render (a variable no extract has set): the request is counted as
+    cdef int _not_sent(self, VU *v, uint64_t now, const char *msg) noexcept nogil:
+        # A template did not render (a variable no extract has set), or rendered what must not
+        # go on the wire (CR, LF, NUL from an extracted value): the request is counted as
         # failed (class "other") and not sent; the VU goes on with the next step on the next
         # loop turn (not at once: a flow of such steps must not spin inside one turn).
         cdef Scen *s = &self.sc[v.scen]
         cdef Row *r = &self.rows[s.steps[v.step].row]
-        cdef const char *msg = b"not sent: a variable of the request's templates is not set (an earlier extract found nothing)"
         self._roll(now)
         self._failure(C_OTHER, -1, msg)
         r.classes[C_OTHER] += 1
