@@ -312,3 +312,17 @@ def test_an_extracted_value_cannot_inject_a_header_or_cut_a_url(target):
     assert header.error_classes == url.error_classes == {"other": 4}
     assert "CR, LF or NUL" in header.error_samples["other"] and "control character" in url.error_samples["other"]
     assert fr.iterations == 4 and res.failures == 8 and fine.failures == 0
+
+
+def test_a_get_with_a_body_stays_a_get(target):
+    """A body does not change the method the file names: GET with a body goes as GET (as the
+    original's Go client and k6 send it), not as libcurl's default POST."""
+    steps = [step("get", lit(target.url + "/item/g"), body=lit('{"q":1}'), checks=(status_check(200),)),
+             step("post", lit(target.url + "/echo"), method="POST", body=lit("{}"), stat=1),
+             step("get again", (("lit", target.url + "/item/"), ("iteration",)), body=(("vuId",),), stat=2)]
+    sc = scenario(steps, executor="per-vu-iterations", vus=1, iterations=2, stop=10)
+    res, (fr,) = run(FlowEngine(scenarios=[sc]))
+    methods = [(m, p) for _, m, p, _ in target.log]
+    assert methods == [("GET", "/item/g"), ("POST", "/echo"), ("GET", "/item/0"),
+                       ("GET", "/item/g"), ("POST", "/echo"), ("GET", "/item/1")], methods
+    assert res.failures == 0

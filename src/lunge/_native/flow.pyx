@@ -787,7 +787,8 @@ cdef class FlowEngine:
         method = st.method.upper()
         p.nobody = method == "HEAD"
         p.has_body = st.body is not None
-        if method not in ("GET", "HEAD") and not (method == "POST" and p.has_body):
+        # a body makes libcurl send a POST: any other method with a body (GET too) is named
+        if (method not in ("GET", "HEAD") and not (method == "POST" and p.has_body)) or (method == "GET" and p.has_body):
             p.custom = self._cstr(method)
         self._tmpl(&p.url, st.url, nvars)
         p.nhdr = len(st.headers)
