@@ -326,3 +326,17 @@ def test_a_get_with_a_body_stays_a_get(target):
     assert methods == [("GET", "/item/g"), ("POST", "/echo"), ("GET", "/item/0"),
                        ("GET", "/item/g"), ("POST", "/echo"), ("GET", "/item/1")], methods
     assert res.failures == 0
+
+
+def test_a_check_on_a_long_json_string_sees_all_of_it(target):
+    """A body check's JSON string value longer than the engine's 64 KiB scratch buffer is still
+    decoded and compared (within body_cap), not failed as 'undecodable'."""
+    doc = json.dumps({"d": "a" * 100_000 + "\\n-end"})
+    checks = (CheckSpec(label="body $.d contains -end", type="body", condition="contains", path="$.d",
+                        value=lit("-end"), number=math.nan, fallback=None),)
+    steps = [step("echo", lit(target.url + "/echo"), method="POST", body=lit(doc), needs_body=True, checks=checks)]
+    sc = scenario(steps, executor="per-vu-iterations", vus=1, iterations=3, stop=10)
+    res, (fr,) = run(FlowEngine(scenarios=[sc]))
+    (st,) = fr.steps
+    assert (st.checks[0].passed, st.checks[0].failed, st.checks[0].first_failure) == (3, 0, "")
+    assert st.failures == 0 and res.failures == 0

@@ -561,6 +561,8 @@ cdef class FlowEngine:
     cdef char samples[NCLASSES][CURL_ERROR_SIZE]
     cdef char *scratch           # SCRATCH bytes: a check's rendered value
     cdef char *scratch2          # SCRATCH bytes: a decoded string, a number's text
+    cdef char *decoded           # a check's decoded JSON string, grown to the longest (<= body_cap)
+    cdef size_t decoded_cap
     cdef curl_waitfd *wfds
     cdef unsigned int wfds_cap
     # easy-handle options, kept in self.keep
@@ -579,7 +581,8 @@ cdef class FlowEngine:
         self.counts = NULL
         self.heap = NULL
         self.resolve = NULL
-        self.scratch = self.scratch2 = NULL
+        self.scratch = self.scratch2 = self.decoded = NULL
+        self.decoded_cap = 0
         self.wfds = NULL
         self.nsc = self.nvus = self.nrows = 0
         for i in range(RING):
@@ -973,6 +976,7 @@ cdef class FlowEngine:
         free(self.heap)
         free(self.scratch)
         free(self.scratch2)
+        free(self.decoded)
         free(self.wfds)
 
     # ------------------------------------------------------------------ VUs
@@ -1525,6 +1529,7 @@ cdef class FlowEngine:
         cdef char *endp
         cdef lt_ctx ctx
         cdef const char *vtext
+        cdef char *b
         cdef char num[32]
         if c.fallback != NULL:
             return self._check_fallback(v, c, status, latency, msg)
@@ -1562,12 +1567,21 @@ cdef class FlowEngine:
                     actlen = <size_t>snprintf(num, sizeof(num), "%ld", count)
                     act = num
                 elif kind == LJ_STRING:
-                    m = lj_unescape(out, outlen, self.scratch2, SCRATCH - 1)
+                    # decoded text is never longer than the escaped (and that is within body_cap)
+                    if outlen + 1 > self.decoded_cap:
+                        b = <char *>realloc(self.decoded, outlen + 1)
+                        if b == NULL:
+                            if msg != NULL:
+                                self._message(c, msg, b"out of memory", 13)
+                            return 0
+                        self.decoded = b
+                        self.decoded_cap = outlen + 1
+                    m = lj_unescape(out, outlen, self.decoded, self.decoded_cap)
                     if m < 0:
                         if msg != NULL:
                             self._message(c, msg, b"undecodable", 11)
                         return 0
-                    act = self.scratch2
+                    act = self.decoded
                     actlen = <size_t>m
                 else:
                     act = out
