@@ -340,3 +340,14 @@ def test_a_check_on_a_long_json_string_sees_all_of_it(target):
     (st,) = fr.steps
     assert (st.checks[0].passed, st.checks[0].failed, st.checks[0].first_failure) == (3, 0, "")
     assert st.failures == 0 and res.failures == 0
+
+
+def test_an_undecodable_extracted_string_keeps_the_old_value(target):
+    """A JSON string with a malformed escape is an extract miss, and a miss keeps the VU's
+    value (as a missing path does): the raw escaped text must not replace it."""
+    steps = [step("echo", lit(target.url + "/echo"), method="POST", body=lit('{"t": "bad\\q"}'), needs_body=True,
+                  extracts=(ExtractSpec(var=0, source="body", path="$.t", fallback=None),)),
+             step("me", lit(target.url + "/me"), headers=((("lit", "Authorization: Bearer "), ("var", 0)),), stat=1)]
+    sc = scenario(steps, executor="per-vu-iterations", vus=1, iterations=2, stop=10, nvars=1, initial=(b"init",))
+    res, (fr,) = run(FlowEngine(scenarios=[sc]))
+    assert fr.steps[0].extract_misses == 2 and dict(target.bearers) == {"init": 2}, target.bearers

@@ -1470,16 +1470,27 @@ cdef class FlowEngine:
                     n = <size_t>snprintf(num, sizeof(num), "%ld", count)
                     ok = self._setvar(v, x.var, num, n) == 0
                 elif kind == LJ_STRING:
-                    # decoded text is never longer than the escaped: make room, decode in place
-                    if self._setvar(v, x.var, out, outlen) == 0:
-                        m = lj_unescape(out, outlen, v.vals[x.var], v.caps[x.var])
-                        if m >= 0:
-                            v.lens[x.var] = <size_t>m
-                            ok = 1
+                    # decoded text is never longer than the escaped: decoded aside first, so a
+                    # malformed escape (a miss) leaves the VU's value as it was
+                    m = self._decode(out, outlen)
+                    if m >= 0:
+                        ok = self._setvar(v, x.var, self.decoded, <size_t>m) == 0
                 elif kind != LJ_MISSING:
                     ok = self._setvar(v, x.var, out, outlen) == 0
             if not ok:
                 r.extract_misses += 1
+
+    cdef long _decode(self, const char *s, size_t n) noexcept nogil:
+        # A JSON string's text (escapes decoded) into self.decoded, grown to fit (decoded text is
+        # never longer than the escaped, which is within body_cap); its length, or -1.
+        cdef char *b
+        if n + 1 > self.decoded_cap:
+            b = <char *>realloc(self.decoded, n + 1)
+            if b == NULL:
+                return -1
+            self.decoded = b
+            self.decoded_cap = n + 1
+        return lj_unescape(s, n, self.decoded, self.decoded_cap)
 
     cdef int _extract_fallback(self, VU *v, Extract *x, long status) noexcept with gil:
         # The slow path: Python, with the GIL, for this response.
@@ -1529,7 +1540,6 @@ cdef class FlowEngine:
         cdef char *endp
         cdef lt_ctx ctx
         cdef const char *vtext
-        cdef char *b
         cdef char num[32]
         if c.fallback != NULL:
             return self._check_fallback(v, c, status, latency, msg)
@@ -1567,16 +1577,7 @@ cdef class FlowEngine:
                     actlen = <size_t>snprintf(num, sizeof(num), "%ld", count)
                     act = num
                 elif kind == LJ_STRING:
-                    # decoded text is never longer than the escaped (and that is within body_cap)
-                    if outlen + 1 > self.decoded_cap:
-                        b = <char *>realloc(self.decoded, outlen + 1)
-                        if b == NULL:
-                            if msg != NULL:
-                                self._message(c, msg, b"out of memory", 13)
-                            return 0
-                        self.decoded = b
-                        self.decoded_cap = outlen + 1
-                    m = lj_unescape(out, outlen, self.decoded, self.decoded_cap)
+                    m = self._decode(out, outlen)
                     if m < 0:
                         if msg != NULL:
                             self._message(c, msg, b"undecodable", 11)
