@@ -9,9 +9,9 @@ import math
 
 import pytest
 import yaml
+from flow_target import FlowTarget
 
 from conftest import run_lunge
-from flow_target import FlowTarget
 
 
 @pytest.fixture
