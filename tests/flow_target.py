@@ -37,6 +37,7 @@ class _Handler(BaseHTTPRequestHandler):
         t = self.server.target
         with t.lock:
             t.paths[path] += 1
+            t.header_names.update(k.lower() for k in self.headers.keys())
             t.log.append((time.monotonic(), self.command, self.path, self.headers.get("Authorization")))
 
     def do_POST(self):
@@ -58,6 +59,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b"no")
 
     def do_GET(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n:  # a GET with a body: read, so the connection's next request starts where it should
+            self.rfile.read(n)
         u = urlsplit(self.path)
         self._record(u.path if not u.path.startswith("/item/") else "/item")
         t = self.server.target
@@ -93,6 +97,7 @@ class FlowTarget:
         self.paths: Counter = Counter()
         self.items: Counter = Counter()
         self.bearers: Counter = Counter()
+        self.header_names: Counter = Counter()   # every request's header names, lower case
         self.issued: dict = {}
         self.bodies: list = []
         self.log: list = []

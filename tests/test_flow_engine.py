@@ -290,3 +290,64 @@ def test_unset_variables_are_not_sent(target):
     res, (fr,) = run(FlowEngine(scenarios=[sc]))
     assert target.paths["/me"] == 0 and fr.steps[0].requests == 3 and fr.steps[0].error_classes == {"other": 3}
     assert res.issued == 0 and fr.iterations == 3
+
+
+def test_an_extracted_value_cannot_inject_a_header_or_cut_a_url(target):
+    """A server's value with CR/LF (JSON escapes, decoded by the extract) used in a header
+    template must not reach the wire: the request is failed, not sent (lunge/wire.py's rule).
+    A NUL in a URL would cut it short: not sent either."""
+    hostile = json.dumps({"v": "x\r\nInjected: yes", "n": "ok\u0000/../me"})
+    steps = [step("echo", lit(target.url + "/echo"), method="POST", body=lit(hostile), needs_body=True,
+                  extracts=(ExtractSpec(var=0, source="body", path="$.v", fallback=None),
+                            ExtractSpec(var=1, source="body", path="$.n", fallback=None))),
+             step("header", lit(target.url + "/item/h"), headers=((("lit", "X-V: "), ("var", 0)),), stat=1),
+             step("url", (("lit", target.url + "/item/"), ("var", 1)), stat=2),
+             step("fine", lit(target.url + "/item/fine"), stat=3)]
+    sc = scenario(steps, executor="per-vu-iterations", vus=2, iterations=2, stop=10, nvars=2)
+    res, (fr,) = run(FlowEngine(scenarios=[sc]))
+    echo, header, url, fine = fr.steps
+    assert "injected" not in target.header_names and "x-v" not in target.header_names
+    assert dict(target.items) == {"fine": 4}, target.items
+    assert header.requests == url.requests == 4 and header.failures == url.failures == 4
+    assert header.error_classes == url.error_classes == {"other": 4}
+    assert "CR, LF or NUL" in header.error_samples["other"] and "control character" in url.error_samples["other"]
+    assert fr.iterations == 4 and res.failures == 8 and fine.failures == 0
+
+
+def test_a_get_with_a_body_stays_a_get(target):
+    """A body does not change the method the file names: GET with a body goes as GET (as the
+    original's Go client and k6 send it), not as libcurl's default POST."""
+    steps = [step("get", lit(target.url + "/item/g"), body=lit('{"q":1}'), checks=(status_check(200),)),
+             step("post", lit(target.url + "/echo"), method="POST", body=lit("{}"), stat=1),
+             step("get again", (("lit", target.url + "/item/"), ("iteration",)), body=(("vuId",),), stat=2)]
+    sc = scenario(steps, executor="per-vu-iterations", vus=1, iterations=2, stop=10)
+    res, (fr,) = run(FlowEngine(scenarios=[sc]))
+    methods = [(m, p) for _, m, p, _ in target.log]
+    assert methods == [("GET", "/item/g"), ("POST", "/echo"), ("GET", "/item/0"),
+                       ("GET", "/item/g"), ("POST", "/echo"), ("GET", "/item/1")], methods
+    assert res.failures == 0
+
+
+def test_a_check_on_a_long_json_string_sees_all_of_it(target):
+    """A body check's JSON string value longer than the engine's 64 KiB scratch buffer is still
+    decoded and compared (within body_cap), not failed as 'undecodable'."""
+    doc = json.dumps({"d": "a" * 100_000 + "\\n-end"})
+    checks = (CheckSpec(label="body $.d contains -end", type="body", condition="contains", path="$.d",
+                        value=lit("-end"), number=math.nan, fallback=None),)
+    steps = [step("echo", lit(target.url + "/echo"), method="POST", body=lit(doc), needs_body=True, checks=checks)]
+    sc = scenario(steps, executor="per-vu-iterations", vus=1, iterations=3, stop=10)
+    res, (fr,) = run(FlowEngine(scenarios=[sc]))
+    (st,) = fr.steps
+    assert (st.checks[0].passed, st.checks[0].failed, st.checks[0].first_failure) == (3, 0, "")
+    assert st.failures == 0 and res.failures == 0
+
+
+def test_an_undecodable_extracted_string_keeps_the_old_value(target):
+    """A JSON string with a malformed escape is an extract miss, and a miss keeps the VU's
+    value (as a missing path does): the raw escaped text must not replace it."""
+    steps = [step("echo", lit(target.url + "/echo"), method="POST", body=lit('{"t": "bad\\q"}'), needs_body=True,
+                  extracts=(ExtractSpec(var=0, source="body", path="$.t", fallback=None),)),
+             step("me", lit(target.url + "/me"), headers=((("lit", "Authorization: Bearer "), ("var", 0)),), stat=1)]
+    sc = scenario(steps, executor="per-vu-iterations", vus=1, iterations=2, stop=10, nvars=1, initial=(b"init",))
+    res, (fr,) = run(FlowEngine(scenarios=[sc]))
+    assert fr.steps[0].extract_misses == 2 and dict(target.bearers) == {"init": 2}, target.bearers

@@ -496,3 +496,16 @@ def test_regression_exit_names_the_scenario(capsys):
     s = Settings(fail_on_regression=True, compare=True)
     assert finish._status(flow_result(), None, c, True, s, ran=True) == EXIT_THRESHOLD
     assert "regression against the baseline: checkout p95 +" in capsys.readouterr().err
+
+
+def test_compare_judges_the_failed_share_it_shows_checks_included():
+    """errorRate counts failed checks (the issue's rule): a scenario whose every request now fails
+    a check has regressed, and the test behind the verdict must be on the same counts."""
+    ok = scenario("api", "constant-vus", [step("get", [10] * 200, checks=[("status eq 200", 200, 0, "")])])
+    bad = scenario("api", "constant-vus", [step("get", [10] * 200, check_failures=200,
+                                                checks=[("body contains ok", 0, 200, "body: 'ok' not found")])])
+    c = comparing.compare(analyze(flow_result([(ok,)])), analyze(flow_result([(bad,)])))
+    (api,) = c["scenarios"]["compared"]
+    rows = {m["metric"]: m for m in api["metrics"]}
+    assert (rows["errorRate"]["baseline"], rows["errorRate"]["current"]) == (0.0, 1.0)
+    assert rows["errorRate"]["verdict"] == "regressed" and api["verdict"] == "regressed"

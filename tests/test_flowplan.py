@@ -175,3 +175,18 @@ def test_shards_then_workers_add_up_exactly():
     assert {part[1].schedule_stride for part in parts} == {6}
     ids = [part[0].first_vu + v for part in parts for v in range(part[0].vus)]
     assert sorted(ids) == list(range(1, 8))
+
+
+def test_environment_values_cannot_inject_a_header_or_a_url_line():
+    """${NAME} and {{$env.NAME}} resolve at plan time, after the file's own CR/LF/NUL checks:
+    a line break from the environment is refused then (the user's input: exit 2), in a header
+    (literal or with a per-VU part) and in a URL with a per-VU part."""
+    evil = {"EVIL": "a\r\nInjected: yes"}
+    for headers in ({"X-E": "${EVIL}"}, {"X-E": "{{$env.EVIL}}"}, {"X-E": "${EVIL}-{{vuId}}"}):
+        with pytest.raises(ConfigError, match="line break"):
+            build(scen([{"url": "/a", "headers": headers}]), env=evil)
+    with pytest.raises(ConfigError, match="line break"):
+        build({**scen([{"url": "/a", "headers": {"X-V": "{{v}}-{{vuId}}"}}]), "variables": {"v": "${EVIL}"}},
+              env=evil)
+    with pytest.raises(ConfigError, match="line break"):
+        build(scen([{"url": "http://127.0.0.1:9/a?e=${EVIL}&i={{iteration}}"}]), env=evil)

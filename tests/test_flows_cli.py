@@ -9,9 +9,9 @@ import math
 
 import pytest
 import yaml
+from flow_target import FlowTarget
 
 from conftest import run_lunge
-from flow_target import FlowTarget
 
 
 @pytest.fixture
@@ -240,3 +240,30 @@ def test_a_dead_target_is_counted_not_fatal(tmp_path):
     # each VU reaches the origin through names of its own: lunge's plumbing, kept out of the samples
     assert "lunge.invalid" not in json.dumps(result) and "127.0.0.1" in json.dumps(result["metrics"]["errorSamples"])
     assert math.isclose(sc["errorRate"], 1.0)
+
+
+def test_a_flow_result_loads_back_for_compare_merge_and_the_baseline(tmp_path, target):
+    """What `lunge perf -c FILE` writes is a result the other commands read: compare, merge of
+    shards (counts add up to the server's), and --baseline / --compare."""
+    doc = {"name": "loads back", "settings": {"baseUrl": target.url}, "scenarios": {"s": {
+        "executor": "shared-iterations", "vus": 2, "iterations": 40,
+        "requests": [{"name": "item", "url": "{{baseUrl}}/item/{{iteration}}",
+                      "assertions": [{"type": "status", "condition": "eq", "value": 200}]}]}}}
+    path = write(tmp_path, doc)
+    parts = []
+    for i in range(2):
+        out = tmp_path / f"part{i}.json"
+        proc = run_lunge("perf", "-c", str(path), "--shard", f"{i}/2", "-q", "--json", "--output", str(out))
+        assert proc.returncode == 0, proc.stderr
+        parts.append(str(out))
+    proc = run_lunge("compare", *parts)
+    assert proc.returncode == 0 and "malformed" not in proc.stderr, proc.stderr
+    merged = tmp_path / "merged.json"
+    proc = run_lunge("merge", *parts, "-o", str(merged))
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads(merged.read_text())
+    assert m["metrics"]["totalRequests"] == m["scenarios"]["s"]["iterations"] == 40 == target.paths["/item"]
+    assert sorted(int(k) for k in target.items) == list(range(40))
+    for flag in ("--baseline", "--compare"):
+        proc = run_lunge("perf", "-c", str(path), "-q", flag, cwd=tmp_path)
+        assert proc.returncode == 0 and "malformed" not in proc.stderr, (flag, proc.stderr)

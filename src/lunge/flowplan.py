@@ -131,6 +131,11 @@ def _join(segs: list[tuple]) -> list[tuple]:
     return out
 
 
+def _with_holes(segs) -> str:
+    """A template's literal text, each per-request part an "x": what wire.py checks of it."""
+    return "".join(s[1] if s[0] == "lit" else "x" for s in segs)
+
+
 def literal_text(segs) -> str | None:
     """The text of a template with no per-request part, else None."""
     if all(s[0] == "lit" for s in segs):
@@ -479,9 +484,11 @@ def compile_scenario(tf: S.TestFile, sc: S.Scenario, env: dict[str, str], user_a
             stats.append(r.name)
         url = tuple(comp.compile(r.url, f"{where}.url"))
         text = literal_text(url)
-        if text is not None:
-            from lunge import wire
+        from lunge import wire
 
+        if text is None:  # the environment's values are in its literal parts now: checked again
+            wire.check_url(_with_holes(url), f"{where}.url")
+        else:
             wire.check_url(text, f"{where}.url")
             if not re.match(r"(?i)https?://", text):
                 raise ConfigError(f"{where}.url: {text!r} is not an http:// or https:// URL")
@@ -489,7 +496,9 @@ def compile_scenario(tf: S.TestFile, sc: S.Scenario, env: dict[str, str], user_a
         has_ua = False
         for name, value in r.headers:
             has_ua |= name.lower() == "user-agent"
-            headers.append(tuple(comp.compile(f"{name}: {value}", f"{where}.headers.{name}")))
+            line = tuple(comp.compile(f"{name}: {value}", f"{where}.headers.{name}"))
+            wire.check_header_line(_with_holes(line), f"{where}.headers.{name}")  # CR, LF, NUL from ${ENV}
+            headers.append(line)
         if not has_ua:
             headers.append((("lit", f"User-Agent: {user_agent}"),))
         body = None

@@ -476,6 +476,23 @@ cdef inline uint64_t _splitmix(uint64_t x) noexcept nogil:
     return x ^ (x >> 31)
 
 
+cdef const char *NOT_SET = b"not sent: a variable of the request's templates is not set (an earlier extract found nothing)"
+cdef const char *UNSAFE_HEADER = b"not sent: a header rendered with a CR, LF or NUL (from an extracted value)"
+cdef const char *UNSAFE_URL = b"not sent: the URL rendered with a control character (from an extracted value)"
+
+
+cdef inline bint _unsafe(const char *p, size_t n, bint url) noexcept nogil:
+    # What lunge never puts on the wire (as lunge/wire.py): CR, LF, NUL in a header line; any
+    # control character in a URL.
+    cdef size_t i
+    cdef unsigned char ch
+    for i in range(n):
+        ch = <unsigned char>p[i]
+        if ch == 13 or ch == 10 or ch == 0 or (url and (ch < 32 or ch == 127)):
+            return True
+    return False
+
+
 def load_libcurl(str path):
     """dlopen libcurl into this module's function table (lunge.libcurl.load() calls it after
     engine.load_libcurl: the same instance, its allocator already chosen)."""
@@ -544,6 +561,8 @@ cdef class FlowEngine:
     cdef char samples[NCLASSES][CURL_ERROR_SIZE]
     cdef char *scratch           # SCRATCH bytes: a check's rendered value
     cdef char *scratch2          # SCRATCH bytes: a decoded string, a number's text
+    cdef char *decoded           # a check's decoded JSON string, grown to the longest (<= body_cap)
+    cdef size_t decoded_cap
     cdef curl_waitfd *wfds
     cdef unsigned int wfds_cap
     # easy-handle options, kept in self.keep
@@ -562,7 +581,8 @@ cdef class FlowEngine:
         self.counts = NULL
         self.heap = NULL
         self.resolve = NULL
-        self.scratch = self.scratch2 = NULL
+        self.scratch = self.scratch2 = self.decoded = NULL
+        self.decoded_cap = 0
         self.wfds = NULL
         self.nsc = self.nvus = self.nrows = 0
         for i in range(RING):
@@ -770,7 +790,8 @@ cdef class FlowEngine:
         method = st.method.upper()
         p.nobody = method == "HEAD"
         p.has_body = st.body is not None
-        if method not in ("GET", "HEAD") and not (method == "POST" and p.has_body):
+        # a body makes libcurl send a POST: any other method with a body (GET too) is named
+        if (method not in ("GET", "HEAD") and not (method == "POST" and p.has_body)) or (method == "GET" and p.has_body):
             p.custom = self._cstr(method)
         self._tmpl(&p.url, st.url, nvars)
         p.nhdr = len(st.headers)
@@ -955,6 +976,7 @@ cdef class FlowEngine:
         free(self.heap)
         free(self.scratch)
         free(self.scratch2)
+        free(self.decoded)
         free(self.wfds)
 
     # ------------------------------------------------------------------ VUs
@@ -1181,20 +1203,27 @@ cdef class FlowEngine:
         self._ctx(v, &c, now)
         v.sent = 0
         if not p.url.literal:
-            if self._render(&p.url, &c, &v.url, &v.url_cap, 0) < 0:
-                return self._not_sent(v, now)
+            m = self._render(&p.url, &c, &v.url, &v.url_cap, 0)
+            if m < 0:
+                return self._not_sent(v, now, NOT_SET)
+            if _unsafe(v.url, <size_t>m, True):
+                return self._not_sent(v, now, UNSAFE_URL)
         if not p.hdr_literal:
             off = 0
             for j in range(p.nhdr):
                 m = self._render(&p.hdr[j], &c, &v.hbuf, &v.hbuf_cap, off)
                 if m < 0:
-                    return self._not_sent(v, now)
+                    return self._not_sent(v, now, NOT_SET)
+                # an extracted value is what a server sent: CR, LF or NUL in it would let the
+                # server write header lines (or a request) of its own into this one
+                if not p.hdr[j].literal and _unsafe(v.hbuf + off, <size_t>m, False):
+                    return self._not_sent(v, now, UNSAFE_HEADER)
                 v.hoff[j] = off
                 off += <size_t>m + 1
         if p.has_body and not p.body.literal:
             m = self._render(&p.body, &c, &v.bbuf, &v.bbuf_cap, 0)
             if m < 0:
-                return self._not_sent(v, now)
+                return self._not_sent(v, now, NOT_SET)
             lc_setopt_off(e, CURLOPT_POSTFIELDSIZE_LARGE, m)
             lc_setopt_ptr(e, CURLOPT_POSTFIELDS, v.bbuf)
         elif p.has_body and not same:
@@ -1253,13 +1282,13 @@ cdef class FlowEngine:
         la_bump(&self.live.in_flight, 1)
         return 0
 
-    cdef int _not_sent(self, VU *v, uint64_t now) noexcept nogil:
-        # A template did not render (a variable no extract has set): the request is counted as
+    cdef int _not_sent(self, VU *v, uint64_t now, const char *msg) noexcept nogil:
+        # A template did not render (a variable no extract has set), or rendered what must not
+        # go on the wire (CR, LF, NUL from an extracted value): the request is counted as
         # failed (class "other") and not sent; the VU goes on with the next step on the next
         # loop turn (not at once: a flow of such steps must not spin inside one turn).
         cdef Scen *s = &self.sc[v.scen]
         cdef Row *r = &self.rows[s.steps[v.step].row]
-        cdef const char *msg = b"not sent: a variable of the request's templates is not set (an earlier extract found nothing)"
         self._roll(now)
         self._failure(C_OTHER, -1, msg)
         r.classes[C_OTHER] += 1
@@ -1441,16 +1470,27 @@ cdef class FlowEngine:
                     n = <size_t>snprintf(num, sizeof(num), "%ld", count)
                     ok = self._setvar(v, x.var, num, n) == 0
                 elif kind == LJ_STRING:
-                    # decoded text is never longer than the escaped: make room, decode in place
-                    if self._setvar(v, x.var, out, outlen) == 0:
-                        m = lj_unescape(out, outlen, v.vals[x.var], v.caps[x.var])
-                        if m >= 0:
-                            v.lens[x.var] = <size_t>m
-                            ok = 1
+                    # decoded text is never longer than the escaped: decoded aside first, so a
+                    # malformed escape (a miss) leaves the VU's value as it was
+                    m = self._decode(out, outlen)
+                    if m >= 0:
+                        ok = self._setvar(v, x.var, self.decoded, <size_t>m) == 0
                 elif kind != LJ_MISSING:
                     ok = self._setvar(v, x.var, out, outlen) == 0
             if not ok:
                 r.extract_misses += 1
+
+    cdef long _decode(self, const char *s, size_t n) noexcept nogil:
+        # A JSON string's text (escapes decoded) into self.decoded, grown to fit (decoded text is
+        # never longer than the escaped, which is within body_cap); its length, or -1.
+        cdef char *b
+        if n + 1 > self.decoded_cap:
+            b = <char *>realloc(self.decoded, n + 1)
+            if b == NULL:
+                return -1
+            self.decoded = b
+            self.decoded_cap = n + 1
+        return lj_unescape(s, n, self.decoded, self.decoded_cap)
 
     cdef int _extract_fallback(self, VU *v, Extract *x, long status) noexcept with gil:
         # The slow path: Python, with the GIL, for this response.
@@ -1537,12 +1577,12 @@ cdef class FlowEngine:
                     actlen = <size_t>snprintf(num, sizeof(num), "%ld", count)
                     act = num
                 elif kind == LJ_STRING:
-                    m = lj_unescape(out, outlen, self.scratch2, SCRATCH - 1)
+                    m = self._decode(out, outlen)
                     if m < 0:
                         if msg != NULL:
                             self._message(c, msg, b"undecodable", 11)
                         return 0
-                    act = self.scratch2
+                    act = self.decoded
                     actlen = <size_t>m
                 else:
                     act = out

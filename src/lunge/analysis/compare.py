@@ -216,7 +216,7 @@ def compare_scenarios(base: Analysis, cur: Analysis, tolerance: float = DEFAULT_
                     "99% percentile intervals from the histograms"
             elif key == "errorRate":
                 va, vb = ma["errorRate"], mb["errorRate"]
-                p, method = two_proportion_p(sa.http_failures, sa.requests, sb.http_failures, sb.requests), \
+                p, method = two_proportion_p(sa.failures, sa.requests, sb.failures, sb.requests), \
                     "two-proportion z-test"
             else:
                 va, vb = ma["rps"], mb["rps"]

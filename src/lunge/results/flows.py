@@ -55,7 +55,8 @@ class StepResult:
 
     @property
     def http_failures(self) -> int:
-        """Transport errors and statuses >= 400: what http_req_failed counts (checks are not)."""
+        """Transport errors and statuses >= 400: the failures a failed check did not cause
+        (http_req_failed and errorRate count those too)."""
         return self.failures - self.check_failures
 
     @classmethod
