@@ -52,7 +52,7 @@ def run_engine(url, vus, requests):
 
 
 def flow_spec(url, vus, iterations, slow=False):
-    from lunge._native.contract import CheckSpec, ExtractSpec, ScenarioSpec, StepSpec
+    from lunge._native.contract import CheckSpec, ScenarioSpec, StepSpec
 
     def status_200():
         return CheckSpec(label="status eq 200", type="status", condition="eq", path=None, value=(("lit", "200"),),
