@@ -1286,10 +1286,12 @@ cdef class FlowEngine:
         # A template did not render (a variable no extract has set), or rendered what must not
         # go on the wire (CR, LF, NUL from an extracted value): the request is counted as
         # failed (class "other") and not sent; the VU goes on with the next step on the next
-        # loop turn (not at once: a flow of such steps must not spin inside one turn).
+        # loop turn (not at once: a flow of such steps must not spin inside one turn).  It counts
+        # as issued too (an attempt), so that issued >= completed holds for every reader.
         cdef Scen *s = &self.sc[v.scen]
         cdef Row *r = &self.rows[s.steps[v.step].row]
         self._roll(now)
+        la_bump(&self.live.issued, 1)
         self._failure(C_OTHER, -1, msg)
         r.classes[C_OTHER] += 1
         if r.samples[C_OTHER][0] == 0:
