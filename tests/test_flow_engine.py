@@ -312,7 +312,7 @@ def test_an_extracted_value_cannot_inject_a_header_or_cut_a_url(target):
     assert header.error_classes == url.error_classes == {"other": 4}
     assert "CR, LF or NUL" in header.error_samples["other"] and "control character" in url.error_samples["other"]
     assert fr.iterations == 4 and res.failures == 8 and fine.failures == 0
-    assert res.issued == res.completed == 12  # the two not sent count as attempts
+    assert res.issued == res.completed == 16  # 4 iterations of 4 steps; the two not sent count as attempts
 
 
 def test_a_get_with_a_body_stays_a_get(target):

@@ -148,6 +148,9 @@ def perf(**kw):
     From a config file:
       lunge perf -c config.json -e dev -p loadTest
       lunge perf -c config.json -e dev -r getUsers --rps 500 --duration 5m
+    Virtual users running flows (a v2 scenario file; docs/scenarios.md):
+      lunge perf -c flow.yaml
+      lunge perf --url http://127.0.0.1:8080/ --executor constant-arrival-rate --rate 100 --max-vus 50
     """
     from lunge import runner
     from lunge.cli import finish
