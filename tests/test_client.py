@@ -78,6 +78,31 @@ def test_crud_round_trip_with_every_method(target, tmp_path):
     assert target.stats()["byMethod"] == {"POST": 1, "PUT": 1, "PATCH": 1, "GET": 2, "DELETE": 1}
 
 
+def test_the_target_issues_bearer_tokens_and_checks_them_on_orders(target):
+    """lunge serve's /login and /orders (what examples/flow.yaml's flows use): each login a new
+    token; an order with one the target issued is created, any other is 401."""
+    import urllib.error
+    import urllib.request
+
+    def call(path, method="POST", token=None):
+        req = urllib.request.Request(f"{target.url}{path}", data=b"{}", method=method,
+                                     headers={"Authorization": f"Bearer {token}"} if token else {})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, dict(r.headers), json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), json.loads(e.read() or b"null")
+
+    (s1, _, a), (s2, _, b) = call("/login"), call("/login")
+    assert s1 == s2 == 200 and a["token"] != b["token"]
+    status, headers, doc = call("/orders", token=a["token"])
+    assert status == 201 and headers["Location"] == f"/orders/{doc['id']}"
+    assert call("/orders", token=b["token"])[2]["id"] == doc["id"] + 1
+    forged = a["token"][:-1] + ("0" if a["token"][-1] != "0" else "1")
+    assert [call("/orders", token=t)[0] for t in (None, forged, "t1", "x.y")] == [401, 401, 401, 401]
+    assert call("/login", method="GET")[0] == 405
+
+
 def test_form_and_head(target):
     proc = run_lunge("post", "--form", "k=v 1", "--form", "k=2", f"{target.url}/echo")
     seen = json.loads(proc.stdout)

@@ -267,3 +267,38 @@ def test_a_flow_result_loads_back_for_compare_merge_and_the_baseline(tmp_path, t
     for flag in ("--baseline", "--compare"):
         proc = run_lunge("perf", "-c", str(path), "-q", flag, cwd=tmp_path)
         assert proc.returncode == 0 and "malformed" not in proc.stderr, (flag, proc.stderr)
+
+
+@pytest.fixture
+def embedded():
+    """`lunge serve` (conftest's `target` is this module's FlowTarget here)."""
+    from lunge import target as target_mod
+
+    server = target_mod.Spawned()
+    yield server
+    server.stop()
+
+
+def test_the_example_flow_runs_against_the_embedded_target(tmp_path, embedded):
+    """examples/flow.yaml, shortened (tests/shorten.py), against `lunge serve`: every request
+    answered as the flow expects (tokens, items, orders), counts equal the target's; only the
+    request-count threshold, written for the full 2m45s, fails in a 2-s run."""
+    from shorten import shorten
+
+    here = __import__("pathlib").Path(__file__).resolve().parent.parent
+    doc = shorten(yaml.safe_load((here / "examples" / "flow.yaml").read_text()), embedded.url)
+    out = tmp_path / "out.json"
+    proc = run_lunge("perf", "-c", str(write(tmp_path, doc)), "-q", "--format", "json", "-o", str(out),
+                     env={"BASE_URL": embedded.url})
+    assert "Traceback" not in proc.stderr
+    result = json.loads(out.read_text())
+    checks = {c["threshold"]: c["passed"] for c in result["thresholds"]["checks"]}
+    assert [t for t, ok in checks.items() if not ok] == ["http_reqs: count > 1000"], checks
+    assert proc.returncode == 1
+    assert result["metrics"]["failedRequests"] == 0, result["metrics"]
+    stats = embedded.stats()
+    assert result["metrics"]["totalRequests"] == stats["requests"]
+    shoppers, checkout = result["scenarios"]["shoppers"], result["scenarios"]["checkout"]
+    assert shoppers["iterations"] > 0 and checkout["iterations"] > 0
+    assert stats["byPath"]["/orders"] == checkout["requests"]["order"]["totalRequests"]
+    assert all(c["failed"] == 0 for sc in (shoppers, checkout) for r in sc["requests"].values() for c in r["checks"])

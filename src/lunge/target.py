@@ -12,6 +12,9 @@ covers every scenario:
   /hang                   reads the request and never answers
   /echo                   answers with the request's method, headers and body as JSON
   /items, /items/ID       a tiny JSON store (POST creates, GET/PUT/PATCH/DELETE by id)
+  /login                  POST: 200 {"token": "..."}, a new bearer token each time (flows log in)
+  /orders                 POST with `Authorization: Bearer TOKEN` (one /login issued): 201 and
+                          Location /orders/N; without a token this server issued: 401
   /__lunge/stats          JSON: requests served, by path and method (not counted itself)
   /__lunge/reset          zeroes the counters (not counted)
   /__lunge/pause/MS       holds every response (pending or new) for MS milliseconds from now:
@@ -24,6 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import hashlib
+import hmac
 import itertools
 import json
 import os
@@ -32,7 +37,7 @@ import socket
 import sys
 
 _REASONS = {200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently",
-            302: "Found", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+            302: "Found", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
             500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
@@ -57,6 +62,10 @@ class Target:
         self.mixes: dict[str, itertools.cycle] = {}
         self.items: dict[str, dict] = {}
         self.next_id = 1
+        # Tokens are signed, not stored: a long flow run issues millions without growing memory.
+        self.key = os.urandom(16)
+        self.tokens = itertools.count(1)
+        self.next_order = 1
         self.paused_until = 0.0  # loop time before which no response is written
 
     # -- routing: returns (status, headers, body) or None to never answer
@@ -95,7 +104,30 @@ class Target:
             return 200, {"Content-Type": "application/json"}, json.dumps(doc).encode()
         if head == "items":
             return self.items_route(method, parts[1:], headers, body)
+        js = {"Content-Type": "application/json"}
+        if head == "login" and len(parts) == 1:
+            if method != "POST":
+                return 405, js, b'{"error": "method not allowed"}'
+            n = next(self.tokens)
+            return 200, js, json.dumps({"token": f"t{n}.{self._sign(n)}"}).encode()
+        if head == "orders" and len(parts) == 1:
+            if not self._authorized(headers):
+                return 401, js, b'{"error": "missing or unknown bearer token"}'
+            if method != "POST":
+                return 405, js, b'{"error": "method not allowed"}'
+            oid, self.next_order = self.next_order, self.next_order + 1
+            return 201, {**js, "Location": f"/orders/{oid}"}, json.dumps({"id": oid}).encode()
         return 200, {"Content-Type": "text/plain"}, b"ok\n"
+
+    def _sign(self, n: int) -> str:
+        return hmac.new(self.key, str(n).encode(), hashlib.sha256).hexdigest()[:16]
+
+    def _authorized(self, headers: dict) -> bool:
+        auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        scheme, _, token = auth.partition(" ")
+        n, _, sig = token.strip().partition(".")
+        return scheme.lower() == "bearer" and n[:1] == "t" and n[1:].isdigit() \
+            and hmac.compare_digest(sig, self._sign(int(n[1:])))
 
     def items_route(self, method, rest, headers, body):
         js = {"Content-Type": "application/json"}
