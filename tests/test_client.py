@@ -217,7 +217,67 @@ def test_follow_redirects_only_with_L(target):
         followed = json.loads(run_lunge("get", "-L", "--format", "json", url).stdout)
         assert followed["status"] == 200 and followed["url"] == f"{target.url}/echo?from=redirect"
         assert followed["body"]["query"] == "from=redirect"
+        # -L -v: each hop's request and response, in order, as curl -v (issue 20: only the last was shown)
+        verbose = run_lunge("get", "-L", "-v", url)
+        assert verbose.returncode == 0, verbose.stderr
+        marks = [ln for ln in verbose.stderr.splitlines() if ln.startswith(("> GET", "< HTTP"))]
+        assert marks == ["> GET /go HTTP/1.1", "< HTTP/1.0 302 Found", "> GET /echo?from=redirect HTTP/1.1",
+                         "< HTTP/1.1 200 OK"], verbose.stderr
+        assert f"< Location: {target.url}/echo?from=redirect" in verbose.stderr.splitlines()
+        assert verbose.stderr.count("timing") == 1  # one breakdown, all hops added
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+# ---------------------------------------------------------------------- status codes (issue 20)
+def test_an_http_error_exits_0_by_default_and_22_with_fail(target):
+    plain = run_lunge("get", f"{target.url}/status/404")
+    assert (plain.returncode, plain.stdout, plain.stderr) == (0, "status\n", "")  # piped: the body alone
+    failed = run_lunge("get", "-f", f"{target.url}/status/500")
+    assert (failed.returncode, failed.stdout, failed.stderr) == (22, "status\n", "HTTP/1.1 500 Internal Server Error\n")
+    ok = run_lunge("get", "--fail", f"{target.url}/status/204")
+    assert (ok.returncode, ok.stderr) == (0, "")
+    junit = run_lunge("get", "-f", "--format", "junit", f"{target.url}/status/404")
+    assert junit.returncode == 22 and "<testsuite" in junit.stdout
+
+
+def test_the_status_line_goes_to_stderr_on_a_terminal(target):
+    """What curl -i users look for first; stdout (the body) stays as received."""
+    master, slave = pty.openpty()
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+        env["NO_COLOR"] = "1"
+        proc = subprocess.run([sys.executable, "-m", "lunge", "get", f"{target.url}/status/404"], stdout=subprocess.PIPE,
+                              stderr=slave, env=env, timeout=60)
+        os.close(slave)
+        slave = -1
+        err = b""
+        while select.select([master], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    assert proc.returncode == 0 and proc.stdout == b"status\n"
+    assert err.decode() == "HTTP/1.1 404 Not Found\r\n"
+
+
+def test_head_prints_the_headers():
+    help_text = run_lunge("head", "--help").stdout
+    assert "print the status line and the response headers" in " ".join(help_text.split())
+    assert "response body" not in help_text
+
+
+def test_head_output(target):
+    head = run_lunge("head", f"{target.url}/bytes/1000")
+    assert head.returncode == 0, head.stderr
+    lines = head.stdout.splitlines()
+    assert lines[0] == "HTTP/1.1 200 OK" and "Content-Length: 1000" in lines[1:], head.stdout

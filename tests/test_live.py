@@ -15,6 +15,7 @@ import jsonschema
 import pexpect
 import psutil
 import pytest
+from screen import Screen
 
 from conftest import assert_one_line_error, lunge, run_lunge
 from lunge.analysis import analyze
@@ -40,6 +41,52 @@ def spawn_perf(*args, timeout=30):
 
 
 # ---------------------------------------------------------------------- console
+def spawn_screen(columns, *args, timeout=40):
+    """`lunge perf ARGS > /dev/null` in a pseudo-terminal of `columns` (the report goes
+    elsewhere, as with `--format json > r.json`): the terminal's screen at the end."""
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and k not in ("COLUMNS", "LINES")}
+    cmd = " ".join([sys.executable, "-m", "lunge", "perf", *map(str, args)]) + " > /dev/null"
+    child = pexpect.spawn("/bin/sh", ["-c", cmd], env=env, encoding="utf-8", timeout=timeout,
+                          dimensions=(30, columns))
+    child.expect(pexpect.EOF)
+    child.close()
+    screen = Screen(columns)
+    screen.feed(child.before.replace("\r\n", "\n"))
+    return child.exitstatus, screen, child.before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("columns", [60, 80, 160])
+def test_the_bar_fits_the_terminal_and_never_stacks(fresh_target, columns):
+    """A bar with 5-digit counts of failures used to wrap at 80 columns (60: always) and each
+    redraw left a line behind (issue 20). Half the requests fail here."""
+    code, screen, raw = spawn_screen(columns, "--url", f"{fresh_target.url}/mix/200:1,500:1", "--concurrency", 8,
+                                     "--duration", "2s")
+    assert code in (0, 1), raw[-2000:]
+    assert raw.count("\x1b[1F\x1b[J") >= 4, raw[:2000]  # redrawn in place
+    assert screen.most == 1 and len(screen.lines()) == 1, screen.rows
+    last = screen.lines()[0]
+    assert len(last) < columns and last.startswith("lunge "), last
+    failed = int(re.search(r"([\d,]+) failed$", last).group(1).replace(",", ""))
+    assert failed >= 1000, last
+    if columns == 160:
+        assert re.fullmatch(r"lunge \[#{24}\] 100%  2s/2s  [\d,]+ req/s  0 in flight  [\d,]+ failed", last), last
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("columns", [60, 80, 160])
+def test_the_real_time_panel_fits_the_terminal_and_never_stacks(fresh_target, columns):
+    code, screen, raw = spawn_screen(columns, "--url", f"{fresh_target.url}/mix/200:1,500:1", "--concurrency", 8,
+                                     "--rps", 3000, "--duration", "3s", "--real-time")
+    assert code in (0, 1), raw[-2000:]
+    lines = screen.lines()
+    assert all(len(ln) < columns for ln in lines), lines
+    assert lines[0].startswith("lunge perf   3s / 3s"), lines
+    assert screen.most == len(lines), (screen.most, lines)  # each redraw replaced the last
+    assert any(ln.startswith("  rate, ") for ln in lines) and any("latency" in ln for ln in lines), lines
+    assert any(ln.startswith("  progress    [") and ln.endswith("100%  0s left") for ln in lines), lines
+
+
 @pytest.mark.slow
 def test_progress_bar_on_a_terminal_advances(fresh_target):
     code, out = spawn_perf("--url", f"{fresh_target.url}/delay/5", "--concurrency", 4, "--duration", "3s")
@@ -71,7 +118,7 @@ def test_real_time_panel_redraws_every_second(fresh_target):
     assert seconds[:3] == [1, 2, 3], out[:3000]
     done = [int(d.replace(",", "")) for _, d in panels]
     assert done == sorted(done) and done[0] < done[-1]
-    assert out.count("\x1b[8F\x1b[J") >= 3  # each redraw replaces the 8-line panel
+    assert len(re.findall(r"\x1b\[1\dF\x1b\[J", out)) >= 3  # each redraw replaces the panel (10+ lines)
     first = out.split("lunge perf ")[1]
     for needle in ("req/s now", "target 400", "connections", "last second p50", "p95", "p99", "cumulative  p50",
                    "status      2xx", "errors      0 failed: transport 0  4xx 0  5xx 0", "generator   CPU"):

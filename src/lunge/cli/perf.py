@@ -6,6 +6,7 @@ runner -> result -> finish (thresholds, baseline, reports, exit status).
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import click
 
@@ -25,7 +26,8 @@ FLOW_EXECUTORS = EXECUTORS[2:]
 
 
 @click.command()
-@click.option("--url", "-u", metavar="URL", help="The URL to load (http:// or https://).")
+@click.argument("url_arg", metavar="[URL]", required=False)
+@click.option("--url", "-u", metavar="URL", help="The URL to load (http:// or https://); or give it as the argument.")
 @click.option("-c", "--config", "config_path", metavar="FILE", help="Config file (JSON or YAML) with the request or test.")
 @click.option("-e", "--env", "--environment", "env", metavar="ENV", help="Environment of the config file.")
 @click.option("-p", "--performance", "test", metavar="TEST", help="Run the config's performance.TEST.")
@@ -141,7 +143,7 @@ def perf(**kw):
 
     \b
     Closed model (each connection keeps one request in flight):
-      lunge perf --url http://127.0.0.1:8080/ --concurrency 50 --duration 30s
+      lunge perf http://127.0.0.1:8080/ --concurrency 50 --duration 30s
     Open model (requests scheduled at a rate; latency counts from the scheduled time):
       lunge perf --url http://127.0.0.1:8080/ --rps 1000 --duration 1m --concurrency 200
       lunge perf --url http://127.0.0.1:8080/ --pattern linear:100:2000 --duration 10s
@@ -156,7 +158,15 @@ def perf(**kw):
     from lunge.cli import finish
     from lunge.live import view as live
 
+    url_arg = kw.pop("url_arg")
+    if url_arg is not None:  # `lunge perf URL`, as hey, oha and wrk take it
+        if kw["url"] is not None:
+            raise ConfigError(f"the URL is given twice ({url_arg} and --url {kw['url']}): give it once")
+        kw["url"] = url_arg
     config_path, env, test, request = kw.pop("config_path"), kw.pop("env"), kw.pop("test"), kw.pop("request")
+    if config_path is not None and config_path.strip().isdigit() and not os.path.exists(config_path):
+        raise ConfigError(f"-c is the config file (as in the original Lunge), and there is no file {config_path!r}: "
+                          f"for {config_path} connections use --concurrency {config_path} (or --vus {config_path})")
     quiet, verbose = bool(kw["quiet"]), bool(kw["verbose"])
     default_html = kw["html_report"] and not kw["output"]
     variables = kw.pop("variables")
@@ -411,11 +421,16 @@ def compare_cmd(baseline, current, tolerance, fmt, fail_on_regression):
 
 @click.command()
 @click.option("--duration", "-D", type=DURATION, default="5s", show_default=True, help="Length of the load test.")
-@click.option("-c", "--concurrency", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--concurrency", default=20, show_default=True, type=click.IntRange(min=1),
+              help="Connections, each with one request in flight (as lunge perf's --concurrency).")
+@click.option("-c", "config_flag", hidden=True)  # -c is perf's config file: refused with a pointer, never concurrency
 @click.option("--output", "-o", default="lunge-result.json", show_default=True, help="Where to write the JSON result.")
 @no_color_option
-def demo(duration, concurrency, output):
+def demo(duration, concurrency, config_flag, output):
     """Load-test lunge's embedded target: start it, run, report, check the counts, stop it."""
+    if config_flag is not None:
+        raise ConfigError(f"demo takes no config file (-c is perf's config file): for {config_flag} connections "
+                          f"use --concurrency {config_flag}")
     from lunge import report, runner, target
     from lunge.plan import for_url
 

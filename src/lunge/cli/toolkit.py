@@ -145,8 +145,19 @@ def _set_show_secrets(_ctx, _param, value):
         secretvalues.show()
 
 
+FAIL_EXIT = 22  # curl's --fail: the server answered with an HTTP error
+
+
+def _http_help(method: str) -> str:
+    what = ("the status line and the response headers (a HEAD response has no body), as curl -I"
+            if method == "HEAD" else "the response body")
+    return (f"Send one {method} request and print {what}. On a terminal the status line also goes to "
+            f"stderr; the exit status is 0 whatever the status code, unless -f/--fail (22 on 400 and above, "
+            f"as curl).")
+
+
 def _http_command(method: str) -> click.Command:
-    @click.command(name=method.lower(), help=f"Send one {method} request and print the response body.")
+    @click.command(name=method.lower(), help=_http_help(method))
     @click.argument("url")
     @click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Add a header (repeatable).")
     @click.option("-j", "--json", "json_body", metavar="JSON|@FILE", help="Send JSON (sets Content-Type and Accept).")
@@ -156,20 +167,36 @@ def _http_command(method: str) -> click.Command:
     @click.option("-t", "--timeout", metavar="DURATION", help="Give up after this long (e.g. 5s, 250ms).")
     @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
     @click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
-    @click.option("-v", "--verbose", is_flag=True, help="Show request and response headers and the timing breakdown.")
+    @click.option("-v", "--verbose", is_flag=True, help="Show request and response headers (of each redirect "
+                  "with -L) and the timing breakdown.")
+    @click.option("-f", "--fail", "fail", is_flag=True, help="Exit 22 (as curl) when the status is 400 or above; "
+                  "the status line goes to stderr, the body is still printed.")
     @click.option("--format", "fmt", type=click.Choice(RESPONSE_FORMATS), default="text", show_default=True,
-                  help="text: the body; json/yaml: status, headers, body and timing as data; junit: a test case.")
+                  help="text: the body (HEAD: the headers); json/yaml: status, headers, body and timing as data; "
+                       "junit: a test case.")
     @params.max_request_body_option
     @_secrets_options
     @no_color_option
-    def command(url, headers, json_body, data, form, query, timeout, insecure, follow, verbose, fmt,
+    def command(url, headers, json_body, data, form, query, timeout, insecure, follow, verbose, fail, fmt,
                 location_trusted):
+        from lunge.client import output
         from lunge.client.http import RequestFailed, send
 
         req = _build_adhoc(method, url, headers, json_body, data, form, query, timeout, insecure, follow)
         if fmt != "junit":
-            _print_response(send(req, location_trusted=location_trusted), fmt, verbose)
-            return
+            resp = send(req, location_trusted=location_trusted)
+            failed = fail and resp.status >= 400
+            if not verbose and (failed or (fmt == "text" and method != "HEAD" and sys.stderr.isatty())):
+                # what curl -i users look for first; -v shows it among the headers
+                click.echo(click.style(output.status_line(resp), fg="red" if resp.status >= 400 else "green",
+                                       bold=True), err=True)
+            if fmt == "text" and method == "HEAD":
+                if verbose:
+                    _print_verbose(resp)
+                click.echo(output.headers_text(resp), nl=False)
+            else:
+                _print_response(resp, fmt, verbose)
+            return FAIL_EXIT if failed else None
         from lunge.client.junit import JUnitCase, responses_to_junit
 
         name = f"{method} {req.url}"
@@ -181,6 +208,7 @@ def _http_command(method: str) -> click.Command:
         if verbose:
             _print_verbose(case.response)
         click.echo(_scrubbed(responses_to_junit(name, "lunge.http", [case])), nl=False)
+        return FAIL_EXIT if fail and case.response is not None and case.response.status >= 400 else None
 
     return command
 

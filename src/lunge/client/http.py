@@ -48,6 +48,7 @@ class Response:
     timing: Timing
     url: str  # effective URL (after redirects)
     request_headers: list[str] = field(default_factory=list)  # as sent, request line first
+    previous: list[Response] = field(default_factory=list)  # with -L: the redirects before this one, in order
 
     def header(self, name: str) -> str | None:
         """The last value of header `name` (case-insensitive), or None."""

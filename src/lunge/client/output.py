@@ -101,8 +101,12 @@ def timing_waterfall(t: Timing, width: int = 40) -> list[str]:
     return lines
 
 
-def verbose_lines(resp: Response) -> list[str]:
-    """Request headers (>), response status and headers (<), then the timing breakdown."""
+def status_line(resp: Response) -> str:
+    """`HTTP/1.1 404 Not Found`, as curl -i shows it first."""
+    return f"{resp.http_version} {resp.status} {resp.reason}".rstrip()
+
+
+def _exchange(resp: Response) -> list[str]:
     from lunge import secretvalues  # credentials by header name and secret values, unless --show-secrets
 
     sent = [secretvalues.scrub(line) if i == 0 else secretvalues.header(line)
@@ -110,14 +114,30 @@ def verbose_lines(resp: Response) -> list[str]:
     out = [click.style(f"> {line}", fg="yellow") for line in sent]
     out.append(">")
     status_fg = "green" if resp.status < 400 else "red"
-    out.append(click.style(f"< {resp.http_version} {resp.status} {resp.reason}".rstrip(), fg=status_fg, bold=True))
+    out.append(click.style(f"< {status_line(resp)}", fg=status_fg, bold=True))
     for k, v in resp.headers:
         _, _, shown = secretvalues.header(f"{k}: {v}").partition(": ")
         out.append(f"< {click.style(k, fg='cyan')}: {shown}")
     out.append("<")
+    return out
+
+
+def verbose_lines(resp: Response) -> list[str]:
+    """Request headers (>), response status and headers (<) of each hop (with -L, every redirect
+    first, as curl -v shows them), then the timing breakdown (all hops added)."""
+    out = []
+    for hop in (*resp.previous, resp):
+        out += _exchange(hop)
     out.append(click.style("timing", bold=True))
     out += timing_waterfall(resp.timing)
     return out
+
+
+def headers_text(resp: Response) -> str:
+    """The status line and the headers (what HEAD prints, as curl -I)."""
+    from lunge import secretvalues
+
+    return "\n".join([status_line(resp), *(secretvalues.header(f"{k}: {v}") for k, v in resp.headers)]) + "\n"
 
 
 # ---------------------------------------------------------------- suites

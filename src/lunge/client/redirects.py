@@ -60,6 +60,7 @@ def follow(send_once, req, *, timeout, insecure, trusted: bool):
     budget = req.timeout if timeout is None else timeout
     started = time.monotonic()
     current, total, hops = req, None, 0
+    chain: list = []  # the redirect responses, for -v
     while True:
         left = None
         if budget:
@@ -74,7 +75,9 @@ def follow(send_once, req, *, timeout, insecure, trusted: bool):
         location = resp.header("Location")
         if not (300 <= resp.status < 400 and location):
             resp.timing = total
+            resp.previous = chain
             return resp
+        chain.append(resp)
         hops += 1
         if hops > MAX_REDIRECTS:
             raise RequestFailed(f"{req.method} {secretvalues.url(req.url)}: more than {MAX_REDIRECTS} redirects")

@@ -182,6 +182,7 @@ class Live:
             "rps": round(done / dt, 1), "failedShare": failed / done if done else None,
             "targetRps": self.target_rps(elapsed),
             "lastSecond": None, "cumulative": _ms(cum) if self._cum_n else None,
+            "latencyHistogram": _histogram(cum) if self._cum_n else None,
             "resources": self.monitor.sample(elapsed) if self.monitor is not None else None,
         }
         if hasattr(self.test, "scenario_snapshot"):  # flows: each scenario's state, VUs and rate
@@ -243,6 +244,23 @@ class Live:
                                           f"than {rate:.0%} for {self._bad}s in a row: the target looks down; the run "
                                           f"was stopped at t={view['elapsed']:.0f}s (--max-error-rate-abort)")
         return None
+
+
+def _histogram(h: SparseHist, rows: int = 7) -> list[list]:
+    """[[upper bound ms, responses], ...]: `rows` equal buckets from the fastest response to the
+    p99, then one up to the slowest for the rest (the 1% tail would squash a linear scale)."""
+    lo, hi = h.min_ns, float(h.percentiles([99])[0])
+    mids = np.clip(BUCKET_MID[h.idx], lo, h.max_ns)
+    counts = np.asarray(h.counts, dtype=np.float64)
+    if hi <= lo:
+        return [[round(h.max_ns / 1e6, 3), int(h.total)]]
+    edges = np.linspace(lo, hi, rows + 1)
+    inside = np.histogram(mids, bins=edges, weights=counts)[0].astype(np.int64)
+    out = [[round(float(e) / 1e6, 3), int(c)] for e, c in zip(edges[1:], inside)]
+    tail = int(h.total) - int(inside.sum())
+    if tail > 0:
+        out.append([round(h.max_ns / 1e6, 3), tail])
+    return out
 
 
 def _ms(h: SparseHist) -> dict:
