@@ -247,7 +247,8 @@ def check_concurrency(concurrency: int, max_concurrency: int = DEFAULTS.max_conc
 def request_of(s: Settings) -> RequestTemplate:
     """The request of a --url run: -X, -H and -d as curl takes them."""
     if not s.url:
-        raise ConfigError("give --url URL (e.g. --url http://127.0.0.1:8080/), or -c FILE with -p TEST or -r REQUEST")
+        raise ConfigError("give a URL (lunge perf http://127.0.0.1:8080/, or --url URL), or -c FILE: a v2 scenario "
+                          "file, or a v1 config with -p TEST or -r REQUEST")
     check_url(s.url)
     body = read_body(s.data)
     method = (s.method or ("POST" if body is not None else "GET")).upper()
