@@ -63,6 +63,16 @@ def format_ms(ms: float, extra: int = 0) -> str:
     return f"{ms / 1000:.{2 + extra}f}s"
 
 
+def distinct_ms(values: list, most: int = 4) -> list[str]:
+    """format_ms of each value, with up to `most` more digits, as few as make every two
+    neighbouring (different) values read differently."""
+    for extra in range(most + 1):
+        labels = [format_ms(v, extra) for v in values]
+        if all(a != b for a, b, x, y in zip(labels, labels[1:], values, values[1:]) if x != y):
+            break
+    return labels
+
+
 def format_bytes(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if abs(n) < 1024 or unit == "GiB":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from lunge.analysis import Analysis, target
-from lunge.units import format_bytes, format_ms
+from lunge.units import distinct_ms, format_bytes, format_ms
 
 _COLOURS = {"passed": "green", "improved": "green", "FAILED": "red", "regressed": "red", "unchanged": None,
             "critical": "red", "warning": "yellow", "info": "cyan"}
@@ -226,19 +226,6 @@ def distribution_rows(dist: list) -> list:
         else:
             out.append((lo, hi, c))
     return out
-
-
-def distinct_ms(values: list, most: int = 4) -> list[str]:
-    """format_ms of each value, with up to `most` more digits, as few as make every two
-    neighbouring (different) values read differently."""
-    for extra in range(most + 1):
-        labels = [format_ms(v, extra) for v in values]
-        if all(a != b for a, b, x, y in zip(labels, labels[1:], values, values[1:]) if x != y):
-            break
-    return labels
-
-
-_CLASSES = ("4xx", "5xx")
 
 
 def failures_text(an: Analysis) -> str:
