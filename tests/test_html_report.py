@@ -63,6 +63,12 @@ def test_open_model_throughput_chart_draws_the_target_rate():
     assert ys[0] >= 30
 
 
+def test_header_names_the_open_models_target_rate():
+    steps = [{"rps": 100, "durationMs": 2000}, {"rps": 400, "durationMs": 2000}]
+    page = report.render(open_result({"type": "step", "steps": steps}, 4), "html")
+    assert "open model: step 100 req/s for 2s, 400 req/s for 2s" in page
+
+
 def test_target_line_follows_ramps_and_is_absent_without_a_known_pattern():
     r = open_result({"type": "constant", "rps": 100}, 4, durationMs=4000.0, rampUpMs=1000.0)
     assert 'class="series target"' in chart(report.render(r, "html"), "throughput-over-time")

@@ -75,6 +75,7 @@ def render(an: Analysis, thresholds: dict | None = None, comparison: dict | None
         "resources": resources,
         "warnings": result.warnings,
         "generated": generated,
+        "target_rate": target.pattern_text(result.configuration),  # the open model's pattern, as text
         "charts": build_charts(an, rows, resources),
         "phase_names": PHASE_ORDER,
         "scenarios": list(zip(result.scenarios, an.scenarios)),
