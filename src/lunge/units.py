@@ -54,13 +54,23 @@ def parse_size(text: str | int | float, field: str = "size") -> int:
     return int(value)
 
 
-def format_ms(ms: float) -> str:
-    """A latency for humans: 812us, 1.25ms, 3.41s."""
+def format_ms(ms: float, extra: int = 0) -> str:
+    """A latency for humans: 812us, 1.25ms, 3.41s (with `extra` more decimals: 3.4102s)."""
     if ms < 1:
-        return f"{ms * 1000:.0f}us"
+        return f"{ms * 1000:.{extra}f}us"
     if ms < 1000:
-        return f"{ms:.2f}ms"
-    return f"{ms / 1000:.2f}s"
+        return f"{ms:.{2 + extra}f}ms"
+    return f"{ms / 1000:.{2 + extra}f}s"
+
+
+def distinct_ms(values: list, most: int = 4) -> list[str]:
+    """format_ms of each value, with up to `most` more digits, as few as make every two
+    neighbouring (different) values read differently."""
+    for extra in range(most + 1):
+        labels = [format_ms(v, extra) for v in values]
+        if all(a != b for a, b, x, y in zip(labels, labels[1:], values, values[1:]) if x != y):
+            break
+    return labels
 
 
 def format_bytes(n: float) -> str:

@@ -86,12 +86,14 @@ class Chart:
         return self.h - self.mb - self._t(y, self.yr, self.ylog) * (self.h - self.mt - self.mb)
 
     # -------------------------------------------------------------- marks
-    def line(self, xs, ys, label: str, color: str, width=1.6):
+    def line(self, xs, ys, label: str, color: str, width=1.6, dash: str = "", cls: str = "series"):
+        """A polyline; `dash` a stroke-dasharray ("6 4": a reference line such as the target rate)."""
         xs, ys = reduce_max(xs, ys)
         if not len(xs):
             return
         pts = " ".join(f"{self.px(x):.1f},{self.py(y):.1f}" for x, y in zip(xs, ys))
-        self.parts.append(f'<polyline class="series" fill="none" stroke="{color}" stroke-width="{width}" '
+        dashed = f' stroke-dasharray="{dash}"' if dash else ""
+        self.parts.append(f'<polyline class="{cls}" fill="none" stroke="{color}" stroke-width="{width}"{dashed} '
                           f'stroke-linejoin="round" points="{pts}"><title>{escape(label)}</title></polyline>')
         self.legend.append((label, color))
 

@@ -13,10 +13,10 @@ import jinja2
 import numpy as np
 from jinja2.sandbox import SandboxedEnvironment
 
-from lunge.analysis import Analysis
+from lunge.analysis import Analysis, target
 from lunge.errors import ConfigError
 from lunge.report import charts
-from lunge.units import format_bytes, format_ms
+from lunge.units import distinct_ms, format_bytes, format_ms
 
 PAGE = "report.html.j2"
 PHASE_ORDER = (("dns", "DNS"), ("connect", "connect"), ("tls", "TLS"), ("ttfb", "waiting (TTFB)"),
@@ -75,6 +75,7 @@ def render(an: Analysis, thresholds: dict | None = None, comparison: dict | None
         "resources": resources,
         "warnings": result.warnings,
         "generated": generated,
+        "target_rate": target.pattern_text(result.configuration),  # the open model's pattern, as text
         "charts": build_charts(an, rows, resources),
         "phase_names": PHASE_ORDER,
         "scenarios": list(zip(result.scenarios, an.scenarios)),
@@ -121,8 +122,13 @@ def build_charts(an: Analysis, rows: list, resources) -> dict:
     t = np.array([x for x, *_ in shown], dtype=float)
     done = [n / w for _, w, n, _f, _ in shown]
     peak = max(done, default=1.0)
+    goal = target.rate_curve(result.configuration, target.origin_s(result))  # the open model's target rate
+    if goal is not None:
+        peak = max(peak, float(goal[1].max()))
     c.set_range(first, end, 0, max(peak, 1.0) * 1.08)
     c.bands(bands)
+    if goal is not None:
+        c.line(goal[0], goal[1], "target / s", "#6b7280", width=1.4, dash="6 4", cls="series target")
     c.line(t, done, "completed / s", charts.PALETTE[0])
     fails = [f / w for _, w, _n, f, _ in shown]
     if any(fails):
@@ -135,7 +141,7 @@ def build_charts(an: Analysis, rows: list, resources) -> dict:
     if dist:
         c = charts.Chart("distribution", "Latency distribution", "latency (ms, log scale)", "responses", xlog=True)
         c.set_range(dist[0]["lowMs"], dist[-1]["highMs"], 0, max(d["count"] for d in dist) * 1.08)
-        c.xticks = [(v, format_ms(v)) for v in _log_ticks(dist[0]["lowMs"], dist[-1]["highMs"])]
+        c.xticks = distribution_ticks(dist[0]["lowMs"], dist[-1]["highMs"])
         c.span_bars([(d["lowMs"], d["highMs"], d["count"]) for d in dist], "responses", charts.PALETTE[0],
                     titles=[f"{format_ms(d['lowMs'])} - {format_ms(d['highMs'])}: {d['count']}" for d in dist])
         out["distribution"] = c.svg()
@@ -180,32 +186,35 @@ def build_charts(an: Analysis, rows: list, resources) -> dict:
     if resources:
         keys = [k for k in resources[0] if k != "t" and isinstance(resources[0][k], (int, float))]
         rt = [row.get("t", i) for i, row in enumerate(resources)]
-        out["resources"] = []
+        out["resources"], out["resource_titles"] = [], []
         for k in keys:
             vals = [row.get(k, 0) or 0 for row in resources]
-            c = charts.Chart(f"resources-{k}", k, "time (s)", k, height=200)
+            title, unit = resource_title(k)
+            c = charts.Chart(f"resources-{k}", f"{title} ({unit})", "time (s)", unit, height=200)
             c.set_range(0, max(end, max(rt) + 1), 0, max(max(vals), 1e-9) * 1.08)
             c.bands(bands)
-            c.line(rt, vals, k, charts.PALETTE[5])
+            c.line(rt, vals, title, charts.PALETTE[5])
             out["resources"].append(c.svg())
+            out["resource_titles"].append(f"{title} ({unit})")
     out["scenarios"] = {s.name: scenario_chart(s, end) for s in result.scenarios}
     return out
 
 
 def scenario_chart(s, end_s: float) -> str:
-    """A scenario's requests and iterations completed per second, and its VUs at each second's
-    end, over the run's time axis."""
+    """A scenario's requests and iterations completed per second over the run's time axis, and
+    below it, on its own axis (VUs are tens where requests are thousands), its VUs at each
+    second's end."""
     name = f"scenario-{s.name}"
-    title = f"{s.name}: throughput and VUs"
+    title = f"{s.name}: throughput"
     if not s.seconds:
         return charts.empty(name, title, "no iterations")
     t = np.array([r.sec + 0.5 for r in s.seconds], dtype=float)
+    xmax = max(end_s, s.seconds[-1].sec + 1.0)
     series = (("requests / s", [r.requests for r in s.seconds], charts.PALETTE[0]),
-              ("iterations / s", [r.iterations for r in s.seconds], charts.PALETTE[3]),
-              ("VUs", [r.vus for r in s.seconds], charts.PALETTE[4]))
+              ("iterations / s", [r.iterations for r in s.seconds], charts.PALETTE[3]))
     top = max(max(v) for _, v, _c in series)
-    c = charts.Chart(name, title, "time (s)", "per second / VUs", height=220)
-    c.set_range(0, max(end_s, s.seconds[-1].sec + 1.0), 0, max(top, 1) * 1.08)
+    c = charts.Chart(name, title, "time (s)", "per second", height=220)
+    c.set_range(0, xmax, 0, max(top, 1) * 1.08)
     if len(t) == 1:  # one second: a line of one point draws nothing
         c.bars(t, series[0][1], series[0][0], series[0][2])
     for label, values, color in series[len(t) == 1:]:
@@ -214,7 +223,53 @@ def scenario_chart(s, end_s: float) -> str:
     if any(fails):
         c.bars(t, fails, "failed / s", charts.PALETTE[2],
                titles=[f"t={r.sec}s: {r.failures} failed of {r.requests}" for r in s.seconds])
-    return c.svg()
+    vus = [r.vus for r in s.seconds]
+    v = charts.Chart(f"{name}-vus", f"{s.name}: VUs", "time (s)", "VUs", height=150)
+    v.set_range(0, xmax, 0, max(max(vus), 1) * 1.15)
+    if len(t) == 1:
+        v.bars(t, vus, "VUs", charts.PALETTE[4])
+    else:
+        v.line(t, vus, "VUs", charts.PALETTE[4])
+    return c.svg() + v.svg()
+
+
+# Titles and units of the resource monitor's fields (lunge.live.monitor); others are spelt out.
+RESOURCE_TITLES = {
+    "cpuPercent": ("CPU", "% of usable cores"),
+    "cpuCores": ("CPU", "cores busy"),
+    "rssBytes": ("Memory (RSS)", "bytes"),
+    "memoryMb": ("Memory", "MB"),
+    "netBytesSentPerSec": ("Network sent", "bytes/s"),
+    "netBytesRecvPerSec": ("Network received", "bytes/s"),
+    "netPacketsSentPerSec": ("Packets sent", "packets/s"),
+    "netPacketsRecvPerSec": ("Packets received", "packets/s"),
+    "openFds": ("Open file descriptors", "count"),
+    "tcpEstablished": ("TCP connections established", "count"),
+    "tcpTimeWait": ("TCP sockets in TIME_WAIT", "count"),
+}
+
+
+def resource_title(key: str) -> tuple[str, str]:
+    """(title, unit) of a resource field: 'netBytesSentPerSec' -> ('Network sent', 'bytes/s');
+    an unknown camelCase key is spelt out ('fooBarCount' -> ('Foo bar count', 'value'))."""
+    if key in RESOURCE_TITLES:
+        return RESOURCE_TITLES[key]
+    import re
+
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", key).lower()
+    return words[:1].upper() + words[1:], "value"
+
+
+def distribution_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
+    """The distribution chart's x ticks: 1-2-5 steps of a log axis when the range holds at least
+    three of them; else (a narrow range: all near 2 s) evenly spaced values, labelled with the
+    digits that tell them apart."""
+    ticks = _log_ticks(lo, hi)
+    if len(ticks) < 3:
+        ticks = [v for v in charts.nice_ticks(lo, hi, n=4) if lo <= v <= hi]
+        if len(ticks) < 3:  # nice steps too coarse for the range: its ends and middle
+            ticks = [lo, (lo + hi) / 2, hi]
+    return list(zip(ticks, distinct_ms(ticks)))
 
 
 def _middle(row: dict, start_s: float) -> float:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import click
 
-from lunge.analysis import Analysis
-from lunge.units import format_bytes, format_ms
+from lunge.analysis import Analysis, target
+from lunge.units import distinct_ms, format_bytes, format_ms
 
 _COLOURS = {"passed": "green", "improved": "green", "FAILED": "red", "regressed": "red", "unchanged": None,
             "critical": "red", "warning": "yellow", "info": "cyan"}
@@ -23,8 +23,9 @@ def render(an: Analysis, thresholds=None, comparison=None, color=False) -> str:
     limit = []
     if cfg.get("iterations"):
         limit.append(f"{cfg['iterations']} requests")
-    if cfg.get("durationMs"):
-        limit.append(f"{cfg['durationMs'] / 1000:g}s")
+    length = target.run_length_s(cfg)
+    if length:
+        limit.append(target.format_duration(length * 1000))
     if cfg.get("model") == "flows":  # a v2 file: its scenarios, each detailed below the totals
         names = [sc["name"] for sc in cfg.get("scenarios", ())]
         lines.append(_fit(f"lunge perf  {cfg.get('file')}"))
@@ -33,8 +34,12 @@ def render(an: Analysis, thresholds=None, comparison=None, color=False) -> str:
                           f"{', HTTP/2' if cfg.get('http2') else ''}{'  (interrupted)' if result.interrupted else ''}"))
     else:
         lines.append(f"lunge perf  {cfg['method']} {cfg['url']}")
-        lines.append(f"  {cfg['concurrency']} connections, {' or '.join(limit)}"
-                     f"{', HTTP/2' if cfg.get('http2') else ''}"
+        rate = target.pattern_text(cfg)
+        if rate:
+            lines.append(f"  open model: {rate}")
+        workers = cfg.get("workers") or 1
+        lines.append(f"  {cfg['concurrency']} connections{' at most' if rate else ''}{''.join(', ' + x for x in limit)}"
+                     f"{f', {workers} workers' if workers > 1 else ''}{', HTTP/2' if cfg.get('http2') else ''}"
                      f"{'  (interrupted)' if result.interrupted else ''}")
     lines.append("")
     failed = m["failedRequests"]
@@ -44,6 +49,15 @@ def render(an: Analysis, thresholds=None, comparison=None, color=False) -> str:
     if m["warmup"]["requests"]:
         lines.append(f"  Warmup       {m['warmup']['requests']} requests in the first "
                      f"{format_ms(result.first_send_ns / 1e6)}, kept out of every figure")
+    pc = m.get("pacing")
+    if pc:  # the open model: how well the sends kept to the schedule
+        never = f"{pc['unsent']} never sent, " if pc["unsent"] else ""
+        lines.append(f"  Pacing       {pc['scheduled']} scheduled, {pc['sent']} sent, {never}{pc['lateSends']} late (> 1 ms)"
+                     f"{'' if pc['sustained'] else ': rate NOT sustained'}")
+        jitter = (f"   jitter p50 {format_ms(pc['jitterP50Ms'])}  p99 {format_ms(pc['jitterP99Ms'])}"
+                  if "jitterP50Ms" in pc else "")
+        lines.append(f"  Send lag     p50 {format_ms(pc['lagP50Ms'])}  p99 {format_ms(pc['lagP99Ms'])}  "
+                     f"max {format_ms(pc['maxLagMs'])}{jitter}")
     lines.append(f"  Transfer     {format_bytes(m['bytesReceived'])} received, {format_bytes(tp['bytesPerSec'])}/s, "
                  f"{m['connectionsOpened']} connections opened")
     lines.append("")
@@ -53,13 +67,18 @@ def render(an: Analysis, thresholds=None, comparison=None, color=False) -> str:
         lines.append("  Percentiles  " + "  ".join(
             f"{label} {format_ms(rt[key])}" for label, key in
             (("p50", "p50Ms"), ("p90", "p90Ms"), ("p95", "p95Ms"), ("p99", "p99Ms"), ("p99.9", "p999Ms"))))
+        st = m["serviceTimes"]
+        if pc and st["count"]:  # the latency above counts from the due time; this from the actual send
+            lines.append("  Service      " + "  ".join(
+                f"{label} {format_ms(st[key])}" for label, key in
+                (("p50", "p50Ms"), ("p90", "p90Ms"), ("p99", "p99Ms"), ("max", "maxMs"))) + "  (from the send)")
         lines.append("")
         lines.append("  Distribution")
-        dist = _pairs(a["responseTime"]["distribution"])
+        dist = distribution_rows(a["responseTime"]["distribution"])
         peak = max(c for _, _, c in dist) or 1
         for lo, hi, c in dist:
             bar = "#" * max(1 if c else 0, round(30 * c / peak))
-            lines.append(f"    {format_ms(lo):>9} - {format_ms(hi):<9} {c:>10}  {bar}")
+            lines.append(f"    {lo:>9} - {hi:<9} {c:>10}  {bar}")
         lines.append("")
         b = m["timingBreakdown"]
         lines.append("  Breakdown    " + "  ".join(
@@ -71,12 +90,11 @@ def render(an: Analysis, thresholds=None, comparison=None, color=False) -> str:
     lines.append("")
     codes = ", ".join(f"{k}: {v}" for k, v in m["statusCodes"].items()) or "none"
     lines.append(f"  Status codes {codes}")
+    lines.append(f"  Failures     {failures_text(an)}")
     if m["errors"]:
         lines.append("  Errors       " + ", ".join(f"{k}: {v}" for k, v in m["errors"].items()))
         for k, msg in m["errorSamples"].items():
             lines.append(f"    {k}: {msg}")
-    else:
-        lines.append("  Errors       none")
     for w in result.warnings:
         lines.append(f"  Warning      {w}")
     lines.extend(scenario_lines(an))
@@ -190,3 +208,44 @@ def _pairs(dist: list) -> list:
     """The analysis' distribution rows, two by two: [(low ms, high ms, count)]."""
     rows = [(d["lowMs"], d["highMs"], d["count"]) for d in dist]
     return [(pair[0][0], pair[-1][1], sum(c for _, _, c in pair)) for pair in (rows[i:i + 2] for i in range(0, len(rows), 2))]
+
+
+def distribution_rows(dist: list) -> list:
+    """The distribution's rows, two buckets a row, as [(low label, high label, count)]: the edges
+    get as many digits as it takes for neighbouring edges to read differently (a narrow
+    distribution, all near 2 s, reads 2.0004s - 2.0008s, not 2.00s - 2.00s), and rows whose
+    labels would still read the same are merged."""
+    rows = _pairs(dist)
+    edges = [lo for lo, _, _ in rows] + [rows[-1][1]] if rows else []
+    labels = distinct_ms(edges)
+    out: list = []
+    for i, (_, _, c) in enumerate(rows):
+        lo, hi = labels[i], labels[i + 1]
+        if out and (lo == hi or out[-1][0] == out[-1][1]):  # still one label: fold into the row before
+            out[-1] = (out[-1][0], hi, out[-1][2] + c)
+        else:
+            out.append((lo, hi, c))
+    return out
+
+
+def failures_text(an: Analysis) -> str:
+    """What the failed requests were: HTTP statuses >= 400 (by code, grouped by class when a class
+    has several), transport errors by class and, in a flow run, failed checks: '120 of 400: 503 x 120'."""
+    m = an.metrics
+    failed = m["failedRequests"]
+    if not failed:
+        return "none"
+    parts = []
+    http = {int(k): v for k, v in m["statusCodes"].items() if int(k) >= 400 and v}
+    for cls in sorted({k // 100 for k in http}):
+        codes = {k: v for k, v in http.items() if k // 100 == cls}
+        each = ", ".join(f"{k} x {v}" for k, v in sorted(codes.items()))
+        parts.append(each if len(codes) == 1 else f"{cls}xx x {sum(codes.values())} ({each})")
+    parts += [f"{k} x {v}" for k, v in m["errors"].items()]
+    checks = sum(s.check_failures for s in an.result.scenarios)
+    if checks:
+        parts.append(f"failed check x {checks}")
+    counted = sum(http.values()) + sum(m["errors"].values()) + checks
+    if counted < failed:  # never hide a failure the counts above do not explain
+        parts.append(f"other x {failed - counted}")
+    return f"{failed} of {m['totalRequests']}: {', '.join(parts)}"
