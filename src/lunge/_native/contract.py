@@ -216,7 +216,7 @@ class ScenarioSecond(NamedTuple):
     failures: int
     iterations: int         #: iterations completed in that second
     dropped: int            #: arrival rate: iterations due in that second that found no free VU
-    vus: int                #: VUs running an iteration or waiting to (not idle in a pool) at the second's end
+    vus: int                #: the most VUs in an iteration (think time included) at once during the second
     sum_ns: int             #: response times' sum and largest, for the second's mean and max
     max_ns: int
 

@@ -324,6 +324,7 @@ cdef struct Scen:
     SecRow *secs
     int64_t nsecs       # rows allocated (by engine second)
     int64_t vus_filled  # seconds whose `vus` is set
+    uint64_t sec_peak   # the most VUs in an iteration at once since the open second began
 
 
 cdef struct VU:
@@ -1772,6 +1773,8 @@ cdef class FlowEngine:
         la_set(&s.live.active, active)
         if active > s.max_vus:
             s.max_vus = active
+        if active > s.sec_peak:
+            s.sec_peak = active
         if s.iter_timeout_ns:
             d = now + s.iter_timeout_ns
             v.iter_deadline = d
@@ -1981,8 +1984,11 @@ cdef class FlowEngine:
         return nxt
 
     cdef void _fill_vus(self, Scen *s, uint64_t now) noexcept nogil:
-        # ScenarioSecond.vus: VUs in an iteration at each second's end, up to now's second.
+        # ScenarioSecond.vus: the most VUs in an iteration at once during each second, up to
+        # now's.  A peak, not a sample at the second's end: an arrival-rate scenario of
+        # millisecond iterations is between them at almost every instant.
         cdef int64_t sec = <int64_t>((now - self.t0) // 1000000000)
+        cdef uint64_t active = la_get(&s.live.active)
         cdef SecRow *q
         if s.t_start == 0:
             return
@@ -1990,9 +1996,10 @@ cdef class FlowEngine:
         if q == NULL:
             return
         while s.vus_filled < sec:
-            s.secs[s.vus_filled].vus = la_get(&s.live.active)
+            s.secs[s.vus_filled].vus = s.sec_peak if s.sec_peak > active else active
+            s.sec_peak = active
             s.vus_filled += 1
-        q.vus = la_get(&s.live.active)
+        q.vus = s.sec_peak if s.sec_peak > active else active
 
     # ------------------------------------------------------------------ the loop
     cdef inline void _roll(self, uint64_t now) noexcept nogil:

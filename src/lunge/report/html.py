@@ -202,8 +202,8 @@ def build_charts(an: Analysis, rows: list, resources) -> dict:
 
 def scenario_chart(s, end_s: float) -> str:
     """A scenario's requests and iterations completed per second over the run's time axis, and
-    below it, on its own axis (VUs are tens where requests are thousands), its VUs at each
-    second's end."""
+    below it, on its own axis (VUs are tens where requests are thousands), the most VUs in an
+    iteration at once in each second."""
     name = f"scenario-{s.name}"
     title = f"{s.name}: throughput"
     if not s.seconds:

@@ -6,8 +6,8 @@ merges them by scenario name, exactly where the figures allow it:
 
 - counters add; histograms add (exact: counts, min, max, sums);
 - checks add by label, the first non-empty first failure kept (in the order of the parts);
-- per-second rows add by `sec` (VUs too: each engine's VUs at that second's end), their
-  largest response time is the largest of the parts';
+- per-second rows add by `sec` (VUs too: each engine's peak in that second; their sum is an
+  upper bound), their largest response time is the largest of the parts';
 - started_s is the earliest start (a part that never started, -1, is left out), ended_s the
   latest end;
 - max_vus is the SUM of the parts' peaks: an upper bound of the whole scenario's peak (the
