@@ -209,7 +209,7 @@ def test_the_example_flow_validates_without_warnings(capsys):
     assert "2 scenarios in parallel, 6 thresholds" in out
     tf = load_any(ROOT / "examples" / "flow.yaml")
     item = tf.scenario("shoppers").requests[2]
-    assert item.refs == {"baseUrl", "token", "itemId", "requestId"} and not item.literal and not item.static
+    assert item.refs == {"baseUrl", "token", "itemId", "itemUrl"} and not item.literal and not item.static
 
 
 # ---------------------------------------------------------------- detection and the other commands
