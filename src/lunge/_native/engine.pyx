@@ -20,13 +20,13 @@ import numpy as np
 from lunge._native.curl cimport *
 # error classes (C_*), error_class() and the resend guard: shared with flow.pyx
 from lunge._native.xfer cimport *
-from lunge._native.hist cimport Histogram, lunge_hist, lh_new, lh_reset_stats, lh_index, lh_record, lh_record_zeros, \
-    LH_HIGHEST
+from lunge._native.hist cimport Histogram, take_sparse, lunge_hist, lh_new, lh_reset_stats, lh_record, \
+    lh_record_zeros
 from lunge._native.system cimport lunge_now_ns, lunge_wall_ns, lunge_fine_timer_slack, lunge_wait_fds, la_get, la_set, \
     la_bump, la_get_int, la_set_int
 
 from lunge._native.contract import (ERROR_CLASSES, HISTOGRAMS, PHASES, STATUS_CLASSES, EngineResults,
-                                    HarvestedSecond, Snapshot, SparseCounts)
+                                    HarvestedSecond, Snapshot)
 
 cdef extern from *:
     const char *CYTHON_ABI
@@ -986,43 +986,15 @@ cdef class Engine:
         its latency histogram in sparse form, and hand their slots back to the engine."""
         out = []
         cdef Second *s
-        cdef size_t j, n, lo, hi
-        cdef uint64_t *c
-        cdef int[::1] idx_buf
-        cdef uint64_t[::1] cnt_buf
         for i in range(RING):
             s = &self.ring[i]
             if la_get_int(&s.state) != SLOT_CLOSED:
                 continue
-            # Only counters between those of min and max can be set; reading them also zeroes
-            # them, so the engine reuses the slot without clearing 270 KB each second.
-            c = s.hist.counts
-            n = lo = hi = 0
-            if s.hist.total:
-                lo = lh_index(s.hist.min)
-                hi = lh_index(s.hist.max if s.hist.max < LH_HIGHEST else LH_HIGHEST)
-                for j in range(lo, hi + 1):
-                    if c[j]:
-                        n += 1
-            idx = np.empty(n, dtype=np.int32)
-            cnt = np.empty(n, dtype=np.uint64)
-            idx_buf = idx
-            cnt_buf = cnt
-            n = 0
-            if s.hist.total:
-                for j in range(lo, hi + 1):
-                    if c[j]:
-                        idx_buf[n] = j
-                        cnt_buf[n] = c[j]
-                        c[j] = 0
-                        n += 1
             out.append(HarvestedSecond(
                 sec=s.sec, last_sec=s.last_sec, requests=s.requests,
                 failures=s.failures, errors=s.errors, bytes=s.bytes,
                 status_classes=tuple([s.status[k] for k in range(NSTATUS_CLASSES)]),
-                hist=SparseCounts(idx=idx, counts=cnt, total=s.hist.total,
-                                  min_ns=s.hist.min if s.hist.total else 0, max_ns=s.hist.max,
-                                  sum_ns=s.hist.sum, sum_sq=s.hist.sum_sq),
+                hist=take_sparse(s.hist),
             ))
             la_set_int(&s.state, SLOT_FREE)
         out.sort(key=lambda d: d.sec)

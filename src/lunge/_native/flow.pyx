@@ -33,8 +33,8 @@ import re
 
 from lunge._native.curl cimport *
 from lunge._native.xfer cimport *
-from lunge._native.hist cimport Histogram, lunge_hist, lh_new, lh_reset_stats, lh_index, lh_record, lh_record_zeros, \
-    lh_add, LH_HIGHEST
+from lunge._native.hist cimport Histogram, take_sparse, lunge_hist, lh_new, lh_reset_stats, lh_record, \
+    lh_record_zeros, lh_add
 from lunge._native.system cimport lunge_now_ns, lunge_wall_ns, lunge_fine_timer_slack, lunge_wait_fds, la_get, la_set, \
     la_bump, la_get_int, la_set_int
 
@@ -42,42 +42,12 @@ import numpy as np
 
 from lunge._native.contract import (CHECK_CONDITIONS, CHECK_TYPES, ERROR_CLASSES, EXTRACT_SOURCES, FLOW_EXECUTORS,
                                     HISTOGRAMS, PHASES, STATUS_CLASSES, CheckCounts, EngineResults, HarvestedSecond,
-                                    ScenarioResults, ScenarioSecond, ScenarioSnapshot, Snapshot, SparseCounts,
-                                    StepResults)
+                                    ScenarioResults, ScenarioSecond, ScenarioSnapshot, Snapshot, StepResults)
 from lunge._native.engine import EngineError
 from lunge._native.flowkit import SEGMENTS
 
 
-cdef extern from "lunge_tmpl.h" nogil:
-    enum: LT_LIT, LT_VAR
-    ctypedef struct lt_seg:
-        int kind
-        const char *text
-        size_t len
-        int var
-        int64_t lo
-        int64_t hi
-    ctypedef struct lt_ctx:
-        const char *const *vals
-        const size_t *lens
-        int nvars
-        uint64_t iteration
-        uint64_t vu
-        uint64_t now_ms
-        uint64_t *rng
-    uint64_t lt_next(uint64_t *s)
-    long lt_render(const lt_seg *segs, int n, const lt_ctx *c, char *out, size_t cap)
-
-
-cdef extern from "lunge_json.h" nogil:
-    enum: LJ_MAX_STEPS
-    enum: LJ_MISSING, LJ_STRING, LJ_NUMBER, LJ_TRUE, LJ_FALSE, LJ_NULL, LJ_OBJECT, LJ_ARRAY, LJ_COUNT
-    ctypedef struct lj_step:
-        pass
-    int lj_compile(const char *path, lj_step *steps, int max)
-    int lj_find(const char *json, size_t len, const lj_step *steps, int n, const char **out, size_t *outlen,
-                long *count)
-    long lj_unescape(const char *s, size_t len, char *dst, size_t cap)
+from lunge._native.flowc cimport *
 
 
 cdef extern from * nogil:
@@ -2266,41 +2236,15 @@ cdef class FlowEngine:
         every scenario, as Engine.harvest()."""
         out = []
         cdef Second *s
-        cdef size_t j, n, lo, hi
-        cdef uint64_t *c
-        cdef int[::1] idx_buf
-        cdef uint64_t[::1] cnt_buf
         for i in range(RING):
             s = &self.ring[i]
             if la_get_int(&s.state) != SLOT_CLOSED:
                 continue
-            c = s.hist.counts
-            n = lo = hi = 0
-            if s.hist.total:
-                lo = lh_index(s.hist.min)
-                hi = lh_index(s.hist.max if s.hist.max < LH_HIGHEST else LH_HIGHEST)
-                for j in range(lo, hi + 1):
-                    if c[j]:
-                        n += 1
-            idx = np.empty(n, dtype=np.int32)
-            cnt = np.empty(n, dtype=np.uint64)
-            idx_buf = idx
-            cnt_buf = cnt
-            n = 0
-            if s.hist.total:
-                for j in range(lo, hi + 1):
-                    if c[j]:
-                        idx_buf[n] = j
-                        cnt_buf[n] = c[j]
-                        c[j] = 0
-                        n += 1
             out.append(HarvestedSecond(
                 sec=s.sec, last_sec=s.last_sec, requests=s.requests,
                 failures=s.failures, errors=s.errors, bytes=s.bytes,
                 status_classes=tuple([s.status[k] for k in range(NSTATUS_CLASSES)]),
-                hist=SparseCounts(idx=idx, counts=cnt, total=s.hist.total,
-                                  min_ns=s.hist.min if s.hist.total else 0, max_ns=s.hist.max,
-                                  sum_ns=s.hist.sum, sum_sq=s.hist.sum_sq),
+                hist=take_sparse(s.hist),
             ))
             la_set_int(&s.state, SLOT_FREE)
         out.sort(key=lambda d: d.sec)

@@ -45,6 +45,36 @@ class HistogramFormatError(ValueError):
     pass
 
 
+cdef object take_sparse(lunge_hist *h):
+    # Only counters between those of min and max can be set.
+    from lunge._native.contract import SparseCounts
+
+    cdef uint64_t *c = h.counts
+    cdef size_t j, n = 0, lo = 0, hi = 0
+    cdef int[::1] idx_buf
+    cdef uint64_t[::1] cnt_buf
+    if h.total:
+        lo = lh_index(h.min)
+        hi = lh_index(h.max if h.max < LH_HIGHEST else LH_HIGHEST)
+        for j in range(lo, hi + 1):
+            if c[j]:
+                n += 1
+    idx = np.empty(n, dtype=np.int32)
+    cnt = np.empty(n, dtype=np.uint64)
+    idx_buf = idx
+    cnt_buf = cnt
+    n = 0
+    if h.total:
+        for j in range(lo, hi + 1):
+            if c[j]:
+                idx_buf[n] = j
+                cnt_buf[n] = c[j]
+                c[j] = 0
+                n += 1
+    return SparseCounts(idx=idx, counts=cnt, total=h.total, min_ns=h.min if h.total else 0, max_ns=h.max,
+                        sum_ns=h.sum, sum_sq=h.sum_sq)
+
+
 def percentiles_of(idx, counts, total, min_ns, max_ns, ps):
     """lunge's one percentile rule, for dense and sparse histograms alike: the value (ns, float)
     at percentile p (0..100) is the midpoint of the counter that holds the ceil(p% * total)-th
