@@ -86,7 +86,7 @@ def quick_test_file(s: Settings, executor: str, rate: float | None, max_vus: int
             "settings": {"timeout": s.timeout or 0, "maxConnectionsPerHost": 0}}
     if s.insecure:
         data["settings"]["insecureSkipVerify"] = True
-    return S.build("--url", _in_seconds(data))
+    return S.build(f"--url {s.url}", _in_seconds(data))  # names the run in errors and reports
 
 
 def _in_seconds(data: dict) -> dict:

@@ -159,7 +159,7 @@ def scenario_lines(an: Analysis) -> list[str]:
         extra = [f"{s.interrupted} interrupted"] + ([f"{s.dropped} dropped"] if s.dropped or
                                                    s.executor.endswith("arrival-rate") else [])
         lines.append(_fit(f"    Iterations {s.iterations} in {format_ms(m['durationS'] * 1000)}, "
-                          f"{', '.join(extra)}; {s.max_vus} VUs at most"))
+                          f"{', '.join(extra)}; {s.max_vus} VU{'s' * (s.max_vus != 1)} at most"))
         lines.append(_fit(f"    Requests   {m['totalRequests']}, {m['rps']:.1f} req/s, {m['failedRequests']} failed "
                           f"({m['errorRate'] * 100:.2f}%)"
                           + (f", {m['checkFailures']} by a check only" if m["checkFailures"] else "")))
