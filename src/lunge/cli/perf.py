@@ -139,7 +139,7 @@ FLOW_EXECUTORS = EXECUTORS[2:]
                                                     "class with libcurl's message at the end, on stderr.")
 @no_color_option
 def perf(**kw):
-    """Load-test a URL, or a request or performance test of a config file, with the native engine.
+    """Load-test a URL, virtual users running flows (a v2 scenario file), or a config's request or test.
 
     \b
     Closed model (each connection keeps one request in flight):
