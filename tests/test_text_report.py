@@ -136,6 +136,15 @@ def test_a_narrow_distribution_has_rows_that_read_differently():
     assert sum(int(row.split()[3]) for row in rows) == r.completed
 
 
+def test_a_narrow_runs_percentiles_read_differently():
+    # p50 ... p99.9 all between 2.000 and 2.004 s used to read "p50 2.00s ... p99 2.00s"
+    r = make_result([2002.0] * 5, noise=0.0004)
+    (line,) = [ln for ln in report.render(r, "text").splitlines() if ln.startswith("  Percentiles")]
+    values = line.split()[2::2]
+    assert len(values) == 5 and len(set(values)) > 1, line
+    assert all(v.startswith("2.00") and len(v) > len("2.00s") for v in values), line
+
+
 def test_a_wide_distribution_keeps_its_short_labels():
     r = make_result([1.0, 10.0, 100.0, 1000.0], noise=0.3)
     rows = section(report.render(r, "text"), "Distribution")

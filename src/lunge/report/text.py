@@ -64,9 +64,10 @@ def render(an: Analysis, thresholds=None, comparison=None, color=False) -> str:
     if rt["count"]:
         lines.append(f"  Latency      min {format_ms(rt['minMs'])}  mean {format_ms(rt['meanMs'])}  "
                      f"stdev {format_ms(rt['stdDevMs'])}  max {format_ms(rt['maxMs'])}")
-        lines.append("  Percentiles  " + "  ".join(
-            f"{label} {format_ms(rt[key])}" for label, key in
-            (("p50", "p50Ms"), ("p90", "p90Ms"), ("p95", "p95Ms"), ("p99", "p99Ms"), ("p99.9", "p999Ms"))))
+        pcts = (("p50", "p50Ms"), ("p90", "p90Ms"), ("p95", "p95Ms"), ("p99", "p99Ms"), ("p99.9", "p999Ms"))
+        # as many digits as make different percentiles read differently (a narrow run: 2.0003s, not 2.00s)
+        labels = distinct_ms([rt[key] for _, key in pcts])
+        lines.append("  Percentiles  " + "  ".join(f"{label} {text}" for (label, _), text in zip(pcts, labels)))
         st = m["serviceTimes"]
         if pc and st["count"]:  # the latency above counts from the due time; this from the actual send
             lines.append("  Service      " + "  ".join(
