@@ -64,12 +64,17 @@ class Prepared:
         return kw
 
 
+def check_tls_files(*paths: str | None) -> None:
+    """--cacert, --cert, --key: each given file exists (ConfigError, exit 2, before the run)."""
+    for path in paths:
+        if path and not os.path.exists(path):
+            raise ConfigError(f"file {path!r} does not exist")
+
+
 def prepare(plan: Plan) -> Prepared:
     """Everything the run needs from the machine; ConfigError (exit 2) if it cannot have it."""
     t = plan.transport
-    for path in (t.cacert, t.cert, t.key):
-        if path and not os.path.exists(path):
-            raise ConfigError(f"file {path!r} does not exist")
+    check_tls_files(t.cacert, t.cert, t.key)
     raise_descriptor_limit(plan.load.concurrency)
     return Prepared(plan=plan, origin=pinned_address(plan.request.url), ca_bundle=t.cacert or system_ca_bundle())
 

@@ -25,7 +25,14 @@ from lunge._native.contract import HarvestedSecond, Snapshot
 from lunge.errors import RATE_LIMIT, ConfigError, InternalError
 from lunge.flowplan import FlowPlan
 from lunge.plan import Plan, split_count
-from lunge.prepare import pinned_address, pinned_resolve, prepare, raise_descriptor_limit, system_ca_bundle
+from lunge.prepare import (
+    check_tls_files,
+    pinned_address,
+    pinned_resolve,
+    prepare,
+    raise_descriptor_limit,
+    system_ca_bundle,
+)
 from lunge.results import RunResult, SparseHist
 
 TICK = 0.25  # seconds between snapshots
@@ -33,6 +40,14 @@ TICK = 0.25  # seconds between snapshots
 
 class _Stop(Exception):
     pass
+
+
+def load_libcurl(http2: bool) -> dict:
+    """libcurl, loaded once per process; ConfigError if --http2 asks for what it lacks."""
+    curl = libcurl.load()
+    if http2 and not curl["http2"]:
+        raise ConfigError(f"--http2: libcurl {curl['version']} ({curl['path']}) has no HTTP/2 support")
+    return curl
 
 
 class LoadTest:
@@ -43,9 +58,7 @@ class LoadTest:
         from lunge._native.engine import Engine, EngineError
 
         self.plan = plan
-        self.curl = libcurl.load()
-        if plan.transport.http2 and not self.curl["http2"]:
-            raise ConfigError(f"--http2: libcurl {self.curl['version']} ({self.curl['path']}) has no HTTP/2 support")
+        self.curl = load_libcurl(plan.transport.http2)
         workers = max(1, min(workers, plan.max_parts()))
         self.plans = [plan] if workers == 1 else [plan.share(i, workers) for i in range(workers)]
         prepared = prepare(plan)  # once per run, whatever the number of engines
@@ -166,10 +179,8 @@ class FlowLoadTest(LoadTest):
         from lunge._native.flow import FlowEngine
 
         self.plan = plan  # type: ignore[assignment]
-        self.curl = libcurl.load()
         t = plan.transport
-        if t.http2 and not self.curl["http2"]:
-            raise ConfigError(f"--http2: libcurl {self.curl['version']} ({self.curl['path']}) has no HTTP/2 support")
+        self.curl = load_libcurl(t.http2)
         n = max(1, min(workers, plan.max_parts(plan.shard)))
         self.plans = [plan] * n  # type: ignore[list-item]
         resolve: list[str] = []
@@ -179,9 +190,7 @@ class FlowLoadTest(LoadTest):
             resolve.extend(pinned_resolve(origin))
             if origin[2] is not None:
                 origins.append(origin)
-        for path in (t.cacert, t.cert, t.key):
-            if path and not os.path.exists(path):
-                raise ConfigError(f"file {path!r} does not exist")
+        check_tls_files(t.cacert, t.cert, t.key)
         vus = sum(s.vus for s in plan.specs(plan.shard))  # a connection per VU at most, or the cap
         raise_descriptor_limit(min(vus, t.max_connections) if t.max_connections else vus,
                                field=f"{plan.test_file.path}: the scenarios' VUs")
