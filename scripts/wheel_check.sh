@@ -76,7 +76,8 @@ check_python() {  # $1: a python executable; $2: its work directory
   # An exact count against a target started here, stopped by its PID.
   "$dir/run/bin/lunge" serve --port 0 > "$dir/serve.txt" 2>&1 &
   SERVER_PID=$!
-  for _ in $(seq 1 100); do port="$(grep -oE '127\.0\.0\.1:[0-9]+' "$dir/serve.txt" | head -n 1 | cut -d: -f2)"; [[ -n "$port" ]] && break; sleep 0.1; done
+  for _ in $(seq 1 100); do port="$(grep -oE '127\.0\.0\.1:[0-9]+' "$dir/serve.txt" | head -n 1 | cut -d: -f2 || true)"
+    [[ -n "$port" ]] && break; sleep 0.1; done
   [[ -n "$port" ]] || { cat "$dir/serve.txt" >&2; echo "lunge serve did not start" >&2; exit 1; }
   (cd "$dir" && "$dir/run/bin/lunge" perf "http://127.0.0.1:$port/" -n "$n" --concurrency 8 --format json \
       --output "$dir/perf.json" >/dev/null)
