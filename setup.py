@@ -13,7 +13,11 @@ from setuptools import Extension, setup
 DEBUG = os.environ.get("LUNGE_DEBUG") == "1"
 ANNOTATE = os.environ.get("LUNGE_ANNOTATE") == "1"
 
-compile_args = ["-O0", "-g"] if DEBUG else ["-O2"]
+# MSVC's cl takes these spellings too (-O2; -Od -Zi for a debug build).
+if sys.platform == "win32":
+    compile_args = ["-Od", "-Zi"] if DEBUG else ["-O2"]
+else:
+    compile_args = ["-O0", "-g"] if DEBUG else ["-O2"]
 if sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64") \
         and "clang" not in os.environ.get("CC", ""):  # (clang took the flag only lately)
     # TLS descriptors: csrc/lunge_alloc.h's per-thread stash is read ~60 times per request, and
@@ -21,8 +25,13 @@ if sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64"
     # (aarch64 uses descriptors already.)
     compile_args.append("-mtls-dialect=gnu2")
 # dlopen/dlsym, and pthread keys, live in libdl and libpthread before glibc 2.34 (manylinux2014);
-# libc has them on macOS.
-libraries = ["dl", "pthread"] if sys.platform.startswith("linux") else []
+# libc has them on macOS.  Windows: WSAPoll (ws2_32) and timeBeginPeriod (winmm), csrc/lunge_wait.h.
+if sys.platform.startswith("linux"):
+    libraries = ["dl", "pthread"]
+elif sys.platform == "win32":
+    libraries = ["ws2_32", "winmm"]
+else:
+    libraries = []
 
 
 def ext(name):

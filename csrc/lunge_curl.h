@@ -1,5 +1,6 @@
 /*
- * lunge_curl.h - the slice of libcurl's C ABI that the engine uses, reached through dlopen.
+ * lunge_curl.h - the slice of libcurl's C ABI that the engine uses, reached through dlopen
+ * (LoadLibraryEx on Windows).
  *
  * Why not #include <curl/curl.h> and link -lcurl: the engine must drive the *same* libcurl
  * that pycurl's wheel bundles (8.x, HTTP/2, HTTP/3), so `pip install lunge` needs neither
@@ -10,12 +11,27 @@
 #ifndef LUNGE_CURL_H
 #define LUNGE_CURL_H
 
-#include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lunge_alloc.h"
+#include "lunge_wait.h"
+
+/* The loader: dlopen/dlsym, or on Windows LoadLibraryEx/GetProcAddress (no libdl there). */
+#ifdef _WIN32
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+typedef HMODULE lunge_lib;
+#define LUNGE_DLSYM(lib, name) ((void *)GetProcAddress((lib), (name)))
+#else
+#include <dlfcn.h>
+typedef void *lunge_lib;
+#define LUNGE_DLSYM(lib, name) dlsym((lib), (name))
+#endif
 
 typedef void CURL;
 typedef void CURLM;
@@ -46,11 +62,19 @@ typedef struct {
   const char *const *protocols;
 } curl_version_info_data;
 
-/* Same layout as struct pollfd (and the CURL_WAIT_POLL* bits equal POLLIN/POLLPRI/POLLOUT). */
-struct curl_waitfd { int fd; short events; short revents; };
+/* libcurl's socket type: a descriptor (int), or on Windows a SOCKET (UINT_PTR: 64 bits on Win64). */
+#ifdef _WIN32
+typedef UINT_PTR curl_socket_t;
+#else
+typedef int curl_socket_t;
+#endif
+
+/* Same layout as struct pollfd, and on Windows as WSAPOLLFD.  The CURL_WAIT_POLL* bits
+ * (1, 2, 4) equal POLLIN/POLLPRI/POLLOUT on Linux and macOS, not WSAPoll's (lunge_wait.h). */
+struct curl_waitfd { curl_socket_t fd; short events; short revents; };
 
 typedef size_t (*curl_write_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
-typedef int (*curl_sockopt_callback)(void *clientp, int curlfd, int purpose);
+typedef int (*curl_sockopt_callback)(void *clientp, curl_socket_t curlfd, int purpose);
 typedef size_t (*curl_header_callback)(char *buffer, size_t size, size_t nitems, void *userdata);
 typedef int (*curl_prereq_callback)(void *clientp, char *conn_primary_ip, char *conn_local_ip,
                                     int conn_primary_port, int conn_local_port);
@@ -176,7 +200,7 @@ enum {
 
 /* The function table, filled once by lunge_curl_load(). */
 typedef struct {
-  void *dl;
+  lunge_lib dl;
   int own_alloc;  /* 1: libcurl allocates through lunge_alloc.h (we initialised it first) */
   CURLcode (*global_init)(long);
   curl_version_info_data *(*version_info)(int);
@@ -195,7 +219,8 @@ typedef struct {
   CURLMcode (*multi_wakeup)(CURLM *);
   CURLMsg *(*multi_info_read)(CURLM *, int *);
   CURLMcode (*multi_timeout)(CURLM *, long *);
-  /* 8.8.0; NULL on older libcurl (the engine then waits in whole milliseconds). */
+  /* 8.8.0; NULL on older libcurl, and on Windows (lunge_wait.h): the engine then waits in
+   * curl_multi_poll, in whole milliseconds. */
   CURLMcode (*multi_waitfds)(CURLM *, struct curl_waitfd *, unsigned int, unsigned int *);
   const char *(*multi_strerror)(CURLMcode);
   struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
@@ -210,7 +235,7 @@ static lunge_curl_api LC;
 
 #define LUNGE_SYM(field, name)                                                   \
   do {                                                                           \
-    *(void **)(&LC.field) = dlsym(dl, name);                                     \
+    *(void **)(&LC.field) = LUNGE_DLSYM(dl, name);                                   \
     if (!LC.field) { snprintf(err, errlen, "%s: symbol %s missing", path, name); \
                      return -1; }                                                \
   } while (0)
@@ -222,13 +247,33 @@ static lunge_curl_api LC;
  * Returns 0, or -1 with a message in err.  Called once, from Python, before any engine runs. */
 static int lunge_curl_load(const char *path, char *err, size_t errlen) {
   if (LC.dl) return 0;
+#ifdef _WIN32
+  /* path is UTF-8 (from Python); Windows file APIs take UTF-16. */
+  int wlen = MultiByteToWideChar(CP_UTF8, 0, path, -1, NULL, 0);
+  wchar_t *wpath = wlen > 0 ? (wchar_t *)malloc((size_t)wlen * sizeof(wchar_t)) : NULL;
+  if (!wpath || !MultiByteToWideChar(CP_UTF8, 0, path, -1, wpath, wlen)) {
+    free(wpath);
+    snprintf(err, errlen, "cannot load libcurl: bad path %s", path);
+    return -1;
+  }
+  /* The DLL's own folder first for its dependencies: pycurl's wheel (delvewheel) keeps
+   * libssl, libcrypto, nghttp2, zlib... next to libcurl in pycurl.libs\, which the loader
+   * does not search unless pycurl has been imported (it calls os.add_dll_directory). */
+  lunge_lib dl = LoadLibraryExW(wpath, NULL, LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR | LOAD_LIBRARY_SEARCH_DEFAULT_DIRS);
+  free(wpath);
+  if (!dl) {
+    snprintf(err, errlen, "cannot load libcurl: %s: Windows error %lu", path, (unsigned long)GetLastError());
+    return -1;
+  }
+#else
 #if LUNGE_ALLOC
   void *mapped = dlopen(path, RTLD_NOW | RTLD_NOLOAD);  /* already in the process (pycurl)? */
   int loaded_before = mapped != NULL;
   if (mapped) dlclose(mapped);
 #endif
-  void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  lunge_lib dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!dl) { snprintf(err, errlen, "cannot load libcurl: %s", dlerror()); return -1; }
+#endif
   LUNGE_SYM(global_init, "curl_global_init");
   LUNGE_SYM(version_info, "curl_version_info");
   LUNGE_SYM(easy_strerror, "curl_easy_strerror");
@@ -246,7 +291,9 @@ static int lunge_curl_load(const char *path, char *err, size_t errlen) {
   LUNGE_SYM(multi_wakeup, "curl_multi_wakeup");
   LUNGE_SYM(multi_info_read, "curl_multi_info_read");
   LUNGE_SYM(multi_timeout, "curl_multi_timeout");
-  *(void **)(&LC.multi_waitfds) = dlsym(dl, "curl_multi_waitfds");
+#if LUNGE_WAITFDS
+  *(void **)(&LC.multi_waitfds) = LUNGE_DLSYM(dl, "curl_multi_waitfds");
+#endif
   LUNGE_SYM(multi_strerror, "curl_multi_strerror");
   LUNGE_SYM(slist_append, "curl_slist_append");
   LUNGE_SYM(slist_free_all, "curl_slist_free_all");
@@ -266,7 +313,7 @@ static int lunge_curl_load(const char *path, char *err, size_t errlen) {
 #if LUNGE_ALLOC
   CURLcode (*init_mem)(long, void *(*)(size_t), void (*)(void *), void *(*)(void *, size_t),
                        char *(*)(const char *), void *(*)(size_t, size_t));
-  *(void **)(&init_mem) = dlsym(dl, "curl_global_init_mem");
+  *(void **)(&init_mem) = LUNGE_DLSYM(dl, "curl_global_init_mem");
   if (init_mem && !loaded_before) {
     rc = init_mem(CURL_GLOBAL_DEFAULT, lunge_malloc, lunge_free, lunge_realloc, lunge_strdup, lunge_calloc);
     LC.own_alloc = rc == CURLE_OK;

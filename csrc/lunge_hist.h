@@ -53,8 +53,21 @@ static inline lunge_hist *lh_new(void) {
   return h;
 }
 
+/* Leading zero bits of a non-zero value. */
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#pragma intrinsic(_BitScanReverse64)
+static __forceinline int lh_clz64(uint64_t v) {
+  unsigned long top;
+  _BitScanReverse64(&top, v);
+  return 63 - (int)top;
+}
+#else
+#define lh_clz64(v) __builtin_clzll(v)
+#endif
+
 static inline size_t lh_index(uint64_t v) {
-  int bucket = LH_LZC_BASE - __builtin_clzll(v | LH_SUB_MASK);
+  int bucket = LH_LZC_BASE - lh_clz64(v | LH_SUB_MASK);
   uint64_t sub = v >> bucket;
   return ((size_t)(bucket + 1) << LH_HALF_MAG) + (size_t)(sub - LH_HALF_COUNT);
 }

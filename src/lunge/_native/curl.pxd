@@ -11,6 +11,7 @@ cdef extern from "lunge_curl.h" nogil:
     ctypedef int CURLcode
     ctypedef int CURLMcode
     ctypedef int CURLUcode
+    ctypedef int curl_socket_t   # int, or SOCKET (64 bits) on Windows: only passed through
 
     struct curl_slist:
         char *data
@@ -33,7 +34,7 @@ cdef extern from "lunge_curl.h" nogil:
         const char *ssl_version
 
     ctypedef size_t (*curl_write_callback)(char *ptr, size_t size, size_t nmemb, void *userdata) noexcept nogil
-    ctypedef int (*curl_sockopt_callback)(void *clientp, int curlfd, int purpose) noexcept nogil
+    ctypedef int (*curl_sockopt_callback)(void *clientp, curl_socket_t curlfd, int purpose) noexcept nogil
     ctypedef size_t (*curl_header_callback)(char *buffer, size_t size, size_t nitems, void *userdata) noexcept nogil
     ctypedef int (*curl_prereq_callback)(void *clientp, char *conn_primary_ip, char *conn_local_ip,
                                          int conn_primary_port, int conn_local_port) noexcept nogil

@@ -24,6 +24,14 @@ class _LibcurlInfo(TypedDict):  # stub only: the dict load_libcurl returns
 
 def load_libcurl(path: str) -> _LibcurlInfo: ...
 
+class _PlatformInfo(TypedDict):  # stub only: the dict platform() returns
+    clock: str
+    waits: str
+    allocator_built: bool
+    allocator: Literal["lunge", "default"]
+
+def platform() -> _PlatformInfo: ...
+
 class Engine:
     def __init__(
         self,

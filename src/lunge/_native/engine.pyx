@@ -23,14 +23,21 @@ from lunge._native.xfer cimport *
 from lunge._native.hist cimport Histogram, take_sparse, lunge_hist, lh_new, lh_reset_stats, lh_record, \
     lh_record_zeros
 from lunge._native.system cimport lunge_now_ns, lunge_wall_ns, lunge_fine_timer_slack, lunge_wait_fds, la_get, la_set, \
-    la_bump, la_get_int, la_set_int
+    la_bump, la_get_int, la_set_int, LUNGE_CLOCK, LUNGE_WAITS, LUNGE_WAITFDS, LUNGE_ALLOC
 
 from lunge._native.contract import (ERROR_CLASSES, HISTOGRAMS, PHASES, STATUS_CLASSES, EngineResults,
                                     HarvestedSecond, Snapshot)
 
 cdef extern from *:
+    """
+    #if defined(_MSC_VER) && !defined(__clang__)
+    #define LUNGE_CC "MSVC " Py_STRINGIFY(_MSC_FULL_VER)  /* MSVC has no __VERSION__ */
+    #else
+    #define LUNGE_CC __VERSION__
+    #endif
+    """
     const char *CYTHON_ABI
-    const char *LUNGE_CC "__VERSION__"
+    const char *LUNGE_CC
 
 ENGINE_VERSION = "1"
 BUILD = f"Cython ABI {CYTHON_ABI.decode()}, cc {LUNGE_CC.decode()}"
@@ -117,7 +124,7 @@ cdef size_t _discard(char *ptr, size_t size, size_t nmemb, void *userdata) noexc
     return size * nmemb
 
 
-cdef int _opened(void *clientp, int fd, int purpose) noexcept nogil:
+cdef int _opened(void *clientp, curl_socket_t fd, int purpose) noexcept nogil:
     # Called only when libcurl opens a socket: tells _complete when CURLINFO_NUM_CONNECTS is
     # worth asking for (a getinfo costs ~200 instructions; most transfers reuse a connection).
     (<Slot *>clientp).opened += 1
@@ -147,6 +154,22 @@ def load_libcurl(str path):
         "http2": bool(vi.features & CURL_VERSION_HTTP2),
         "http3": bool(vi.features & CURL_VERSION_HTTP3),
         # lunge_alloc.h's allocator, or libcurl's default (someone initialised it first)
+        "allocator": "lunge" if LC.own_alloc else "default",
+    }
+
+
+def platform():
+    """The platform pieces this build uses (`lunge --version`): where one has no equivalent
+    on this OS (Windows: the allocator, sub-millisecond waits), the plain path runs instead.
+    Call after load_libcurl() for the waits and allocator actually in use."""
+    waits = LUNGE_WAITS.decode()
+    if LUNGE_WAITFDS and LC.dl != NULL and LC.multi_waitfds == NULL:
+        waits = "whole milliseconds (curl_multi_poll: this libcurl, before 8.8, has no curl_multi_waitfds)"
+    return {
+        "clock": LUNGE_CLOCK.decode(),
+        "waits": waits,
+        # lunge_alloc.h is built only with glibc; in use only if the engine initialised libcurl
+        "allocator_built": bool(LUNGE_ALLOC),
         "allocator": "lunge" if LC.own_alloc else "default",
     }
 

@@ -53,7 +53,11 @@ from lunge._native.flowc cimport *
 cdef extern from * nogil:
     """
     #include <string.h>
+    #if defined(_MSC_VER) && !defined(__clang__)
+    #define strncasecmp _strnicmp  /* MSVC has no <strings.h> */
+    #else
     #include <strings.h>
+    #endif
     static inline const void *lunge_memmem(const void *h, size_t hl, const void *n, size_t nl) {
         if (nl == 0) return h;
         if (nl > hl) return NULL;
@@ -407,7 +411,7 @@ cdef size_t _header(char *ptr, size_t size, size_t nitems, void *userdata) noexc
     return n
 
 
-cdef int _opened(void *clientp, int fd, int purpose) noexcept nogil:
+cdef int _opened(void *clientp, curl_socket_t fd, int purpose) noexcept nogil:
     (<VU *>clientp).opened += 1
     return CURL_SOCKOPT_OK
 
