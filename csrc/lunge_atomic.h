@@ -10,26 +10,27 @@
 
 #include <stdint.h>
 
-#if defined(_MSC_VER) && !defined(__clang__)
+/* LUNGE_TEST_MSVC_PATHS: scripts/windows_check.sh builds and runs this branch with mingw-w64. */
+#if (defined(_MSC_VER) && !defined(__clang__)) || defined(LUNGE_TEST_MSVC_PATHS)
 /* MSVC has no __atomic builtins.  On x64 every aligned 8-byte load and store is atomic and
  * the hardware keeps loads acquire and stores release (TSO): volatile keeps the compiler
  * from tearing, merging or dropping them, and _ReadWriteBarrier from moving other memory
  * accesses across the acquire/release ones. */
-#if !defined(_M_X64)
+#if !defined(_M_X64) && !defined(__x86_64__)
 #error "lunge_atomic.h: MSVC builds are for x64 only (see docs/windows.md)"
 #endif
 #include <intrin.h>
-static __forceinline uint64_t la_get(const uint64_t *p) { return *(const volatile uint64_t *)p; }
-static __forceinline void la_set(uint64_t *p, uint64_t v) { *(volatile uint64_t *)p = v; }
-static __forceinline void la_bump(uint64_t *p, uint64_t v) {
+static inline uint64_t la_get(const uint64_t *p) { return *(const volatile uint64_t *)p; }
+static inline void la_set(uint64_t *p, uint64_t v) { *(volatile uint64_t *)p = v; }
+static inline void la_bump(uint64_t *p, uint64_t v) {
   *(volatile uint64_t *)p = *(const volatile uint64_t *)p + v;
 }
-static __forceinline int la_get_int(const int *p) {
+static inline int la_get_int(const int *p) {
   int v = *(const volatile int *)p;
   _ReadWriteBarrier();
   return v;
 }
-static __forceinline void la_set_int(int *p, int v) {
+static inline void la_set_int(int *p, int v) {
   _ReadWriteBarrier();
   *(volatile int *)p = v;
 }

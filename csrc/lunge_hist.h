@@ -53,11 +53,13 @@ static inline lunge_hist *lh_new(void) {
   return h;
 }
 
-/* Leading zero bits of a non-zero value. */
-#if defined(_MSC_VER) && !defined(__clang__)
+/* Leading zero bits of a non-zero value.  LUNGE_TEST_MSVC_PATHS: see lunge_atomic.h. */
+#if (defined(_MSC_VER) && !defined(__clang__)) || defined(LUNGE_TEST_MSVC_PATHS)
 #include <intrin.h>
+#ifdef _MSC_VER
 #pragma intrinsic(_BitScanReverse64)
-static __forceinline int lh_clz64(uint64_t v) {
+#endif
+static inline int lh_clz64(uint64_t v) {
   unsigned long top;
   _BitScanReverse64(&top, v);
   return 63 - (int)top;

@@ -30,7 +30,7 @@ from lunge._native.contract import (ERROR_CLASSES, HISTOGRAMS, PHASES, STATUS_CL
 
 cdef extern from *:
     """
-    #if defined(_MSC_VER) && !defined(__clang__)
+    #if (defined(_MSC_VER) && !defined(__clang__)) || defined(LUNGE_TEST_MSVC_PATHS)
     #define LUNGE_CC "MSVC " Py_STRINGIFY(_MSC_FULL_VER)  /* MSVC has no __VERSION__ */
     #else
     #define LUNGE_CC __VERSION__

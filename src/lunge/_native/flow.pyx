@@ -53,7 +53,7 @@ from lunge._native.flowc cimport *
 cdef extern from * nogil:
     """
     #include <string.h>
-    #if defined(_MSC_VER) && !defined(__clang__)
+    #if (defined(_MSC_VER) && !defined(__clang__)) || defined(LUNGE_TEST_MSVC_PATHS)
     #define strncasecmp _strnicmp  /* MSVC has no <strings.h> */
     #else
     #include <strings.h>
