@@ -11,7 +11,6 @@ import dataclasses
 import ipaddress
 import math
 import os
-import resource
 import socket
 import ssl
 import urllib.parse
@@ -21,6 +20,11 @@ from dataclasses import dataclass
 from lunge import __version__
 from lunge.errors import CONCURRENCY_LIMIT, ConfigError
 from lunge.plan import Plan
+
+try:
+    import resource
+except ImportError:  # Windows: sockets are handles, with no descriptor limit to raise
+    resource = None  # type: ignore[assignment]
 
 Origin = tuple[str, int, "str | None"]  # (host, port, address or None when it does not resolve)
 # Requests a schedule may hold: the result counts them in unsigned 64-bit counters.
@@ -84,6 +88,8 @@ def raise_descriptor_limit(concurrency: int, field: str = "--concurrency") -> No
     limit to that, or refuse when the hard limit cannot carry it.  field: what sets the
     connections, for the message (a flow run: its file's VUs)."""
     need = concurrency + 64
+    if resource is None:
+        return
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < need:
         if hard == resource.RLIM_INFINITY or hard >= need:

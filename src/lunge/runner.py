@@ -322,8 +322,9 @@ def run(plan: Plan | FlowPlan, monitor=None, workers: int | None = None) -> RunR
 
 
 # Signals that stop a run as Ctrl-C does. SIGHUP's default (end the process) would lose
-# the run when the terminal or SSH session behind it goes away.
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+# the run when the terminal or SSH session behind it goes away.  Windows has no SIGHUP; its
+# Ctrl-Break (SIGBREAK) stops a run as Ctrl-C does.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGBREAK") if hasattr(signal, name))
 
 
 def _install_sigterm():

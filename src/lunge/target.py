@@ -294,7 +294,8 @@ async def serve(host: str = "127.0.0.1", port: int = 0, ready=None) -> None:
     """Serve until cancelled or signalled. `ready(port)` is called once listening."""
     target = Target()
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: _Conn(target), host, port, backlog=4096, reuse_address=True)
+    # reuse_address: asyncio's default, on POSIX only (on Windows SO_REUSEADDR lets another socket take the port)
+    server = await loop.create_server(lambda: _Conn(target), host, port, backlog=4096, reuse_address=None)
     bound = server.sockets[0].getsockname()[1]
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -321,6 +322,23 @@ if __name__ == "__main__":
     main(port=int(sys.argv[1]) if len(sys.argv) > 1 else 0)
 
 
+def first_line(stream, timeout: float) -> str:
+    """The stream's next line, or "" if none came within timeout seconds.  Windows' select takes
+    sockets only: there a thread reads it (and ends when the stream closes)."""
+    if os.name == "posix":
+        import select
+
+        ready, _, _ = select.select([stream], [], [], timeout)
+        return stream.readline() if ready else ""
+    import threading
+
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return got[0] if got else ""
+
+
 class Spawned:
     """A target in a child process (so it never competes with the engine for the GIL)."""
 
@@ -328,13 +346,10 @@ class Spawned:
         import subprocess
 
         self.host = host
-        import select
-
         self.proc = subprocess.Popen([sys.executable, "-m", "lunge.target", "0"], stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)
         assert self.proc.stdout is not None  # stdout=PIPE
-        ready, _, _ = select.select([self.proc.stdout], [], [], 30)  # bounded: never hang
-        line = self.proc.stdout.readline() if ready else ""
+        line = first_line(self.proc.stdout, 30)  # bounded: never hang
         if not line.strip().isdigit():
             self.stop()
             raise RuntimeError("the embedded target did not start")

@@ -41,8 +41,12 @@ def _version_text() -> str:
         lines.append(f"libcurl {info['version']} ({info['ssl']}; {feats or 'HTTP/1.1 only'})")
         lines.append(f"engine {engine.ENGINE_VERSION} ({engine.BUILD})")
         lines.append(f"engine libcurl file: {info['path']} ({info['origin']})")
+        plat = engine.platform()
         lines.append("libcurl allocator: " + ("lunge's (a per-thread stash of small blocks in front of glibc's malloc)"
-                                              if info["allocator"] == "lunge" else "libcurl's default"))
+                                              if info["allocator"] == "lunge" else "libcurl's default"
+                                              if plat["allocator_built"] else "libcurl's default (lunge's needs glibc)"))
+        # the platform pieces: where this OS has no equivalent, the plain path (docs/windows.md)
+        lines.append(f"engine clock: {plat['clock']}; waits: {plat['waits']}")
     except LungeError as e:
         lines.append(f"libcurl: unavailable ({e.message})")
     return "\n".join(lines)

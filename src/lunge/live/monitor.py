@@ -7,12 +7,16 @@ series goes into the result (`resources`), its warnings into the result and the 
 from __future__ import annotations
 
 import os
-import resource
 import socket
 import struct
 import time
 
 import psutil
+
+try:
+    import resource
+except ImportError:  # Windows: no descriptor limit (sockets are handles), so no warning near one
+    resource = None  # type: ignore[assignment]
 
 CPU_BOUND_PERCENT = 90.0   # of the usable cores (Locust's watchdog threshold): the generator bounds the results
 CPU_BOUND_SECONDS = 3      # ... for this many seconds in a row
@@ -104,7 +108,7 @@ class ResourceMonitor:
     def __init__(self, pid: int | None = None):
         self.proc = psutil.Process(pid or os.getpid())
         self.cores = usable_cores(self.proc)
-        self.fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        self.fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0] if resource is not None else None
         self.ports = ephemeral_ports()
         self.series: list[dict] = []
         self.warnings: list[str] = []  # in the order they were raised, each once
@@ -184,7 +188,8 @@ class ResourceMonitor:
                                         f"results are bounded by the generator, not the target (fewer connections, "
                                         f"or more generators)")
         fds = row["openFds"]
-        if fds is not None and self.fd_limit != resource.RLIM_INFINITY and fds > FD_NEAR_LIMIT * self.fd_limit:
+        if fds is not None and self.fd_limit is not None and self.fd_limit != resource.RLIM_INFINITY \
+                and fds > FD_NEAR_LIMIT * self.fd_limit:
             self._warn("file_descriptors", f"file_descriptors: {fds} open of a limit of {self.fd_limit} at "
                                            f"t={row['t']:.0f}s; raise it (ulimit -n) or lower --concurrency")
         tw = row["tcpTimeWait"]
