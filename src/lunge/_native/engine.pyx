@@ -436,7 +436,8 @@ cdef class Engine:
                 lc_setopt_long(e, CURLOPT_LOW_SPEED_LIMIT, low_speed_limit)
                 lc_setopt_long(e, CURLOPT_LOW_SPEED_TIME, low_speed_time if low_speed_time > 0 else 30)
             if connect_timeout > 0:
-                lc_setopt_long(e, CURLOPT_CONNECTTIMEOUT_MS, <long>(connect_timeout * 1000))
+                # (a C long is 32 bits on Windows: past 24.8 days, as good as no limit)
+                lc_setopt_long(e, CURLOPT_CONNECTTIMEOUT_MS, <long>min(connect_timeout * 1000, 2147483647.0))
             if insecure:
                 lc_setopt_long(e, CURLOPT_SSL_VERIFYPEER, 0)
                 lc_setopt_long(e, CURLOPT_SSL_VERIFYHOST, 0)

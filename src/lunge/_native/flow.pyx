@@ -599,7 +599,8 @@ cdef class FlowEngine:
         self.o_cert = self._cstr(cert) if cert else NULL
         self.o_key = self._cstr(key) if key else NULL
         self.o_max_body = max_body
-        self.o_connect_ms = <long>(connect_timeout * 1000) if connect_timeout > 0 else 0
+        # (a C long is 32 bits on Windows: past 24.8 days, as good as no limit)
+        self.o_connect_ms = <long>min(connect_timeout * 1000, 2147483647.0) if connect_timeout > 0 else 0
         cdef Histogram hobj
         cdef int i
         for i, name in enumerate(HISTOGRAMS):
