@@ -35,13 +35,16 @@ WINE=$(command -v wine64 || command -v wine || ls /usr/lib/wine/wine64 2>/dev/nu
 mkdir -p "$OUT"
 
 # --- Windows CPython headers: Debian's python3.11 source package, through a private apt list
-# (the machine's own apt sources are left as they are).
+# made from the machine's own Debian mirror (its apt sources are left as they are).
 PYSRC=$OUT/Python-3.11
 if [ ! -f "$PYSRC/PC/pyconfig.h" ]; then
   say "fetching python3.11's source package for Include/ and PC/pyconfig.h"
   apt_dir=$OUT/apt
   mkdir -p "$apt_dir/lists/partial" "$apt_dir/src"
-  printf 'deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main\n' \
+  mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '$1 == "URIs:" && $2 !~ /security/ {print $2}' | awk 'NR == 1')
+  [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $2 !~ /security/ {print $2}' /etc/apt/sources.list 2>/dev/null | awk 'NR == 1')
+  [ -n "$mirror" ] || die "no Debian mirror in /etc/apt: cannot fetch python3.11's source package"
+  printf 'deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s bookworm main\n' "$mirror" \
     > "$apt_dir/sources.list"
   opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o "Dir::Etc::sourceparts=-" -o "Dir::State::Lists=$apt_dir/lists"
         -o "APT::Get::List-Cleanup=0" -qq)
