@@ -258,7 +258,8 @@ static int lunge_curl_load(const char *path, char *err, size_t errlen) {
   }
   /* The DLL's own folder first for its dependencies: pycurl's wheel (delvewheel) keeps
    * libssl, libcrypto, nghttp2, zlib... next to libcurl in pycurl.libs\, which the loader
-   * does not search unless pycurl has been imported (it calls os.add_dll_directory). */
+   * does not search unless pycurl has been imported (it calls os.add_dll_directory).
+   * No "already loaded?" probe (GetModuleHandleEx): it only decides lunge's allocator, glibc's. */
   lunge_lib dl = LoadLibraryExW(wpath, NULL, LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR | LOAD_LIBRARY_SEARCH_DEFAULT_DIRS);
   free(wpath);
   if (!dl) {
