@@ -19,10 +19,12 @@ if sys.platform == "win32":
 else:
     compile_args = ["-O0", "-g"] if DEBUG else ["-O2"]
 if sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64") \
+        and platform.libc_ver()[0] == "glibc" \
         and "clang" not in os.environ.get("CC", ""):  # (clang took the flag only lately)
     # TLS descriptors: csrc/lunge_alloc.h's per-thread stash is read ~60 times per request, and
     # the default dialect calls __tls_get_addr each time (~650 instructions per request).
-    # (aarch64 uses descriptors already.)
+    # (aarch64 uses descriptors already.)  glibc only: the stash is glibc-only, and musl (Alpine,
+    # docs/ci.md) builds the engine without it.
     compile_args.append("-mtls-dialect=gnu2")
 # dlopen/dlsym, and pthread keys, live in libdl and libpthread before glibc 2.34 (manylinux2014);
 # libc has them on macOS.  Windows: WSAPoll (ws2_32) and timeBeginPeriod (winmm), csrc/lunge_wait.h.

@@ -156,3 +156,15 @@ def test_users_ci_example_runs_on_the_three_oses():
     assert job["defaults"]["run"]["shell"] == "bash"  # one set of steps for Windows too
     text = (REPO / "docs" / "examples" / "perf-on-pull-request.yml").read_text()
     assert "lunge-baseline-${{ runner.os }}-" in text  # a baseline per runner kind
+
+
+def test_the_windows_test_command_names_test_files_that_exist():
+    """Windows runs a chosen list of test files (docs/windows.md): a renamed one would stop it."""
+    import tomllib
+
+    with open(REPO / "pyproject.toml", "rb") as f:
+        command = tomllib.load(f)["tool"]["cibuildwheel"]["windows"]["test-command"]
+    named = re.findall(r"\{project\}/(tests/\S+\.py)", command)
+    assert len(named) > 10
+    assert [n for n in named if not (REPO / n).exists()] == []
+    assert "'" not in command  # cmd.exe does not take single quotes as quotes
