@@ -44,10 +44,12 @@ class Delta:
                          if v - self.before["versions"].get(k, 0)}
 
 
-def perf(tmp_path, *args, timeout=60):
+def perf(tmp_path, *args, timeout=60, html=False):
     out = tmp_path / "r.json"
-    # the JSON result in a file; the text report still prints on stdout
-    proc = run_lunge("perf", *args, "--format", "json", "--output", str(out), timeout=timeout)
+    # the JSON result in a file (and r.html); the text report still prints on stdout
+    fmts = ("--format", "json", "--format", "html", "--output", str(tmp_path / "r")) if html \
+        else ("--format", "json", "--output", str(out))
+    proc = run_lunge("perf", *args, *fmts, timeout=timeout)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc, (json.loads((tmp_path / "r.json").read_text()) if out.exists() else None)
 
@@ -98,13 +100,14 @@ def test_fallback_uses_quic_when_the_server_has_it(tmp_path, h3):
 def test_fallback_goes_over_tcp_to_a_server_without_quic(tmp_path, tcp_only):
     with Delta(tcp_only) as seen:
         proc, doc = perf(tmp_path, "--url", tcp_only.url, "--http3-fallback", "--cacert", str(tcp_only.cacert),
-                         "--iterations", "200", "--concurrency", "4")
+                         "--iterations", "200", "--concurrency", "4", html=True)
     assert proc.returncode == 0, proc.stderr
     m = doc["metrics"]
     # libcurl raced QUIC against TCP: TLS's ALPN chose h2, and the result says so
     assert seen.total == m["totalRequests"] == 200 and seen.versions == {"2": 200}
     assert m["httpVersions"] == {"2": 200} and m["errors"] == {}
     assert "Versions     HTTP/2 200 (100.0%)" in proc.stdout
+    assert "<tr><td>over HTTP/2</td><td>200</td></tr>" in (tmp_path / "r.html").read_text()
 
 
 @pytest.mark.slow
@@ -119,6 +122,7 @@ def test_http3_only_to_a_server_without_quic_is_a_quic_connect_error(tmp_path, t
     # ("Failed to connect ... Failed sending data to the peer"): not a reset, not a TCP refusal
     assert m["errors"] == {"quic_connect": 20}, m["errors"]
     assert "Failed to connect" in m["errorSamples"]["quic_connect"]
+    assert "no QUIC connection could be made" in proc.stdout  # the insight says what it means
     assert m["httpVersions"] == {}
 
 
