@@ -4,7 +4,9 @@ with HTTP/2 and HTTP/1.1 over TLS on the same port number, a self-signed CA made
 with what libcurl really reports for a QUIC target that is down."""
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 
 import jsonschema
 import pytest
@@ -264,3 +266,53 @@ def test_merge_and_compare_with_versions_and_without(tmp_path, h3, tcp_only):
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     assert_one_line_error(run_lunge("compare", str(tmp_path / "bad.json"), str(runs["h3"])),
                           "counters.httpVersions add up to 39")
+
+
+class _Http10(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"  # http.server's default: one response per connection, then close
+    count = 0
+
+    def do_GET(self):
+        type(self).count += 1
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *a):
+        pass
+
+
+@pytest.fixture
+def http10():
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Http10)
+    _Http10.count = 0
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.mark.slow
+def test_http10_responses_are_counted_as_such(tmp_path, http10):
+    proc, doc = perf(tmp_path, "--url", http10 + "/", "--iterations", "60", "--concurrency", "3")
+    assert proc.returncode == 0, proc.stderr
+    assert _Http10.count == 60 and doc["metrics"]["httpVersions"] == {"1.0": 60}
+    assert "Versions     HTTP/1.0 60 (100.0%)" in proc.stdout
+
+
+@pytest.mark.slow
+def test_versions_are_exact_when_variants_go_to_two_servers(tmp_path, target, http10):
+    # Per-request values send requests to an HTTP/1.1 server and an HTTP/1.0 one in turn: a slot's
+    # response then need not come over the connection its previous one did.
+    target.reset()
+    (tmp_path / "bases.csv").write_text(f"base\n{target.url}\n{http10}\n")
+    cfg = {"requests": {"r": {"url": "{{base}}/v"}},
+           "performance": {"t": {"request": "r", "load": {"concurrency": 2, "iterations": 40, "dataFile": "bases.csv"}}}}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(cfg))
+    proc, doc = perf(tmp_path, "-c", str(path), "-p", "t", "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert _Http10.count == 20 and target.stats()["requests"] == 20
+    assert doc["metrics"]["httpVersions"] == {"1.0": 20, "1.1": 20}

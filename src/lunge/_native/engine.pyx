@@ -298,8 +298,9 @@ cdef class Engine:
         # HTTP/1.x without redirects: a slot's response comes over the connection its last one
         # came over unless this transfer opened one, and a connection keeps its HTTP version: the
         # version is asked once per connection (a getinfo is ~180 instructions, 0.5 % of a
-        # request).  Multiplexed streams and redirects may land on any connection: asked each time.
-        self.ask_version = multiplex or follow
+        # request).  Multiplexed streams, redirects and variants (their URLs may name other
+        # origins) may land on any connection: asked each time.
+        self.ask_version = multiplex or follow or (variants is not None and len(variants) > 1)
         self.iterations = <uint64_t>max(iterations, 0)
         self.duration_ns = <uint64_t>(duration * 1e9)
         self.grace_ns = <uint64_t>(grace * 1e9)
