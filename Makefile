@@ -17,7 +17,7 @@ PYTEST := cd tests && $(VPY) -m pytest -p no:cacheprovider
 
 dev:
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install -q "Cython>=3.0.10" "setuptools>=68" wheel
+	$(VPY) -m pip install -q "Cython>=3.3.0" "setuptools>=68" wheel
 	$(VPY) -m pip install -q --no-build-isolation -e ".[test,lint]"
 
 build:

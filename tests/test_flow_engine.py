@@ -355,3 +355,22 @@ def test_an_undecodable_extracted_string_keeps_the_old_value(target):
     sc = scenario(steps, executor="per-vu-iterations", vus=1, iterations=2, stop=10, nvars=1, initial=(b"init",))
     res, (fr,) = run(FlowEngine(scenarios=[sc]))
     assert fr.steps[0].extract_misses == 2 and dict(target.bearers) == {"init": 2}, target.bearers
+
+
+def test_a_header_name_from_an_extracted_value_must_be_a_token(target):
+    """A name with a space, or a value that makes the name empty, is not a header libcurl should
+    send (servers answer 400, or read it as something else): not sent, counted as failed."""
+    hostile = json.dumps({"bad": "X Space", "empty": "", "good": "X-Good"})
+    steps = [step("echo", lit(target.url + "/echo"), method="POST", body=lit(hostile), needs_body=True,
+                  extracts=tuple(ExtractSpec(var=i, source="body", path=f"$.{k}", fallback=None)
+                                 for i, k in enumerate(("bad", "empty", "good")))),
+             step("bad", lit(target.url + "/item/bad"), headers=((("var", 0), ("lit", ": 1")),), stat=1),
+             step("empty", lit(target.url + "/item/empty"), headers=((("var", 1), ("lit", ": 1")),), stat=2),
+             step("good", lit(target.url + "/item/good"), headers=((("var", 2), ("lit", ": 1")),), stat=3)]
+    sc = scenario(steps, executor="per-vu-iterations", vus=1, iterations=3, stop=10, nvars=3)
+    _, (fr,) = run(FlowEngine(scenarios=[sc]))
+    _, bad, empty, good = fr.steps
+    assert dict(target.items) == {"good": 3}, target.items
+    assert "x-good" in target.header_names and "x space" not in target.header_names
+    assert bad.failures == empty.failures == 3 and good.failures == 0
+    assert "not an HTTP token" in bad.error_samples["other"] and "not an HTTP token" in empty.error_samples["other"]

@@ -25,7 +25,7 @@ from cpython.ref cimport PyObject
 from libc.math cimport isnan
 from libc.stdint cimport uint64_t, int64_t, UINT64_MAX
 from libc.stdlib cimport calloc, free, malloc, realloc, strtod
-from libc.string cimport memcpy, memcmp, strncpy, strlen
+from libc.string cimport memcpy, memcmp, strncpy, strlen, strchr
 from libc.stdio cimport snprintf
 
 import math
@@ -451,20 +451,35 @@ cdef inline uint64_t _splitmix(uint64_t x) noexcept nogil:
 
 
 cdef const char *NOT_SET = b"not sent: a variable of the request's templates is not set (an earlier extract found nothing)"
-cdef const char *UNSAFE_HEADER = b"not sent: a header rendered with a CR, LF or NUL (from an extracted value)"
+cdef const char *UNSAFE_HEADER = (b"not sent: a header rendered with a CR, LF or NUL, or with a name that is not "
+                                  b"an HTTP token (from an extracted value)")
 cdef const char *UNSAFE_URL = b"not sent: the URL rendered with a control character (from an extracted value)"
 
 
+cdef inline bint _tchar(unsigned char ch) noexcept nogil:
+    # RFC 9110's token characters: what a header name is made of
+    return ((97 <= ch <= 122) or (65 <= ch <= 90) or (48 <= ch <= 57)
+            or (ch != 0 and strchr(b"!#$%&'*+-.^_`|~", ch) != NULL))
+
+
 cdef inline bint _unsafe(const char *p, size_t n, bint url) noexcept nogil:
-    # What lunge never puts on the wire (as lunge/wire.py): CR, LF, NUL in a header line; any
-    # control character in a URL.
+    # What lunge never puts on the wire (as lunge/wire.py): CR, LF, NUL in a header line, or a
+    # name (up to the first ':') that is empty or not a token; any control character in a URL.
     cdef size_t i
     cdef unsigned char ch
+    cdef bint in_name = not url
     for i in range(n):
         ch = <unsigned char>p[i]
         if ch == 13 or ch == 10 or ch == 0 or (url and (ch < 32 or ch == 127)):
             return True
-    return False
+        if in_name:
+            if ch == 58:  # ':'
+                if i == 0:
+                    return True
+                in_name = False
+            elif not _tchar(ch):
+                return True
+    return in_name
 
 
 def load_libcurl(str path):

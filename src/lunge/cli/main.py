@@ -19,11 +19,22 @@ from lunge.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigError, Lun
 from lunge.secretvalues import scrub
 
 
+def _python_text() -> str:
+    import platform
+    import sysconfig
+
+    text = f"Python {platform.python_version()} ({platform.python_implementation()}"
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+        gil_on = getattr(sys, "_is_gil_enabled", lambda: True)()
+        text += ", free-threaded; the GIL is " + ("on: lunge's native modules turn it on" if gil_on else "off")
+    return text + ")"
+
+
 def _version_text() -> str:
     from lunge import libcurl
     from lunge._native import engine
 
-    lines = [f"lunge {__version__}"]
+    lines = [f"lunge {__version__}", _python_text()]
     try:
         info = libcurl.load()
         feats = ", ".join(f for f, on in (("HTTP/2", info["http2"]), ("HTTP/3", info["http3"])) if on)
