@@ -2,7 +2,7 @@
  * curl_loop.c - the raw C reference for lunge's engine: a closed-loop load over libcurl's multi
  * interface, written as cheaply as we know how (see benchmarks/RESULTS.md for why each choice).
  *
- *   curl_loop [-c CONNS] (-d SECONDS | -n REQUESTS) [-P|-L] [-A AGENT] [-x EXTRAS] URL
+ *   curl_loop [-c CONNS] (-d SECONDS | -n REQUESTS) [-P|-L] [-A AGENT] [-x EXTRAS] [-V 1.1|2|3 [-C CAFILE]] URL
  *
  * -c   connections = easy handles (default 50)
  * -d   issue new requests for this long, then let the in-flight ones finish (default 8)
@@ -11,6 +11,10 @@
  * -L   "legacy tuned": the tuned set without NOPROXY and DNS_CACHE_TIMEOUT (the shared
  *      reference's best options), to show what those two buy
  * -A   send this User-Agent header (libcurl sends none by default; lunge sends one)
+ * -V   HTTP version, as lunge asks for it: 1.1 (CURL_HTTP_VERSION_1_1), 2 (2TLS, streams
+ *      multiplexed), 3 (3ONLY, QUIC, streams multiplexed); 2 and 3 share connections, so no own
+ *      pools (as lunge).  Without -V: libcurl's default (HTTP/1.1 on http://, h2 by ALPN on https://)
+ * -C   CA bundle to verify the server with (https://)
  * -x   extras, for attributing lunge's cost only (comma list; none is part of the best loop):
  *        timeout   CURLOPT_TIMEOUT_MS 30000 (lunge's default --timeout 30s)
  *        http11    CURLOPT_HTTP_VERSION 1.1 set explicitly
@@ -112,16 +116,18 @@ static double pct_ms(double p) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: curl_loop [-c CONNS] (-d SECONDS | -n REQUESTS) [-P|-L] [-A AGENT] [-x EXTRAS] URL\n");
+  fprintf(stderr, "usage: curl_loop [-c CONNS] (-d SECONDS | -n REQUESTS) [-P|-L] [-A AGENT] [-x EXTRAS] "
+                  "[-V 1.1|2|3 [-C CAFILE]] URL\n");
   exit(2);
 }
 
 static int run(int argc, char **argv) {
   int conns = 50, opt, plain = 0, legacy = 0;
-  const char *agent = NULL, *extras = "";
+  const char *agent = NULL, *extras = "", *cafile = NULL;
+  long version = 0; /* -V: CURL_HTTP_VERSION_*; 0: libcurl's default */
   double secs = 8.0;
   long long limit = 0; /* -n */
-  while ((opt = getopt(argc, argv, "c:d:n:PLA:x:")) != -1) {
+  while ((opt = getopt(argc, argv, "c:d:n:PLA:x:V:C:")) != -1) {
     switch (opt) {
       case 'c': conns = atoi(optarg); break;
       case 'd': secs = atof(optarg); break;
@@ -130,6 +136,12 @@ static int run(int argc, char **argv) {
       case 'L': legacy = 1; break;
       case 'A': agent = optarg; break;
       case 'x': extras = optarg; break;
+      case 'V':
+        version = !strcmp(optarg, "1.1") ? CURL_HTTP_VERSION_1_1 : !strcmp(optarg, "2") ? CURL_HTTP_VERSION_2TLS
+                : !strcmp(optarg, "3") ? CURL_HTTP_VERSION_3ONLY : -1;
+        if (version < 0) usage();
+        break;
+      case 'C': cafile = optarg; break;
       default: usage();
     }
   }
@@ -165,7 +177,8 @@ static int run(int argc, char **argv) {
   char entry[256];
   snprintf(entry, sizeof entry, "%s:%s:127.0.0.1", host, port);
   resolve = curl_slist_append(NULL, entry);
-  const int own_pools = !plain && !legacy && !strstr(extras, "sharedpool") && !strstr(extras, "noresolve");
+  const int multiplex = version == CURL_HTTP_VERSION_2TLS || version == CURL_HTTP_VERSION_3ONLY;
+  const int own_pools = !plain && !legacy && !multiplex && !strstr(extras, "sharedpool") && !strstr(extras, "noresolve");
   char oport[16];
   snprintf(oport, sizeof oport, "%s", port);
   char ohost[200];
@@ -175,6 +188,7 @@ static int run(int argc, char **argv) {
 #define EXTRA(name) (strstr(extras, name) != NULL)
   const int x_getinfo = EXTRA("getinfo");
   CURLM *multi = curl_multi_init();
+  if (multiplex) curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
   if (EXTRA("multiopts")) {
     curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)conns + 8);
     curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_NOTHING);
@@ -191,6 +205,9 @@ static int run(int argc, char **argv) {
     if (EXTRA("timeout")) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
     if (EXTRA("http11")) curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     if (EXTRA("errbuf")) curl_easy_setopt(e, CURLOPT_ERRORBUFFER, slots[i].errbuf);
+    if (version) curl_easy_setopt(e, CURLOPT_HTTP_VERSION, version);
+    if (multiplex) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    if (cafile) curl_easy_setopt(e, CURLOPT_CAINFO, cafile);
     if (plain) {
       curl_easy_setopt(e, CURLOPT_URL, url);
     } else {

@@ -188,6 +188,19 @@ def test_panel_at_80_columns(columns):
     ]
 
 
+def test_panel_shows_the_http_versions_beyond_http11(columns):
+    columns(100, 60)
+    lines = {}
+    for versions in ({"1.1": 50}, {"3": 40, "2": 10}):
+        stream = FakeTTY()
+        console.Panel(stream).second(a_view(scenarios=False, httpVersions=versions))
+        screen = Screen(100)
+        screen.feed(stream.getvalue())
+        lines[len(versions)] = next(ln for ln in screen.lines() if ln.startswith("  in flight"))
+    assert lines[1] == "  in flight   12345   connections 12345"  # plain HTTP/1.1: nothing to tell
+    assert lines[2] == "  in flight   12345   connections 12345   HTTP/3 40   HTTP/2 10"
+
+
 def test_panel_is_cut_to_the_terminal_height(columns):
     columns(100, 12)
     stream = FakeTTY()

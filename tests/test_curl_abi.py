@@ -24,12 +24,14 @@ ARITHMETIC = {"CURLOPT_PRIVATE": 10000 + 103, "CURLOPT_ERRORBUFFER": 10000 + 10,
               "CURLM_OK": 0, "CURLMSG_DONE": 1, "CURL_GLOBAL_DEFAULT": 3, "CURLPIPE_NOTHING": 0,
               "CURLOPT_SOCKOPTDATA": 10000 + 149, "CURLOPT_PREREQDATA": 10000 + 313,
               "CURLOPT_HEADERDATA": 10000 + 29,  # pycurl: WRITEHEADER
-              "CURL_ERROR_SIZE": 256}  # curl.h: #define CURL_ERROR_SIZE 256
+              "CURL_ERROR_SIZE": 256,  # curl.h: #define CURL_ERROR_SIZE 256
+              "CURLINFO_HTTP_VERSION": 0x200000 + 46}  # pycurl: INFO_HTTP_VERSION (HTTP_VERSION is the option)
 # CURLcodes pycurl does not name: libcurl's own message for the number says which it is.
 STRERROR = {"CURLE_WEIRD_SERVER_REPLY": "Weird server reply",
             "CURLE_OBSOLETE51": "Unknown error",  # unused since 7.62 (was PEER_FAILED_VERIFICATION)
             "CURLE_HTTP2_STREAM": "Stream error in the HTTP/2 framing layer",
             "CURLE_HTTP3": "HTTP/3 error",
+            "CURLE_QUIC_CONNECT_ERROR": "QUIC connection error",
             "CURLE_SSL_CLIENTCERT": "SSL Client Certificate required",
             "CURLE_TOO_LARGE": "A value or data field grew larger than allowed"}
 

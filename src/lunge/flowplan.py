@@ -28,6 +28,7 @@ from lunge._native.contract import CheckSpec, ExtractSpec, ScenarioSpec, StepSpe
 from lunge.config import scenario as S
 from lunge.errors import ConfigError
 from lunge.plan import split_count
+from lunge.settings import check_http3
 
 # A ramping schedule's cumulative iterations are sampled this often (seconds): the engine
 # interpolates linearly between samples, so a ramp's due times are exact at the samples and
@@ -272,6 +273,7 @@ class CompiledScenario:
 class FlowTransport:
     insecure: bool = False
     http2: bool = False
+    http3: str | None = None      # "only" or "fallback" (contract.HTTP3_MODES)
     cacert: str | None = None
     cert: str | None = None
     key: str | None = None
@@ -327,6 +329,7 @@ class FlowPlan:
             "sequential": tf.options.sequential,
             "scenarios": [_scenario_configuration(c.scenario) for c in self.scenarios],
             "http2": self.transport.http2,
+            "http3": self.transport.http3,
             "insecure": self.transport.insecure,
             "graceMs": self.transport.grace * 1000,
             "durationMs": self.total_duration() * 1000,
@@ -538,10 +541,11 @@ def compile_scenario(tf: S.TestFile, sc: S.Scenario, env: dict[str, str], user_a
 
 
 def build_flow_plan(tf: S.TestFile, *, env: dict[str, str] | None = None, http2: bool = False,
-                    insecure: bool | None = None, cacert: str | None = None, cert: str | None = None,
+                    http3: str | None = None, insecure: bool | None = None, cacert: str | None = None, cert: str | None = None,
                     key: str | None = None, max_body: int = 0, connect_timeout: float = 0.0, grace: float = 5.0,
                     show_secrets: bool = False, shard: tuple[int, int] | None = None) -> FlowPlan:
-    """Compile a v2 file. `env`: the OS environment the ${NAME} placeholders read (os.environ)."""
+    """Compile a v2 file. `env`: the OS environment the ${NAME} placeholders read (os.environ).
+    http3: --http3 / --http3-fallback ("only", "fallback"), over the file's settings.http3."""
     env = dict(os.environ) if env is None else env
     ua = tf.settings.user_agent or f"lunge/{__version__}"
     compiled = tuple(compile_scenario(tf, sc, env, ua) for sc in tf.scenarios)
@@ -553,8 +557,11 @@ def build_flow_plan(tf: S.TestFile, *, env: dict[str, str] | None = None, http2:
             if m and m.group(1) not in hosts:
                 hosts.append(m.group(1))
     s = tf.settings
+    http3 = http3 or s.http3
+    for h in hosts if http3 else ():
+        check_http3(http3, http2, h)
     transport = FlowTransport(insecure=s.insecure_skip_verify if insecure is None else insecure or s.insecure_skip_verify,
-                              http2=http2, cacert=cacert, cert=cert, key=key, max_body=max_body,
+                              http2=http2, http3=http3, cacert=cacert, cert=cert, key=key, max_body=max_body,
                               connect_timeout=connect_timeout, grace=grace,
                               max_connections=s.max_connections_per_host)
     plan = FlowPlan(name=tf.name, test_file=tf, scenarios=compiled, transport=transport, hosts=tuple(hosts),

@@ -14,7 +14,7 @@ import numpy as np
 
 from lunge import patterns, secretvalues
 from lunge.errors import CONCURRENCY_LIMIT, ConfigError
-from lunge.settings import DEFAULTS, Settings
+from lunge.settings import DEFAULTS, Settings, check_http3
 from lunge.urls import check_url
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -116,6 +116,7 @@ class Transport:
     timeout: float | None = DEFAULTS.timeout
     connect_timeout: float | None = None
     http2: bool = False
+    http3: str | None = None        # "only" or "fallback" (contract.HTTP3_MODES)
     insecure: bool = False
     follow: bool = False
     max_redirects: int = DEFAULTS.max_redirects
@@ -195,6 +196,7 @@ class Plan:
             "timeoutMs": t.timeout * 1000 if t.timeout else None,
             "connectTimeoutMs": t.connect_timeout * 1000 if t.connect_timeout else None,
             "http2": t.http2,
+            "http3": t.http3,
             "insecure": t.insecure,
             "followRedirects": t.follow,
             "model": "open" if ld.open_model else "closed",
@@ -328,7 +330,8 @@ def build_plan(s: Settings, request: RequestTemplate | None = None) -> Plan:
         if capacity < iterations:
             raise ConfigError(f"--iterations: {iterations} can never be reached: the pattern schedules "
                               f"only {capacity} requests in its {own:g}s (add --duration or lower --iterations)")
-    transport = Transport(timeout=s.timeout or None, connect_timeout=s.connect_timeout, http2=s.http2,
+    check_http3(s.http3, s.http2, req.url)
+    transport = Transport(timeout=s.timeout or None, connect_timeout=s.connect_timeout, http2=s.http2, http3=s.http3,
                           insecure=s.insecure, follow=s.follow, max_redirects=s.max_redirects, cacert=s.cacert,
                           cert=s.cert, key=s.key, max_body=s.max_body, low_speed_limit=s.low_speed_limit,
                           low_speed_time=s.low_speed_time)

@@ -48,10 +48,10 @@ class Prepared:
             concurrency=ld.concurrency, iterations=ld.iterations or 0,
             duration=ld.duration + ld.warmup_span() if ld.duration else 0.0,
             grace=ld.grace, timeout=t.timeout or 0.0, connect_timeout=t.connect_timeout or 0.0,
-            insecure=t.insecure, http2=t.http2, follow=t.follow, max_redirects=t.max_redirects,
+            insecure=t.insecure, http2=t.http2, http3=t.http3, follow=t.follow, max_redirects=t.max_redirects,
             cacert=self.ca_bundle, cert=t.cert, key=t.key, user_agent=user_agent(r.headers),
             max_body=t.max_body, low_speed_limit=t.low_speed_limit, low_speed_time=int(math.ceil(t.low_speed_time)),
-            resolve=pinned_resolve(self.origin), own_pools=own_pools(self.origin, t.http2),
+            resolve=pinned_resolve(self.origin), own_pools=own_pools(self.origin, t.http2 or t.http3 is not None),
             warmup=ld.warmup, warmup_iterations=ld.warmup_iterations,
             variants=list(r.variants) if len(r.variants) > 1 else None,
             **p.variant_index(),
@@ -152,8 +152,8 @@ def pinned_resolve(origin: tuple[str, int, str | None]) -> tuple[str, ...]:
 
 def own_pools(origin: tuple[str, int, str | None], http2: bool) -> tuple[str, int, str] | None:
     """The engine's own_pools: each connection slot in a libcurl pool of its own (see
-    Engine), for HTTP/1.x to an origin with a known address.  Not for --http2, where the
-    slots' streams share connections."""
+    Engine), for HTTP/1.x to an origin with a known address.  Not for --http2 or --http3, where
+    the slots' streams share connections."""
     host, port, addr = origin
     return None if http2 or addr is None else (host, port, addr)
 

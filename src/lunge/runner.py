@@ -34,6 +34,7 @@ from lunge.prepare import (
     system_ca_bundle,
 )
 from lunge.results import RunResult, SparseHist
+from lunge.settings import HTTP3_FLAGS
 
 TICK = 0.25  # seconds between snapshots
 
@@ -42,11 +43,13 @@ class _Stop(Exception):
     pass
 
 
-def load_libcurl(http2: bool) -> dict:
-    """libcurl, loaded once per process; ConfigError if --http2 asks for what it lacks."""
+def load_libcurl(http2: bool, http3: str | None = None) -> dict:
+    """libcurl, loaded once per process; ConfigError if --http2 or --http3 asks for what it lacks."""
     curl = libcurl.load()
     if http2 and not curl["http2"]:
         raise ConfigError(f"--http2: libcurl {curl['version']} ({curl['path']}) has no HTTP/2 support")
+    if http3 is not None and not curl["http3"]:
+        raise ConfigError(f"{HTTP3_FLAGS[http3]}: libcurl {curl['version']} ({curl['path']}) has no HTTP/3 support")
     return curl
 
 
@@ -58,7 +61,7 @@ class LoadTest:
         from lunge._native.engine import Engine, EngineError
 
         self.plan = plan
-        self.curl = load_libcurl(plan.transport.http2)
+        self.curl = load_libcurl(plan.transport.http2, plan.transport.http3)
         workers = max(1, min(workers, plan.max_parts()))
         self.plans = [plan] if workers == 1 else [plan.share(i, workers) for i in range(workers)]
         prepared = prepare(plan)  # once per run, whatever the number of engines
@@ -112,9 +115,10 @@ class LoadTest:
         if len(snaps) == 1:
             return snaps[0]
         return Snapshot(**{f: sum(col) for f, col in zip(Snapshot._fields, zip(*snaps))
-                           if f not in ("elapsed_s", "status_classes")},
+                           if f not in ("elapsed_s", "status_classes", "versions")},
                         elapsed_s=max(s.elapsed_s for s in snaps),
-                        status_classes=tuple(map(sum, zip(*(s.status_classes for s in snaps)))))
+                        status_classes=tuple(map(sum, zip(*(s.status_classes for s in snaps)))),
+                        versions=tuple(map(sum, zip(*(s.versions for s in snaps)))))
 
     def _harvest(self, final: bool = False):
         for i, (store, engine) in enumerate(zip(self.seconds, self.engines)):
@@ -180,7 +184,7 @@ class FlowLoadTest(LoadTest):
 
         self.plan = plan  # type: ignore[assignment]
         t = plan.transport
-        self.curl = load_libcurl(t.http2)
+        self.curl = load_libcurl(t.http2, t.http3)
         n = max(1, min(workers, plan.max_parts(plan.shard)))
         self.plans = [plan] * n  # type: ignore[list-item]
         resolve: list[str] = []
@@ -194,7 +198,7 @@ class FlowLoadTest(LoadTest):
         vus = sum(s.vus for s in plan.specs(plan.shard))  # a connection per VU at most, or the cap
         raise_descriptor_limit(min(vus, t.max_connections) if t.max_connections else vus,
                                field=f"{plan.test_file.path}: the scenarios' VUs")
-        common: dict[str, Any] = dict(insecure=t.insecure, http2=t.http2, resolve=tuple(dict.fromkeys(resolve)),
+        common: dict[str, Any] = dict(insecure=t.insecure, http2=t.http2, http3=t.http3, resolve=tuple(dict.fromkeys(resolve)),
                       cacert=t.cacert or system_ca_bundle(), cert=t.cert, key=t.key, max_body=t.max_body,
                       connect_timeout=t.connect_timeout, grace=t.grace, own_pools=tuple(dict.fromkeys(origins)))
         try:

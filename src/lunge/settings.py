@@ -63,6 +63,7 @@ class Settings:
     timeout: float | None = 30.0         # per request, seconds; 0 or None: none
     connect_timeout: float | None = None
     http2: bool = False
+    http3: str | None = None             # "only" (QUIC or fail) or "fallback" (QUIC, else TCP): contract.HTTP3_MODES
     insecure: bool = False
     follow: bool = False
     max_redirects: int = 10
@@ -117,6 +118,37 @@ class Settings:
         return cls(**values)
 
 
+# --http3's modes (contract.HTTP3_MODES) and the flag that asks for each.
+HTTP3_FLAGS = {"only": "--http3", "fallback": "--http3-fallback"}
+
+
+def http3_setting(value: Any, where: str) -> str | None:
+    """A config file's `http3`: "only" (or true), "fallback", or false/absent (None)."""
+    from lunge.errors import ConfigError
+
+    if value is None or value is False:
+        return None
+    if value is True:
+        return "only"
+    if value in HTTP3_FLAGS:
+        return str(value)
+    raise ConfigError(f"{where}: {value!r} is not one of \"only\", \"fallback\", true, false")
+
+
+def check_http3(http3: str | None, http2: bool, url: str) -> None:
+    """--http3 / --http3-fallback need an https:// URL and exclude --http2 (ConfigError)."""
+    from lunge.errors import ConfigError
+
+    if http3 is None:
+        return
+    flag = HTTP3_FLAGS[http3]
+    if http2:
+        raise ConfigError(f"{flag} and --http2: choose one HTTP version")
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme != "https":
+        raise ConfigError(f"{flag}: HTTP/3 needs an https:// URL (QUIC is always encrypted), not {scheme or url!r}")
+
+
 # Fields taken together from the first layer that sets any of them.
 TOGETHER = (("rps", "pattern", "pattern_field"), ("formats", "output"))
 
@@ -125,7 +157,7 @@ DEFAULTS = Settings()
 
 def request_layer(request) -> dict[str, Any]:
     """The settings a config's rendered request (lunge.config.ResolvedRequest) gives."""
-    return {"timeout": request.timeout, "insecure": request.insecure or None,
+    return {"timeout": request.timeout, "insecure": request.insecure or None, "http3": request.http3,
             "follow": request.follow_redirects or None, "name": f"{request.method} {request.name}"}
 
 

@@ -21,9 +21,18 @@ STATUS_CLASSES = ("error", "1xx", "2xx", "3xx", "4xx", "5xx")
 
 # What a transport error (a CURLcode, sometimes with libcurl's message) means for a load test;
 # "connection_closed": the server read the request and closed the connection without a byte of
-# answer; "aborted": still in flight when the run ended.  Keys of EngineResults.error_classes.
+# answer; "quic_connect": no QUIC connection (nothing answered over UDP, or the QUIC handshake
+# failed; --http3 only); "aborted": still in flight when the run ended.  Keys of
+# EngineResults.error_classes.
 ERROR_CLASSES = ("connection_refused", "timeout", "dns", "tls", "connection_reset", "connection_closed",
-                 "invalid_response", "too_many_redirects", "other", "aborted")
+                 "quic_connect", "invalid_response", "too_many_redirects", "other", "aborted")
+
+# The HTTP version of each response (CURLINFO_HTTP_VERSION), as the result names them.
+HTTP_VERSIONS = ("1.0", "1.1", "2", "3")
+
+# --http3's two modes: "only" (QUIC or fail), "fallback" (QUIC raced against TCP: h2 or http/1.1
+# when QUIC does not answer).
+HTTP3_MODES = ("only", "fallback")
 
 # libcurl's timing breakdown per response, and "error": time to failure of transport errors.
 PHASES = ("dns", "connect", "tls", "ttfb", "transfer", "curlTotal", "error")
@@ -67,6 +76,7 @@ class Snapshot(NamedTuple):
     connections: int        #: connections opened so far
     warmup_completed: int   #: warmup requests completed
     status_classes: tuple   #: completed requests per STATUS_CLASSES slot
+    versions: tuple = (0, 0, 0, 0)  #: responses per HTTP_VERSIONS slot
 
 
 class EngineResults(NamedTuple):
@@ -95,6 +105,7 @@ class EngineResults(NamedTuple):
     warmup_completed: int       #: warmup requests completed
     warmup_failures: int        #: of which transport errors or status >= 400
     histograms: dict            #: {HISTOGRAMS name: lunge._native.hist.Histogram}, values in ns
+    http_versions: dict = {}    #: {HTTP_VERSIONS name: responses}, non-zero ones only
 
 
 # ---------------------------------------------------------------- flows (flow.pyx's FlowEngine)

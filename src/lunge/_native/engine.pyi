@@ -48,6 +48,7 @@ class Engine:
         grace: float = 5.0,
         insecure: bool = False,
         http2: bool = False,
+        http3: str | None = None,
         follow: bool = False,
         max_redirects: int = 10,
         resolve: Iterable[str] = (),

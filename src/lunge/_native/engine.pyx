@@ -25,8 +25,8 @@ from lunge._native.hist cimport Histogram, take_sparse, lunge_hist, lh_new, lh_r
 from lunge._native.system cimport lunge_now_ns, lunge_wall_ns, lunge_fine_timer_slack, lunge_wait_fds, la_get, la_set, \
     la_bump, la_get_int, la_set_int, LUNGE_CLOCK, LUNGE_WAITS, LUNGE_WAITFDS, LUNGE_ALLOC
 
-from lunge._native.contract import (ERROR_CLASSES, HISTOGRAMS, PHASES, STATUS_CLASSES, EngineResults,
-                                    HarvestedSecond, Snapshot)
+from lunge._native.contract import (ERROR_CLASSES, HISTOGRAMS, HTTP_VERSIONS, HTTP3_MODES, PHASES, STATUS_CLASSES,
+                                    EngineResults, HarvestedSecond, Snapshot)
 
 cdef extern from *:
     """
@@ -48,7 +48,7 @@ cdef enum:
     NSTATUS = 600       # status_counts: one per HTTP status 0..599 (0: outside 100..599)
     NCURLCODES = 128    # curl_codes: one per CURLcode, the last one for 127 and above
     NSTATUS_CLASSES = 6
-    NCLASSES = 10
+    NCLASSES = 11
     NPHASES = 7
 
 # Status classes, by index (contract.STATUS_CLASSES): transport error, then status // 100.
@@ -69,7 +69,8 @@ cdef enum:
 cdef enum:
     LATE_SEND_NS = 1000000     # open model: a send this late after its due time is a late send
 
-if (len(STATUS_CLASSES), len(ERROR_CLASSES), len(PHASES)) != (NSTATUS_CLASSES, NCLASSES, NPHASES):
+if (len(STATUS_CLASSES), len(ERROR_CLASSES), len(PHASES), len(HTTP_VERSIONS)) \
+        != (NSTATUS_CLASSES, NCLASSES, NPHASES, NVERSIONS):
     raise ImportError("lunge._native.contract's class names do not match the engine's arrays")
 
 # A slot's own name for the origin (own_pools); libcurl's messages say "... via NAME:PORT",
@@ -90,6 +91,7 @@ cdef struct Slot:
     int opened          # sockets libcurl opened for this transfer (a new connection)
     long sent_hdr       # _prereq: response header bytes when the last attempt went out; -1: none yet
     long sent_req       # _prereq: request bytes sent before the last attempt
+    int version         # HTTP_VERSIONS slot of the last response on this slot's connection; -1: ask
     curl_slist *route   # own pool: CURLOPT_CONNECT_TO to this slot's name ...
     curl_slist *pin     # ... and CURLOPT_RESOLVE of that name
     char errbuf[CURL_ERROR_SIZE]
@@ -117,6 +119,7 @@ cdef struct Live:       # one writer (the engine), read live by snapshot()
     uint64_t in_flight
     uint64_t connections
     uint64_t status[NSTATUS_CLASSES]
+    uint64_t versions[NVERSIONS]   # responses by HTTP version (HTTP_VERSIONS)
 
 
 cdef size_t _discard(char *ptr, size_t size, size_t nmemb, void *userdata) noexcept nogil:
@@ -258,6 +261,8 @@ cdef class Engine:
     cdef uint64_t backoff_max
     cdef uint64_t hold_until
     cdef int error_streak
+    cdef bint quic                # --http3 / --http3-fallback: transfers may go over QUIC
+    cdef bint ask_version         # ask every response's HTTP version (not only a new connection's)
 
     def __cinit__(self):
         self.multi = NULL
@@ -279,7 +284,7 @@ cdef class Engine:
     def __init__(self, *, str url, str method="GET", headers=(), bytes body=None,
                  int concurrency=1, long long iterations=0, double duration=0.0,
                  double timeout=0.0, double connect_timeout=0.0, double grace=5.0,
-                 bint insecure=False, bint http2=False, bint follow=False, int max_redirects=10,
+                 bint insecure=False, bint http2=False, str http3=None, bint follow=False, int max_redirects=10,
                  resolve=(), str user_agent="lunge", str cacert=None, str cert=None,
                  str key=None, schedule=None, concurrency_steps=None, double warmup=0.0,
                  long long warmup_iterations=0, variants=None, double backoff=0.0,
@@ -302,11 +307,23 @@ cdef class Engine:
         so its connection sits alone in libcurl's pool.  libcurl otherwise tests every pooled
         connection to the origin, busy ones included, before it reuses one: per request, work in
         proportion to --concurrency (10 % of libcurl's instructions at 50 connections, a third at
-        200).  Same bytes on the wire: Host, SNI and certificate checks follow the URL."""
+        200).  Same bytes on the wire: Host, SNI and certificate checks follow the URL.
+        http3: None, "only" (QUIC or fail: CURL_HTTP_VERSION_3ONLY) or "fallback" (libcurl races
+        QUIC against TCP and uses h2/http1.1 if QUIC fails: CURL_HTTP_VERSION_3); an https URL."""
         if LC.dl == NULL:
             raise EngineError("libcurl is not loaded: call lunge.libcurl.load() first")
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if http3 is not None and http3 not in HTTP3_MODES:
+            raise ValueError(f"http3: {http3!r} is not one of {', '.join(HTTP3_MODES)}")
+        self.quic = http3 is not None
+        cdef bint multiplex = http2 or self.quic   # streams share connections (h2, QUIC)
+        # HTTP/1.x without redirects: a slot's response comes over the connection its last one
+        # came over unless this transfer opened one, and a connection keeps its HTTP version: the
+        # version is asked once per connection (a getinfo is ~180 instructions, 0.5 % of a
+        # request).  Multiplexed streams, redirects and variants (their URLs may name other
+        # origins) may land on any connection: asked each time.
+        self.ask_version = multiplex or follow or (variants is not None and len(variants) > 1)
         self.iterations = <uint64_t>max(iterations, 0)
         self.duration_ns = <uint64_t>(duration * 1e9)
         self.grace_ns = <uint64_t>(grace * 1e9)
@@ -372,7 +389,7 @@ cdef class Engine:
         if self.multi == NULL:
             raise EngineError("curl_multi_init failed")
         lc_multi_setopt_long(self.multi, CURLMOPT_MAXCONNECTS, concurrency + 8)
-        lc_multi_setopt_long(self.multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX if http2 else CURLPIPE_NOTHING)
+        lc_multi_setopt_long(self.multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX if multiplex else CURLPIPE_NOTHING)
 
         for h in headers:
             self.headers = LC.slist_append(self.headers, self._cstr(h))
@@ -386,12 +403,15 @@ cdef class Engine:
         cdef CURL *e
         cdef CURLUcode uc
         cdef long version = CURL_HTTP_VERSION_1_1
-        if http2:
+        if self.quic:
+            version = CURL_HTTP_VERSION_3ONLY if http3 == "only" else CURL_HTTP_VERSION_3
+        elif http2:
             version = CURL_HTTP_VERSION_2TLS if url.lower().startswith("https:") else CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
         method = method.upper()
         for i in range(concurrency):
             s = &self.slots[i]
             s.index = i
+            s.version = -1
             s.url = LC.url()
             uc = LC.url_set(s.url, CURLUPART_URL, burl, 0)
             if uc != 0:
@@ -419,8 +439,9 @@ cdef class Engine:
             lc_setopt_long(e, CURLOPT_DNS_CACHE_TIMEOUT, -1)
             lc_setopt_long(e, CURLOPT_TCP_NODELAY, 1)
             self._opt(lc_setopt_long(e, CURLOPT_HTTP_VERSION, version),
+                      "HTTP/3 (this libcurl has none)" if self.quic else
                       "HTTP/2 (this libcurl has none)" if http2 else "HTTP version")
-            if http2:
+            if multiplex:
                 lc_setopt_long(e, CURLOPT_PIPEWAIT, 1)
             if user_agent:  # "": the request's own User-Agent header (or none) goes out as given
                 lc_setopt_ptr(e, CURLOPT_USERAGENT, self._cstr(user_agent))
@@ -765,6 +786,10 @@ cdef class Engine:
             if self.open_model:
                 lh_record(self.h_service, now - s.sent_ns)
             self._breakdown(e, new_conns)
+            if new_conns or s.version < 0 or self.ask_version:
+                s.version = version_slot(lc_info_long(e, CURLINFO_HTTP_VERSION))
+            if s.version >= 0:
+                la_bump(&self.live.versions[s.version], 1)
             if 100 <= status < 600:
                 self.status_counts[status] += 1
                 sclass = status // 100
@@ -779,7 +804,7 @@ cdef class Engine:
                 msg = LC.easy_strerror(res)
             if res == CURLE_ABORTED_BY_CALLBACK:  # _prereq's: libcurl's own words would be about the callback
                 msg = b"the server closed a reused connection without answering (libcurl's resend was not sent)"
-            cls = error_class(res, msg)
+            cls = error_class(res, msg, self.quic)
             if (cls == C_RESET or res == CURLE_GOT_NOTHING) and new_conns \
                     and lc_info_off(e, CURLINFO_APPCONNECT_TIME_T) > 0 and lc_info_long(e, CURLINFO_HEADER_SIZE) == 0:
                 # Reset or closed right after this transfer's own TLS handshake, before any
@@ -1003,6 +1028,7 @@ cdef class Engine:
             connections=la_get(&self.live.connections),
             warmup_completed=la_get(&self.live.warm_completed),
             status_classes=tuple([la_get(&self.live.status[i]) for i in range(NSTATUS_CLASSES)]),
+            versions=tuple([la_get(&self.live.versions[i]) for i in range(NVERSIONS)]),
         )
 
     def harvest(self):
@@ -1041,6 +1067,7 @@ cdef class Engine:
             bytes=self.live.bytes,
             connections=self.live.connections,
             status_codes={i: self.status_counts[i] for i in range(NSTATUS) if self.status_counts[i]},
+            http_versions={HTTP_VERSIONS[i]: self.live.versions[i] for i in range(NVERSIONS) if self.live.versions[i]},
             curl_codes={i: self.curl_codes[i] for i in range(NCURLCODES) if self.curl_codes[i]},
             error_classes={ERROR_CLASSES[i]: self.class_counts[i] for i in range(NCLASSES) if self.class_counts[i]},
             error_samples={ERROR_CLASSES[i]: OWN_POOL_VIA.sub("", self.samples[i].decode(errors="replace"))

@@ -22,6 +22,7 @@ class FlowEngine:
         scenarios: list[ScenarioSpec],
         insecure: bool = False,
         http2: bool = False,
+        http3: str | None = None,
         resolve: Iterable[str] = (),
         cacert: str | None = None,
         cert: str | None = None,

@@ -41,7 +41,8 @@ from lunge._native.system cimport lunge_now_ns, lunge_wall_ns, lunge_fine_timer_
 import numpy as np
 
 from lunge._native.contract import (CHECK_CONDITIONS, CHECK_TYPES, ERROR_CLASSES, EXTRACT_SOURCES, FLOW_EXECUTORS,
-                                    HISTOGRAMS, PHASES, STATUS_CLASSES, CheckCounts, EngineResults, HarvestedSecond,
+                                    HISTOGRAMS, HTTP3_MODES, HTTP_VERSIONS, PHASES, STATUS_CLASSES, CheckCounts,
+                                    EngineResults, HarvestedSecond,
                                     ScenarioResults, ScenarioSecond, ScenarioSnapshot, Snapshot, StepResults)
 from lunge._native.engine import EngineError
 from lunge._native.flowkit import SEGMENTS
@@ -86,7 +87,7 @@ cdef enum:
     NSTATUS = 600
     NCURLCODES = 128
     NSTATUS_CLASSES = 6
-    NCLASSES = 10
+    NCLASSES = 11
     NPHASES = 7
     MSG = 256               # a check's first failure message
     SCRATCH = 65536         # rendering a check's value, decoding a compared string
@@ -125,7 +126,8 @@ cdef enum:
 cdef enum:
     CO_EQ, CO_NE, CO_GT, CO_LT, CO_GTE, CO_LTE, CO_CONTAINS, CO_MATCHES
 
-if (len(STATUS_CLASSES), len(ERROR_CLASSES), len(PHASES)) != (NSTATUS_CLASSES, NCLASSES, NPHASES) \
+if (len(STATUS_CLASSES), len(ERROR_CLASSES), len(PHASES), len(HTTP_VERSIONS)) \
+        != (NSTATUS_CLASSES, NCLASSES, NPHASES, NVERSIONS) \
         or FLOW_EXECUTORS[X_SHARED] != "shared-iterations" or EXTRACT_SOURCES[EX_STATUS] != "status" \
         or CHECK_TYPES[CK_DURATION] != "duration" or CHECK_CONDITIONS[CO_MATCHES] != "matches":
     raise ImportError("lunge._native.contract's names do not match the flow engine's arrays")
@@ -222,6 +224,7 @@ cdef struct Live:
     uint64_t in_flight
     uint64_t connections
     uint64_t status[NSTATUS_CLASSES]
+    uint64_t versions[NVERSIONS]   # responses by HTTP version (HTTP_VERSIONS)
 
 
 cdef struct ScenLive:   # one writer (the engine), read by scenario_snapshot()
@@ -513,6 +516,7 @@ cdef class FlowEngine:
     cdef char **pool_addr
     cdef int npools
     cdef bint own               # VUs use own pools (HTTP/1.x; no connection cap below the VUs)
+    cdef bint quic              # --http3 / --http3-fallback: transfers may go over QUIC
     cdef object keep
     cdef object py_rows          # per scenario: [(name, Histogram, [(label, counter)])]
     cdef object py_scen_hists    # per scenario: {name: Histogram}
@@ -578,17 +582,22 @@ cdef class FlowEngine:
         for i in range(RING):
             self.ring[i].hist = NULL
 
-    def __init__(self, *, list scenarios, bint insecure=False, bint http2=False, resolve=(), str cacert=None,
+    def __init__(self, *, list scenarios, bint insecure=False, bint http2=False, str http3=None, resolve=(),
+                 str cacert=None,
                  str cert=None, str key=None, long long max_body=0, double connect_timeout=0.0, double grace=5.0,
                  int max_connections=0, long long body_cap=1 << 20, own_pools=()):
         """scenarios: contract.ScenarioSpec, run on one multi handle; the totals (snapshot(),
         harvest(), results()) cover all of them.  grace: after stop(), the longest the run goes
         on (each scenario's own graceful_stop_s applies within it).  body_cap: response bytes a
-        VU keeps for its extracts and checks (the rest is counted, not kept)."""
+        VU keeps for its extracts and checks (the rest is counted, not kept).  http3: None, "only"
+        or "fallback" (contract.HTTP3_MODES; Engine's)."""
         if LC.dl == NULL:
             raise EngineError("libcurl is not loaded: call lunge.libcurl.load() first")
         if not scenarios:
             raise ValueError("a FlowEngine needs at least one scenario")
+        if http3 is not None and http3 not in HTTP3_MODES:
+            raise ValueError(f"http3: {http3!r} is not one of {', '.join(HTTP3_MODES)}")
+        self.quic = http3 is not None
         self.keep = []
         self.hists = {}
         self.grace_ns = <uint64_t>(max(grace, 0.0) * 1e9)
@@ -647,7 +656,7 @@ cdef class FlowEngine:
         cdef int vu_base = 0, row_base = 0, k
         cdef VU *v
         for i, spec in enumerate(scenarios):
-            self._scenario(i, spec, vu_base, row_base, labels_total, http2)
+            self._scenario(i, spec, vu_base, row_base, labels_total, http2, http3)
             for k in range(self.sc[i].nvus):
                 v = &self.vus[vu_base + k]
                 v.scen = i
@@ -670,18 +679,19 @@ cdef class FlowEngine:
         conns = max_connections if max_connections > 0 else total_vus
         # With a cap below the VUs, connections must be shared (each VU cannot keep its own);
         # the pool libcurl scans is then at most the cap.
-        self.own = not http2 and (max_connections <= 0 or total_vus <= max_connections)
+        self.own = not (http2 or self.quic) and (max_connections <= 0 or total_vus <= max_connections)
         lc_multi_setopt_long(self.multi, CURLMOPT_MAXCONNECTS, conns + 8)
         if max_connections > 0:
             lc_multi_setopt_long(self.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, max_connections)
-        lc_multi_setopt_long(self.multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX if http2 else CURLPIPE_NOTHING)
+        lc_multi_setopt_long(self.multi, CURLMOPT_PIPELINING,
+                             CURLPIPE_MULTIPLEX if http2 or self.quic else CURLPIPE_NOTHING)
         self.wfds_cap = conns + 32
         self.wfds = <curl_waitfd *>calloc(self.wfds_cap, sizeof(curl_waitfd))
         if self.wfds == NULL:
             raise MemoryError()
 
     # ------------------------------------------------------------------ construction
-    cdef _scenario(self, int i, spec, int vu_base, int row_base, list labels_total, bint http2):
+    cdef _scenario(self, int i, spec, int vu_base, int row_base, list labels_total, bint http2, str http3):
         cdef Scen *s = &self.sc[i]
         cdef Histogram hr = Histogram(), hi = Histogram(), hl = Histogram(), hw = Histogram()
         if spec.executor not in FLOW_EXECUTORS:
@@ -766,7 +776,9 @@ cdef class FlowEngine:
             raise MemoryError()
         first_url = "".join(seg[1] for seg in spec.steps[0].url[:1] if seg[0] == "lit").lower()
         s.http_version = CURL_HTTP_VERSION_1_1
-        if http2:
+        if http3 is not None:
+            s.http_version = CURL_HTTP_VERSION_3ONLY if http3 == "only" else CURL_HTTP_VERSION_3
+        elif http2:
             s.http_version = CURL_HTTP_VERSION_2TLS if first_url.startswith("https:") \
                 else CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
         for k, st in enumerate(spec.steps):
@@ -1381,6 +1393,7 @@ cdef class FlowEngine:
         cdef int sclass = SC_ERROR, cls
         cdef bint failed = True, check_failed = False
         cdef const char *msg
+        cdef int vslot
         if v.opened:
             new_conns = lc_info_long(e, CURLINFO_NUM_CONNECTS)
             v.opened = 0
@@ -1394,6 +1407,9 @@ cdef class FlowEngine:
             lh_record(s.h_resp, latency)
             lh_record(r.hist, latency)
             self._breakdown(e, new_conns)
+            vslot = version_slot(lc_info_long(e, CURLINFO_HTTP_VERSION))
+            if vslot >= 0:
+                la_bump(&self.live.versions[vslot], 1)
             if 100 <= status < 600:
                 self.status_counts[status] += 1
                 r.status[status] += 1
@@ -1418,7 +1434,7 @@ cdef class FlowEngine:
                 msg = LC.easy_strerror(res)
             if res == CURLE_ABORTED_BY_CALLBACK:
                 msg = b"the server closed a reused connection without answering (libcurl's resend was not sent)"
-            cls = error_class(res, msg)
+            cls = error_class(res, msg, self.quic)
             if (cls == C_RESET or res == CURLE_GOT_NOTHING) and new_conns \
                     and lc_info_off(e, CURLINFO_APPCONNECT_TIME_T) > 0 and lc_info_long(e, CURLINFO_HEADER_SIZE) == 0:
                 cls = C_TLS
@@ -2236,6 +2252,7 @@ cdef class FlowEngine:
             connections=la_get(&self.live.connections),
             warmup_completed=0,
             status_classes=tuple([la_get(&self.live.status[i]) for i in range(NSTATUS_CLASSES)]),
+            versions=tuple([la_get(&self.live.versions[i]) for i in range(NVERSIONS)]),
         )
 
     def scenario_snapshot(self):
@@ -2287,6 +2304,7 @@ cdef class FlowEngine:
             bytes=self.live.bytes,
             connections=self.live.connections,
             status_codes={i: self.status_counts[i] for i in range(NSTATUS) if self.status_counts[i]},
+            http_versions={HTTP_VERSIONS[i]: self.live.versions[i] for i in range(NVERSIONS) if self.live.versions[i]},
             curl_codes={i: self.curl_codes[i] for i in range(NCURLCODES) if self.curl_codes[i]},
             error_classes={ERROR_CLASSES[i]: self.class_counts[i] for i in range(NCLASSES) if self.class_counts[i]},
             error_samples={ERROR_CLASSES[i]: OWN_POOL_VIA.sub("", self.samples[i].decode(errors="replace"))

@@ -8,11 +8,41 @@ from lunge._native.curl cimport *
 
 # Error classes, by index (contract.ERROR_CLASSES): what a CURLcode means for a load test.
 cdef enum:
-    C_REFUSED, C_TIMEOUT, C_DNS, C_TLS, C_RESET, C_CLOSED, C_INVALID, C_REDIRECTS, C_OTHER, C_ABORTED
+    C_REFUSED, C_TIMEOUT, C_DNS, C_TLS, C_RESET, C_CLOSED, C_QUIC, C_INVALID, C_REDIRECTS, C_OTHER, C_ABORTED
+
+# HTTP versions of responses, by index (contract.HTTP_VERSIONS): 1.0, 1.1, 2, 3.
+cdef enum:
+    NVERSIONS = 4
 
 
-cdef inline int error_class(CURLcode code, const char *msg) noexcept nogil:
+cdef inline int version_slot(long v) noexcept nogil:
+    # CURLINFO_HTTP_VERSION's value (CURL_HTTP_VERSION_*) to its HTTP_VERSIONS slot; -1: none.
+    if v == CURL_HTTP_VERSION_1_1:
+        return 1
+    if v == CURL_HTTP_VERSION_2_0:
+        return 2
+    if v == CURL_HTTP_VERSION_3:
+        return 3
+    if v == CURL_HTTP_VERSION_1_0:
+        return 0
+    return -1
+
+
+cdef inline int error_class(CURLcode code, const char *msg, bint quic) noexcept nogil:
     # Mostly the CURLcode; libcurl's message settles the codes that several faults share.
+    # quic: the transfer may go over QUIC (--http3, --http3-fallback).
+    if code == CURLE_QUIC_CONNECT_ERROR:
+        return C_QUIC
+    if quic and (code == CURLE_SEND_ERROR or code == CURLE_RECV_ERROR) and msg != NULL \
+            and strstr(msg, "Failed to connect to") != NULL:
+        # A send or receive that failed while connecting is QUIC's (TCP's failures to connect
+        # are COULDNT_CONNECT): a closed UDP port answers with an ICMP port unreachable, which
+        # libcurl 8.23 reports as "Failed to connect to H:P after 0 ms: Failed sending data to
+        # the peer".  With --http3-fallback, when the TCP attempt was refused too, libcurl's
+        # message is that one's ("... Could not connect to server"): connection_refused.
+        if strstr(msg, "Could not connect to server") != NULL:
+            return C_REFUSED
+        return C_QUIC
     if code == CURLE_RECV_ERROR and msg != NULL:  # a broken chunk or a TLS alert is not a reset
         # nor are response headers over libcurl's limits ("Too large response headers: N > M")
         if strstr(msg, "chunk") != NULL or strstr(msg, "response headers") != NULL:

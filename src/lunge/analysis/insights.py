@@ -36,6 +36,8 @@ def errors_mostly(r, a, _res):
         "connection_reset": "the target reset connections: look at its connection limits and keep-alive settings",
         "connection_closed": "the target closed connections without answering requests it had read: look at its "
                              "keep-alive limits (requests per connection, idle timeout) and for crashing workers",
+        "quic_connect": "no QUIC connection could be made: the target does not answer HTTP/3 on that UDP port, "
+                        "or UDP is blocked on the way (--http3-fallback goes over TCP then)",
         "dns": "the host name did not resolve",
         "tls": "TLS handshakes failed: certificates, protocols or the target's TLS capacity",
         "aborted": "requests were still in flight when the grace period ended: raise --grace or expect a slow drain",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lunge._native.contract import HTTP_VERSIONS
 from lunge.errors import RATE_LIMIT
 from lunge.results import RunResult
 
@@ -77,6 +78,7 @@ def metrics(r: RunResult) -> dict:
         "bytesReceived": r.bytes,
         "connectionsOpened": r.connections,
         "statusCodes": {str(k): v for k, v in sorted(r.status_codes.items())},
+        "httpVersions": {k: r.http_versions[k] for k in HTTP_VERSIONS if r.http_versions.get(k)},
         "errors": dict(sorted(r.error_classes.items(), key=lambda kv: -kv[1])),
         "errorSamples": dict(r.error_samples),
         "responseTimes": latency_stats(r.response),

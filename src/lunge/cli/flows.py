@@ -34,7 +34,7 @@ def plan_for_file(tf: S.TestFile, s: Settings):
 
     if s.name:
         tf = dataclasses.replace(tf, name=s.name)
-    return build_flow_plan(tf, http2=s.http2, insecure=s.insecure or None, cacert=s.cacert, cert=s.cert, key=s.key,
+    return build_flow_plan(tf, http2=s.http2, http3=s.http3, insecure=s.insecure or None, cacert=s.cacert, cert=s.cert, key=s.key,
                            max_body=s.max_body, connect_timeout=s.connect_timeout or 0.0, grace=s.grace,
                            show_secrets=s.show_secrets, shard=s.shard)
 

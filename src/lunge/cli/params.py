@@ -31,6 +31,20 @@ def size(text: str, flag: str) -> int:
         raise ConfigError(f"{flag}: {text!r} is not a size (e.g. 512KB, 10MB)") from None
 
 
+def http3(only: bool, fallback: bool) -> str | None:
+    """--http3 / --http3-fallback as the http3 setting ("only", "fallback" or None: not given)."""
+    if only and fallback:
+        raise ConfigError("--http3 and --http3-fallback: give one (--http3 is HTTP/3 only)")
+    return "only" if only else "fallback" if fallback else None
+
+
+def http3_options(f):
+    """--http3 and --http3-fallback, for the request commands (get/post/..., run, test)."""
+    f = click.option("--http3-fallback", is_flag=True,
+                     help="HTTP/3, or HTTP/2 / 1.1 over TCP where QUIC does not answer.")(f)
+    return click.option("--http3", is_flag=True, help="HTTP/3 only, over QUIC (https:// URLs).")(f)
+
+
 def backoff(text: str) -> tuple[float, float]:
     first, _, second = text.partition(":")
     try:

@@ -91,6 +91,10 @@ FLOW_EXECUTORS = EXECUTORS[2:]
 @click.option("--show-secrets", is_flag=True, help="Keep credentials (Authorization, cookies, tokens, URL passwords) "
                                                    "in reports; they are redacted by default.")
 @click.option("--http2", is_flag=True, help="HTTP/2 (h2c prior knowledge on http://, ALPN on https://), streams multiplexed.")
+@click.option("--http3", is_flag=True, help="HTTP/3 only, over QUIC (https://): a target without QUIC fails as "
+                                            "quic_connect. Streams multiplexed. See docs/http3.md.")
+@click.option("--http3-fallback", is_flag=True, help="HTTP/3, or HTTP/2 / 1.1 over TCP where QUIC does not answer "
+                                                     "(libcurl races both); the result counts each version.")
 @click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
 @click.option("--max-redirects", type=click.IntRange(min=0), help="At most this many redirects with -L."
               + default("max_redirects"))
@@ -326,6 +330,7 @@ def flag_settings(kw: dict) -> dict:
         if vus is not None or kw.get("concurrency") is not None:
             raise ConfigError("--stages set the VUs over time: drop --vus/--concurrency")
         kw["stages"] = patterns.parse_stages(stages)
+    kw["http3"] = params.http3(kw.pop("http3", False), kw.pop("http3_fallback", False))
     quiet, verbose = kw.pop("quiet", False), kw.pop("verbose", False)
     if quiet and (kw.get("real_time") or kw.get("progress_interval") is not None):
         raise ConfigError("-q/--quiet and --real-time/--progress-interval: give one (quiet shows no progress)")

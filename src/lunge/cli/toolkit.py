@@ -63,7 +63,7 @@ def _pairs(items, flag: str) -> list[tuple[str, str]]:
     return out
 
 
-def _build_adhoc(method, url, headers, json_body, data, form, query, timeout, insecure, follow):
+def _build_adhoc(method, url, headers, json_body, data, form, query, timeout, insecure, follow, http3=None):
     from lunge import wire
     from lunge.config import ResolvedRequest
     from lunge.units import parse_duration
@@ -104,7 +104,7 @@ def _build_adhoc(method, url, headers, json_body, data, form, query, timeout, in
         hdrs.append(f"Content-Type: {ctype}")
     return ResolvedRequest(method=method, url=url, headers=hdrs, body=body,
                            timeout=parse_duration(timeout, "--timeout") if timeout is not None else None,
-                           follow_redirects=follow, insecure=insecure)
+                           follow_redirects=follow, insecure=insecure, http3=http3)
 
 
 def _has_header(headers: list[str], name: str) -> bool:
@@ -167,6 +167,7 @@ def _http_command(method: str) -> click.Command:
     @click.option("-t", "--timeout", metavar="DURATION", help="Give up after this long (e.g. 5s, 250ms).")
     @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
     @click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
+    @params.http3_options
     @click.option("-v", "--verbose", is_flag=True, help="Show request and response headers (of each redirect "
                   "with -L) and the timing breakdown.")
     @click.option("-f", "--fail", "fail", is_flag=True, help="Exit 22 (as curl) when the status is 400 or above; "
@@ -177,12 +178,13 @@ def _http_command(method: str) -> click.Command:
     @params.max_request_body_option
     @_secrets_options
     @no_color_option
-    def command(url, headers, json_body, data, form, query, timeout, insecure, follow, verbose, fail, fmt,
-                location_trusted):
+    def command(url, headers, json_body, data, form, query, timeout, insecure, follow, http3, http3_fallback,
+                verbose, fail, fmt, location_trusted):
         from lunge.client import output
         from lunge.client.http import RequestFailed, send
 
-        req = _build_adhoc(method, url, headers, json_body, data, form, query, timeout, insecure, follow)
+        req = _build_adhoc(method, url, headers, json_body, data, form, query, timeout, insecure, follow,
+                           params.http3(http3, http3_fallback))
         if fmt != "junit":
             resp = send(req, location_trusted=location_trusted)
             failed = fail and resp.status >= 400
@@ -235,6 +237,7 @@ def _scrubbed(text: str) -> str:
 @click.option("--var", "var", multiple=True, metavar="NAME=VALUE", help="Set a variable (beats every other source).")
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
 @click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
+@params.http3_options
 @click.option("-v", "--verbose", is_flag=True, help="Show headers, the timing breakdown and extracted variables.")
 @click.option("-t", "--timeout", type=DURATION, help="Give up after this long (e.g. 5s; beats the request's own).")
 @click.option("--format", "fmt", type=click.Choice(RESPONSE_FORMATS), default="text", show_default=True)
@@ -242,7 +245,8 @@ def _scrubbed(text: str) -> str:
 @_secrets_options
 @no_color_option
 @click.pass_context
-def run(ctx, config_path, env, request, suite, var, insecure, follow, verbose, timeout, fmt, location_trusted):
+def run(ctx, config_path, env, request, suite, var, insecure, follow, http3, http3_fallback, verbose, timeout, fmt,
+        location_trusted):
     """Send one request (-r) or a suite's requests (-s) from a config file; exit 1 if one could
     not be sent or its validate block failed."""
     from lunge.client.suite import run_requests
@@ -261,7 +265,8 @@ def run(ctx, config_path, env, request, suite, var, insecure, follow, verbose, t
         cfg.request(request)  # an unknown name is a config error before anything is sent
     runs = []
     for rr in run_requests(cfg, env, names, parse_assignments(var), suite_doc, timeout=timeout,
-                           insecure=insecure or None, follow=follow or None, location_trusted=location_trusted):
+                           insecure=insecure or None, follow=follow or None, location_trusted=location_trusted,
+                           http3=params.http3(http3, http3_fallback)):
         runs.append(rr)
         if suite and fmt == "text":  # which response is which, off stdout (bodies stay as received)
             got = "not sent" if rr.response is None else \
@@ -322,6 +327,7 @@ def _print_validation(rr, verbose: bool) -> None:
 @click.option("-t", "--test", "only", metavar="NAME", help="Report only this test (earlier requests still run).")
 @click.option("--var", "var", multiple=True, metavar="NAME=VALUE", help="Set a variable (beats every other source).")
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
+@params.http3_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS + ["junit"]), default="text", show_default=True)
 @click.option("-o", "--output", "output_path", metavar="FILE", help="Write the report here instead of stdout.")
 @click.option("-v", "--verbose", is_flag=True, help="Show each request's and response's headers and timing (stderr).")
@@ -331,8 +337,8 @@ def _print_validation(rr, verbose: bool) -> None:
 @_secrets_options
 @no_color_option
 @click.pass_context
-def test_command(ctx, config_path, env, suite, only, var, insecure, fmt, output_path, verbose, timeout,
-                 location_trusted):
+def test_command(ctx, config_path, env, suite, only, var, insecure, http3, http3_fallback, fmt, output_path, verbose,
+                 timeout, location_trusted):
     """Run a test suite; exit 1 if any assertion fails, 2 for config errors."""
     from lunge import secretvalues
     from lunge.client import output
@@ -345,6 +351,8 @@ def test_command(ctx, config_path, env, suite, only, var, insecure, fmt, output_
     opts: dict[str, Any] = {"insecure": True} if insecure else {}  # send()'s keyword arguments
     if location_trusted:
         opts["location_trusted"] = True
+    if http3 or http3_fallback:
+        opts["http3"] = params.http3(http3, http3_fallback)
     if timeout is not None:
         opts["timeout"] = timeout
     if verbose:

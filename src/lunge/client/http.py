@@ -30,6 +30,7 @@ class Timing:
     ttfb: float  # connection ready -> first response byte (sending + the server's think time)
     transfer: float
     total: float
+    quic: bool = False  # over HTTP/3: "connect" is QUIC's, over UDP
 
     PHASES = (("dns", "DNS"), ("connect", "TCP connect"), ("tls", "TLS"), ("ttfb", "TTFB"), ("transfer", "transfer"))
 
@@ -80,16 +81,24 @@ def _timing(c: pycurl.Curl) -> Timing:
     # TTFB runs from the connection being ready (request sent) to the first response byte,
     # so the phases add up to the total.
     return Timing(dns=ms(dns), connect=ms(connect - dns), tls=ms(ready - connect),
-                  ttfb=ms(first - ready), transfer=ms(total - first), total=ms(total))
+                  ttfb=ms(first - ready), transfer=ms(total - first), total=ms(total),
+                  quic=c.getinfo(pycurl.INFO_HTTP_VERSION) == pycurl.CURL_HTTP_VERSION_3)
 
 
 def send(req: ResolvedRequest, *, timeout: float | None = None, follow: bool | None = None,
-         insecure: bool | None = None, location_trusted: bool = False) -> Response:
+         insecure: bool | None = None, location_trusted: bool = False, http3: str | None = None) -> Response:
     """Send `req`; keyword arguments override the request's own settings when given.
     Redirects (-L) are followed hop by hop (lunge.client.redirects), so headers with
-    credentials go to another origin only with `location_trusted`."""
+    credentials go to another origin only with `location_trusted`.  http3: "only" or
+    "fallback" (--http3, --http3-fallback), over the request's own `http3`."""
+    import dataclasses
+
     from lunge import wire
 
+    if http3 is not None:
+        req = dataclasses.replace(req, http3=http3)
+    if req.http3 is not None:
+        check_http3_client(req.http3, req.url)
     wire.check_url(req.url, "URL")  # the last check before libcurl, whoever built the request
     for line in req.headers:
         wire.check_header_line(line, "header")
@@ -98,6 +107,17 @@ def send(req: ResolvedRequest, *, timeout: float | None = None, follow: bool | N
 
         return redirects.follow(_send_once, req, timeout=timeout, insecure=insecure, trusted=location_trusted)
     return _send_once(req, timeout=timeout, insecure=insecure)
+
+
+def check_http3_client(mode: str, url: str) -> None:
+    """ConfigError unless `url` is https:// and pycurl's libcurl has HTTP/3."""
+    from lunge.errors import ConfigError
+    from lunge.settings import HTTP3_FLAGS, check_http3
+
+    check_http3(mode, False, url)
+    info = pycurl.version_info()
+    if not info[4] & pycurl.VERSION_HTTP3:
+        raise ConfigError(f"{HTTP3_FLAGS[mode]}: libcurl {info[1]} has no HTTP/3 support")
 
 
 def _send_once(req: ResolvedRequest, *, timeout: float | None = None, insecure: bool | None = None) -> Response:
@@ -145,6 +165,9 @@ def _send_once(req: ResolvedRequest, *, timeout: float | None = None, insecure: 
         t = req.timeout if timeout is None else timeout
         if t:
             c.setopt(pycurl.TIMEOUT_MS, max(1, int(t * 1000)))
+        if req.http3 is not None and req.url[:8].lower() == "https://":  # a redirect to http:// goes over TCP
+            c.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_3ONLY if req.http3 == "only"
+                     else pycurl.CURL_HTTP_VERSION_3)
         if req.insecure if insecure is None else insecure:
             c.setopt(pycurl.SSL_VERIFYPEER, 0)
             c.setopt(pycurl.SSL_VERIFYHOST, 0)

@@ -95,6 +95,8 @@ def timing_waterfall(t: Timing, width: int = 40) -> list[str]:
         left = min(width, round(start * scale))
         cells = min(width - left, max(1 if ms > 0 else 0, round(ms * scale)))
         bar = " " * left + char * cells
+        if attr == "connect" and t.quic:
+            label = "QUIC connect"
         lines.append(f"  {label:<12}{format_ms(ms):>10}  |{bar:<{width}}|")
         start += ms
     lines.append(f"  {'total':<12}{format_ms(t.total):>10}")

@@ -15,6 +15,7 @@ from typing import Any
 from lunge import variables as V
 from lunge.config.model import Config
 from lunge.errors import ConfigError
+from lunge.settings import http3_setting
 from lunge.units import parse_duration
 from lunge.urls import check_url
 from lunge.wire import check_header
@@ -31,6 +32,7 @@ class ResolvedRequest:
     name: str | None = None
     follow_redirects: bool = False
     insecure: bool = False
+    http3: str | None = None      # "only" or "fallback": HTTP/3 over QUIC (the request's `http3`)
 
 
 def _checked(check, args: tuple, templates: tuple, scope: V.Scope) -> None:
@@ -112,7 +114,8 @@ def build_request(cfg: Config, name: str, scope: V.Scope, env: dict | None = Non
     return ResolvedRequest(
         method=req.get("method", "GET").upper(), url=url, headers=headers, body=body,  # Go Lunge's may say "get"
         timeout=None if timeout is None else parse_duration(timeout, f"{w}.timeout"), name=name,
-        follow_redirects=req.get("followRedirects", False), insecure=req.get("insecure", False))
+        follow_redirects=req.get("followRedirects", False), insecure=req.get("insecure", False),
+        http3=http3_setting(req.get("http3"), f"{w}.http3"))
 
 def scope_for(env: dict | None, suite: dict | None = None, cli_vars: dict | None = None) -> V.Scope:
     return V.Scope(environment=(env or {}).get("variables"), suite=(suite or {}).get("variables"), cli=cli_vars)

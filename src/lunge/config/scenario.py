@@ -28,6 +28,7 @@ from lunge import variables as V
 from lunge.analysis.thresholds import ThresholdExpr, parse_threshold
 from lunge.config.model import did_you_mean, parse_jsonpath
 from lunge.errors import ConfigError
+from lunge.settings import http3_setting
 from lunge.units import parse_duration
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class ScenarioSettings:
     max_connections_per_host: int = DEFAULT_MAX_CONNS_PER_HOST  # 0: no limit
     max_idle_conns_per_host: int = DEFAULT_MAX_IDLE_CONNS_PER_HOST
     insecure_skip_verify: bool = False
+    http3: str | None = None             # "only" or "fallback" (HTTP/3 over QUIC; settings.http3)
     user_agent: str | None = None        # None: lunge's own (lunge/VERSION)
     headers: dict[str, str] = field(default_factory=dict)  # already merged into every RequestStep
 
@@ -436,7 +438,8 @@ class _Builder:
             base_url=self.base_url, timeout=timeout or None,
             max_connections_per_host=_int(s, "maxConnectionsPerHost", DEFAULT_MAX_CONNS_PER_HOST) or 0,
             max_idle_conns_per_host=_int(s, "maxIdleConnsPerHost", DEFAULT_MAX_IDLE_CONNS_PER_HOST) or 0,
-            insecure_skip_verify=s.get("insecureSkipVerify", False), user_agent=s.get("userAgent"), headers=headers)
+            insecure_skip_verify=s.get("insecureSkipVerify", False), user_agent=s.get("userAgent"), headers=headers,
+            http3=http3_setting(s.get("http3"), f"{self.path}: {w}.http3"))
 
     def _check_cycles(self, values: dict[str, Any], where: str, roots: Iterable[str] | None = None) -> None:
         """A variable whose value uses itself, directly or through others, can never be rendered.

@@ -290,7 +290,11 @@ class Panel(_Redrawn):
         spark = self._spark(width)
         if spark:
             out.append(spark)
-        out += [fit("  in flight   ", [(str(v["inFlight"]), 9), (f"connections {v['connections']}", 5)], width, sep="   "),
+        versions = v.get("httpVersions") or {}
+        # the mix of HTTP versions, when there is more than HTTP/1.1 to tell (--http2, --http3)
+        shown = [(f"HTTP/{k} {_n(n)}", 3) for k, n in versions.items()] if set(versions) - {"1.1"} else []
+        out += [fit("  in flight   ", [(str(v["inFlight"]), 9), (f"connections {v['connections']}", 5), *shown],
+                    width, sep="   "),
                 fit("  last second ", _lat_fields(v["lastSecond"]), width),
                 fit("  cumulative  ", _lat_fields(v["cumulative"]), width),
                 fit("  status      ", codes, width),

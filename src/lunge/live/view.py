@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lunge._native.contract import Snapshot
+from lunge._native.contract import HTTP_VERSIONS, Snapshot
 from lunge._native.hist import BUCKET_MID
 from lunge.errors import ERROR_RATE_ABORT, RESOURCE_LIMIT, ConfigError
 from lunge.live import console, hooks
@@ -179,6 +179,7 @@ class Live:
             "bytes": snap.bytes, "inFlight": snap.in_flight, "connections": snap.connections,
             "warmupCompleted": snap.warmup_completed,
             "statusClasses": dict(zip(STATUS_CLASSES, snap.status_classes)),
+            "httpVersions": {k: n for k, n in zip(HTTP_VERSIONS, snap.versions) if n},
             "rps": round(done / dt, 1), "failedShare": failed / done if done else None,
             "targetRps": self.target_rps(elapsed),
             "lastSecond": None, "cumulative": _ms(cum) if self._cum_n else None,

@@ -31,7 +31,7 @@ def render(an: Analysis, thresholds=None, comparison=None, color=False) -> str:
         lines.append(_fit(f"lunge perf  {cfg.get('file')}"))
         lines.append(_fit(f"  {len(names)} scenario{'s' * (len(names) != 1)}"
                           f"{' in sequence' if cfg.get('sequential') and len(names) > 1 else ''}: {', '.join(names)}"
-                          f"{', HTTP/2' if cfg.get('http2') else ''}{'  (interrupted)' if result.interrupted else ''}"))
+                          f"{protocol_text(cfg)}{'  (interrupted)' if result.interrupted else ''}"))
     else:
         lines.append(f"lunge perf  {cfg['method']} {cfg['url']}")
         rate = target.pattern_text(cfg)
@@ -39,7 +39,7 @@ def render(an: Analysis, thresholds=None, comparison=None, color=False) -> str:
             lines.append(f"  open model: {rate}")
         workers = cfg.get("workers") or 1
         lines.append(f"  {cfg['concurrency']} connections{' at most' if rate else ''}{''.join(', ' + x for x in limit)}"
-                     f"{f', {workers} workers' if workers > 1 else ''}{', HTTP/2' if cfg.get('http2') else ''}"
+                     f"{f', {workers} workers' if workers > 1 else ''}{protocol_text(cfg)}"
                      f"{'  (interrupted)' if result.interrupted else ''}")
     lines.append("")
     failed = m["failedRequests"]
@@ -60,6 +60,9 @@ def render(an: Analysis, thresholds=None, comparison=None, color=False) -> str:
                      f"max {format_ms(pc['maxLagMs'])}{jitter}")
     lines.append(f"  Transfer     {format_bytes(m['bytesReceived'])} received, {format_bytes(tp['bytesPerSec'])}/s, "
                  f"{m['connectionsOpened']} connections opened")
+    versions = versions_text(cfg, m)
+    if versions:
+        lines.append(f"  Versions     {versions}")
     lines.append("")
     if rt["count"]:
         lines.append(f"  Latency      min {format_ms(rt['minMs'])}  mean {format_ms(rt['meanMs'])}  "
@@ -144,6 +147,25 @@ def render(an: Analysis, thresholds=None, comparison=None, color=False) -> str:
 WIDTH = 80          # the scenario section fits a terminal of this many columns
 NAME_WIDTH = 20      # request names in the per-request table (longer ones are cut, ".." marking the cut)
 _PCTS = (("p50", "p50Ms"), ("p95", "p95Ms"), ("p99", "p99Ms"))
+
+
+def protocol_text(cfg: dict) -> str:
+    """What the run asked for beyond HTTP/1.1, for the report's heading: ", HTTP/3" ..."""
+    http3 = cfg.get("http3")
+    if http3:
+        return ", HTTP/3" if http3 == "only" else ", HTTP/3 with fallback to TCP"
+    return ", HTTP/2" if cfg.get("http2") else ""
+
+
+def versions_text(cfg: dict, m: dict) -> str:
+    """Responses by HTTP version ("HTTP/3 150 (75.0%), HTTP/2 50 (25.0%)"): shown when the run
+    asked for HTTP/2 or HTTP/3, or the target answered with anything but HTTP/1.1."""
+    versions = m.get("httpVersions") or {}
+    total = sum(versions.values())
+    if not total or (not cfg.get("http2") and not cfg.get("http3") and set(versions) == {"1.1"}):
+        return ""
+    return ", ".join(f"HTTP/{k} {v} ({100 * v / total:.1f}%)"
+                     for k, v in sorted(versions.items(), key=lambda kv: -kv[1]))
 
 
 def scenario_lines(an: Analysis) -> list[str]:

@@ -19,6 +19,7 @@ with its histograms, and `lunge merge` only merges runs that belong together.
 """
 from __future__ import annotations
 
+from lunge._native.contract import HTTP_VERSIONS
 from lunge.errors import ConfigError
 
 MERGE_SLACK_S = 5.0      # runs this close (one ends, the next starts) count as run together
@@ -47,6 +48,14 @@ def check_counts(r, source: str) -> None:
     if sum(r.status_codes.values()) != responses:
         raise _fail(source, f"counters.statusCodes add up to {sum(r.status_codes.values())}, but completed - "
                             f"transportErrors is {responses}")
+    if r.http_versions:  # absent from results written before lunge counted them
+        unknown = set(r.http_versions) - set(HTTP_VERSIONS)
+        if unknown:
+            raise _fail(source, f"counters.httpVersions: {sorted(unknown)[0]!r} is not an HTTP version "
+                                f"({', '.join(HTTP_VERSIONS)})")
+        if sum(r.http_versions.values()) != responses:
+            raise _fail(source, f"counters.httpVersions add up to {sum(r.http_versions.values())}, but completed - "
+                                f"transportErrors is {responses}")
     end_s = r.elapsed_ns / 1e9
     next_t, total = 0, 0
     for i, s in enumerate(r.series):

@@ -12,6 +12,7 @@ import datetime as _dt
 import json
 from typing import TYPE_CHECKING
 
+from lunge._native.contract import HTTP_VERSIONS
 from lunge._native.hist import Histogram, HistogramFormatError
 from lunge.errors import ConfigError
 from lunge.results.model import STATUS_CLASSES, RunResult, Second, SparseHist
@@ -154,6 +155,7 @@ def _counted(r: RunResult) -> dict:
             "firstSendMs": r.first_send_ns / 1e6, "issueEndMs": r.issue_end_ns / 1e6,
             "completedAtIssueEnd": r.completed_at_issue_end,
             "statusCodes": {str(k): v for k, v in sorted(r.status_codes.items())},
+            "httpVersions": http_versions(r),
             "errors": dict(r.error_classes), "errorSamples": dict(r.error_samples),
             "curlCodes": {str(k): v for k, v in sorted(r.curl_codes.items())},
             "openModel": r.open_model, "scheduled": r.scheduled, "lateSends": r.late_sends,
@@ -167,6 +169,11 @@ def _counted(r: RunResult) -> dict:
         "stopReason": r.stop_reason,
         "resources": list(r.resources),
     }
+
+
+def http_versions(r: RunResult) -> dict:
+    """Responses by HTTP version, in HTTP_VERSIONS order ({} when the result does not know)."""
+    return {k: r.http_versions[k] for k in HTTP_VERSIONS if r.http_versions.get(k)}
 
 
 def decode(doc: dict, source: str = "result") -> RunResult:
@@ -201,6 +208,7 @@ def decode(doc: dict, source: str = "result") -> RunResult:
             completed=_count(c["completed"]), failures=_count(c["failures"]), errors=_count(c["transportErrors"]),
             bytes=_count(c["bytes"]), connections=_count(c["connectionsOpened"]),
             status_codes={int(k): _count(v) for k, v in c["statusCodes"].items()},
+            http_versions={str(k): _count(v) for k, v in c.get("httpVersions", {}).items()},
             error_classes={str(k): _count(v) for k, v in c["errors"].items()},
             error_samples={str(k): str(v) for k, v in c.get("errorSamples", {}).items()},
             curl_codes={int(k): _count(v) for k, v in c.get("curlCodes", {}).items()},

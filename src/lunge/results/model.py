@@ -99,6 +99,8 @@ class RunResult:
     stop_reason: str | None = None  # error type of a protection that stopped the run early
     # flow runs (v2 scenario files): [results.flows.ScenarioResult]; empty for single-URL runs
     scenarios: list = field(default_factory=list)
+    # responses by HTTP version ({"1.1": n, "2": n, "3": n}); empty in results written before it existed
+    http_versions: dict = field(default_factory=dict)
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -132,6 +134,7 @@ class RunResult:
             interrupted=interrupted, open_model=raw.open_model, scheduled=scheduled,
             late_sends=raw.late_sends, max_lag_ns=raw.max_lag_ns, warmup_issued=raw.warmup_issued,
             warmup_completed=raw.warmup_completed, warmup_failures=raw.warmup_failures,
+            http_versions=dict(raw.http_versions),
         )
 
     @classmethod
@@ -219,7 +222,10 @@ class RunResult:
             late_sends=total("late_sends"), max_lag_ns=max(r.max_lag_ns for r in results),
             warmup_issued=total("warmup_issued"), warmup_completed=total("warmup_completed"),
             warmup_failures=total("warmup_failures"), parts={f"{kind}s": parts},
-            stop_reason=next((r.stop_reason for r in results if r.stop_reason), None), scenarios=scenarios)
+            stop_reason=next((r.stop_reason for r in results if r.stop_reason), None), scenarios=scenarios,
+            # all or nothing: a part written before versions were counted leaves the sum unknown
+            http_versions=add_maps("http_versions")
+            if all(r.http_versions or r.completed == r.errors for r in results) else {})
 
     @property
     def response(self) -> Histogram:
