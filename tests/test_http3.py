@@ -329,3 +329,19 @@ def test_versions_are_exact_when_variants_go_to_two_servers(tmp_path, target, ht
     assert proc.returncode == 0, proc.stderr
     assert _Http10.count == 20 and target.stats()["requests"] == 20
     assert doc["metrics"]["httpVersions"] == {"1.0": 20, "1.1": 20}
+
+
+def test_http3_from_a_file_on_an_http_url_names_the_files_field(tmp_path):
+    """Asked for by the file, not a flag: the message names the file's field."""
+    cfg = {"requests": {"r": {"url": "http://127.0.0.1:9/", "http3": True}}}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(cfg))
+    err = assert_one_line_error(run_lunge("perf", "-c", str(path), "-r", "r", "-n", "1"), "requests.r.http3", "https://")
+    assert "--http3" not in err
+    flow = {"settings": {"http3": "fallback"}, "scenarios": {"s": {"executor": "per-vu-iterations", "vus": 1,
+                                                                   "iterations": 1,
+                                                                   "requests": [{"url": "http://127.0.0.1:9/"}]}}}
+    path = tmp_path / "f.yaml"
+    path.write_text(yaml.safe_dump(flow))
+    err = assert_one_line_error(run_lunge("perf", "-c", str(path)), "settings.http3", "https://")
+    assert "--http3" not in err

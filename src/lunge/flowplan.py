@@ -557,9 +557,10 @@ def build_flow_plan(tf: S.TestFile, *, env: dict[str, str] | None = None, http2:
             if m and m.group(1) not in hosts:
                 hosts.append(m.group(1))
     s = tf.settings
+    where = None if http3 else f"{tf.path}: $.settings.http3"  # the flag, or the file, asked for it
     http3 = http3 or s.http3
     for h in hosts if http3 else ():
-        check_http3(http3, http2, h)
+        check_http3(http3, http2, h, where)
     transport = FlowTransport(insecure=s.insecure_skip_verify if insecure is None else insecure or s.insecure_skip_verify,
                               http2=http2, http3=http3, cacert=cacert, cert=cert, key=key, max_body=max_body,
                               connect_timeout=connect_timeout, grace=grace,

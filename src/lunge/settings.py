@@ -135,13 +135,14 @@ def http3_setting(value: Any, where: str) -> str | None:
     raise ConfigError(f"{where}: {value!r} is not one of \"only\", \"fallback\", true, false")
 
 
-def check_http3(http3: str | None, http2: bool, url: str) -> None:
-    """--http3 / --http3-fallback need an https:// URL and exclude --http2 (ConfigError)."""
+def check_http3(http3: str | None, http2: bool, url: str, where: str | None = None) -> None:
+    """--http3 / --http3-fallback need an https:// URL and exclude --http2 (ConfigError).
+    where: the config field that asked for HTTP/3, when no flag did (named in the message)."""
     from lunge.errors import ConfigError
 
     if http3 is None:
         return
-    flag = HTTP3_FLAGS[http3]
+    flag = where or HTTP3_FLAGS[http3]
     if http2:
         raise ConfigError(f"{flag} and --http2: choose one HTTP version")
     scheme = url.partition("://")[0].lower() if "://" in url else ""

@@ -15,7 +15,7 @@ from typing import Any
 from lunge import variables as V
 from lunge.config.model import Config
 from lunge.errors import ConfigError
-from lunge.settings import http3_setting
+from lunge.settings import check_http3, http3_setting
 from lunge.units import parse_duration
 from lunge.urls import check_url
 from lunge.wire import check_header
@@ -111,11 +111,13 @@ def build_request(cfg: Config, name: str, scope: V.Scope, env: dict | None = Non
         if ctype and not any(h.lower().startswith("content-type:") for h in headers):
             headers.append(f"Content-Type: {ctype}")
     timeout = req.get("timeout")
+    http3 = http3_setting(req.get("http3"), f"{w}.http3")
+    check_http3(http3, False, url, f"{w}.http3")
     return ResolvedRequest(
         method=req.get("method", "GET").upper(), url=url, headers=headers, body=body,  # Go Lunge's may say "get"
         timeout=None if timeout is None else parse_duration(timeout, f"{w}.timeout"), name=name,
         follow_redirects=req.get("followRedirects", False), insecure=req.get("insecure", False),
-        http3=http3_setting(req.get("http3"), f"{w}.http3"))
+        http3=http3)
 
 def scope_for(env: dict | None, suite: dict | None = None, cli_vars: dict | None = None) -> V.Scope:
     return V.Scope(environment=(env or {}).get("variables"), suite=(suite or {}).get("variables"), cli=cli_vars)
