@@ -345,6 +345,37 @@ def test_missing_client_certificate_is_tls(mtls, pki):
     check_errors(doc, 6, "tls")
 
 
+def test_the_request_commands_take_the_tls_files(mtls, pki, tmp_path):
+    """get/run/test take --cacert, --cert and --key as perf does: a private CA and a client
+    certificate, checked by a server that requires one (the server counts each request)."""
+    tls = ("--cacert", pki / "ca.pem", "--cert", pki / "client.pem", "--key", pki / "client.key")
+    mtls.reset()
+    r = lunge("get", f"{mtls.url}/ok", *tls)
+    assert r.code == 0 and r.out.strip() == "ok", (r.out, r.err)
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"requests": {"ok": {"url": f"{mtls.url}/ok"}},
+                               "suites": {"s": {"requests": ["ok"], "tests": [
+                                   {"name": "t", "request": "ok", "assertions": [{"status": 200}]}]}}}))
+    assert lunge("run", "-c", cfg, "-r", "ok", *tls).code == 0
+    r = lunge("test", "-c", cfg, "-s", "s", *tls)
+    assert r.code == 0, r.out + r.err
+    assert mtls.requests == 3 and mtls.handshake_failures == 0
+    # without the client certificate the server refuses the handshake: nothing is served
+    r = lunge("get", f"{mtls.url}/ok", "--cacert", pki / "ca.pem")
+    assert r.code != 0 and mtls.requests == 3
+    # without the CA the server is not trusted
+    r = lunge("get", f"{mtls.url}/ok", "--cert", pki / "client.pem", "--key", pki / "client.key")
+    assert r.code != 0 and mtls.requests == 3
+
+
+@pytest.mark.parametrize("cmd", [("get", "https://127.0.0.1:9/"), ("run", "-c", "x.json", "-r", "r"),
+                                 ("test", "-c", "x.json", "-s", "s")])
+def test_a_missing_tls_file_is_one_line_exit_2(cmd, tmp_path):
+    from conftest import assert_one_line_error, run_lunge
+
+    assert_one_line_error(run_lunge(*cmd, "--cacert", str(tmp_path / "nope.pem")), "nope.pem", "does not exist")
+
+
 def test_http2_over_tls_falls_back_to_http1_when_the_server_offers_only_http1(self_signed):
     # ALPN: the server offers no h2, so --http2 talks HTTP/1.1 and every request succeeds
     self_signed.reset()

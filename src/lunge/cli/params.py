@@ -45,6 +45,21 @@ def http3_options(f):
     return click.option("--http3", is_flag=True, help="HTTP/3 only, over QUIC (https:// URLs).")(f)
 
 
+def tls_options(f):
+    """--cacert, --cert, --key: the PEM files of TLS (perf and the request commands alike)."""
+    f = click.option("--key", metavar="FILE", help="Client private key (PEM).")(f)
+    f = click.option("--cert", metavar="FILE", help="Client certificate (PEM).")(f)
+    return click.option("--cacert", metavar="FILE", help="CA bundle to verify the server with.")(f)
+
+
+def tls_send_options(cacert: str | None, cert: str | None, key: str | None) -> dict:
+    """The request commands' send() keywords for the TLS files, each checked to exist (exit 2)."""
+    from lunge.prepare import check_tls_files
+
+    check_tls_files(cacert, cert, key)
+    return {k: v for k, v in (("cacert", cacert), ("cert", cert), ("key", key)) if v}
+
+
 def backoff(text: str) -> tuple[float, float]:
     first, _, second = text.partition(":")
     try:

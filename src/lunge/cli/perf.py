@@ -98,9 +98,7 @@ FLOW_EXECUTORS = EXECUTORS[2:]
 @click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
 @click.option("--max-redirects", type=click.IntRange(min=0), help="At most this many redirects with -L."
               + default("max_redirects"))
-@click.option("--cacert", metavar="FILE", help="CA bundle to verify the server with.")
-@click.option("--cert", metavar="FILE", help="Client certificate (PEM).")
-@click.option("--key", metavar="FILE", help="Client private key (PEM).")
+@params.tls_options
 @click.option("--max-concurrency", type=click.IntRange(min=1),
               help="Refuse a higher --concurrency (a guard against typos)." + default("max_concurrency"))
 @click.option("--name", help="Test name recorded in the result (default: the test's name, or METHOD URL).")

@@ -166,6 +166,7 @@ def _http_command(method: str) -> click.Command:
     @click.option("-q", "--query", multiple=True, metavar="KEY=VALUE", help="Add a query parameter (repeatable).")
     @click.option("-t", "--timeout", metavar="DURATION", help="Give up after this long (e.g. 5s, 250ms).")
     @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
+    @params.tls_options
     @click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
     @params.http3_options
     @click.option("-v", "--verbose", is_flag=True, help="Show request and response headers (of each redirect "
@@ -178,15 +179,16 @@ def _http_command(method: str) -> click.Command:
     @params.max_request_body_option
     @_secrets_options
     @no_color_option
-    def command(url, headers, json_body, data, form, query, timeout, insecure, follow, http3, http3_fallback,
-                verbose, fail, fmt, location_trusted):
+    def command(url, headers, json_body, data, form, query, timeout, insecure, cacert, cert, key, follow, http3,
+                http3_fallback, verbose, fail, fmt, location_trusted):
         from lunge.client import output
         from lunge.client.http import RequestFailed, send
 
         req = _build_adhoc(method, url, headers, json_body, data, form, query, timeout, insecure, follow,
                            params.http3(http3, http3_fallback))
+        tls = params.tls_send_options(cacert, cert, key)
         if fmt != "junit":
-            resp = send(req, location_trusted=location_trusted)
+            resp = send(req, location_trusted=location_trusted, **tls)
             failed = fail and resp.status >= 400
             if not verbose and (failed or (fmt == "text" and method != "HEAD" and sys.stderr.isatty())):
                 # what curl -i users look for first; -v shows it among the headers
@@ -203,7 +205,7 @@ def _http_command(method: str) -> click.Command:
 
         name = f"{method} {req.url}"
         try:
-            case = JUnitCase(name, send(req, location_trusted=location_trusted))
+            case = JUnitCase(name, send(req, location_trusted=location_trusted, **tls))
         except RequestFailed as e:
             click.echo(_scrubbed(responses_to_junit(name, "lunge.http", [JUnitCase(name, None, [e.message])])), nl=False)
             raise
@@ -236,6 +238,7 @@ def _scrubbed(text: str) -> str:
               help="Send a suite's requests in order instead, extracted variables flowing on.")
 @click.option("--var", "var", multiple=True, metavar="NAME=VALUE", help="Set a variable (beats every other source).")
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
+@params.tls_options
 @click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
 @params.http3_options
 @click.option("-v", "--verbose", is_flag=True, help="Show headers, the timing breakdown and extracted variables.")
@@ -245,8 +248,8 @@ def _scrubbed(text: str) -> str:
 @_secrets_options
 @no_color_option
 @click.pass_context
-def run(ctx, config_path, env, request, suite, var, insecure, follow, http3, http3_fallback, verbose, timeout, fmt,
-        location_trusted):
+def run(ctx, config_path, env, request, suite, var, insecure, cacert, cert, key, follow, http3, http3_fallback, verbose,
+        timeout, fmt, location_trusted):
     """Send one request (-r) or a suite's requests (-s) from a config file; exit 1 if one could
     not be sent or its validate block failed."""
     from lunge.client.suite import run_requests
@@ -256,6 +259,7 @@ def run(ctx, config_path, env, request, suite, var, insecure, follow, http3, htt
 
     if (request is None) == (suite is None):
         raise click.UsageError("give one of -r/--request NAME and -s/--suite NAME")
+    tls = params.tls_send_options(cacert, cert, key)
     cfg = load_config(config_path)
     if suite:
         suite_doc = cfg.suite(suite)
@@ -266,7 +270,7 @@ def run(ctx, config_path, env, request, suite, var, insecure, follow, http3, htt
     runs = []
     for rr in run_requests(cfg, env, names, parse_assignments(var), suite_doc, timeout=timeout,
                            insecure=insecure or None, follow=follow or None, location_trusted=location_trusted,
-                           http3=params.http3(http3, http3_fallback)):
+                           http3=params.http3(http3, http3_fallback), **tls):
         runs.append(rr)
         if suite and fmt == "text":  # which response is which, off stdout (bodies stay as received)
             got = "not sent" if rr.response is None else \
@@ -327,6 +331,7 @@ def _print_validation(rr, verbose: bool) -> None:
 @click.option("-t", "--test", "only", metavar="NAME", help="Report only this test (earlier requests still run).")
 @click.option("--var", "var", multiple=True, metavar="NAME=VALUE", help="Set a variable (beats every other source).")
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
+@params.tls_options
 @params.http3_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS + ["junit"]), default="text", show_default=True)
 @click.option("-o", "--output", "output_path", metavar="FILE", help="Write the report here instead of stdout.")
@@ -337,8 +342,8 @@ def _print_validation(rr, verbose: bool) -> None:
 @_secrets_options
 @no_color_option
 @click.pass_context
-def test_command(ctx, config_path, env, suite, only, var, insecure, http3, http3_fallback, fmt, output_path, verbose,
-                 timeout, location_trusted):
+def test_command(ctx, config_path, env, suite, only, var, insecure, cacert, cert, key, http3, http3_fallback, fmt,
+                 output_path, verbose, timeout, location_trusted):
     """Run a test suite; exit 1 if any assertion fails, 2 for config errors."""
     from lunge import secretvalues
     from lunge.client import output
@@ -347,8 +352,10 @@ def test_command(ctx, config_path, env, suite, only, var, insecure, http3, http3
     from lunge.config import load_config
     from lunge.variables import parse_assignments
 
+    opts: dict[str, Any] = params.tls_send_options(cacert, cert, key)  # send()'s keyword arguments
     cfg = load_config(config_path)
-    opts: dict[str, Any] = {"insecure": True} if insecure else {}  # send()'s keyword arguments
+    if insecure:
+        opts["insecure"] = True
     if location_trusted:
         opts["location_trusted"] = True
     if http3 or http3_fallback:

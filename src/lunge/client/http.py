@@ -86,12 +86,15 @@ def _timing(c: pycurl.Curl) -> Timing:
 
 
 def send(req: ResolvedRequest, *, timeout: float | None = None, follow: bool | None = None,
-         insecure: bool | None = None, location_trusted: bool = False, http3: str | None = None) -> Response:
+         insecure: bool | None = None, location_trusted: bool = False, http3: str | None = None,
+         cacert: str | None = None, cert: str | None = None, key: str | None = None) -> Response:
     """Send `req`; keyword arguments override the request's own settings when given.
     Redirects (-L) are followed hop by hop (lunge.client.redirects), so headers with
     credentials go to another origin only with `location_trusted`.  http3: "only" or
-    "fallback" (--http3, --http3-fallback), over the request's own `http3`."""
+    "fallback" (--http3, --http3-fallback), over the request's own `http3`.  cacert, cert,
+    key: --cacert, --cert, --key (PEM files), for every hop."""
     import dataclasses
+    import functools
 
     from lunge import wire
 
@@ -102,11 +105,12 @@ def send(req: ResolvedRequest, *, timeout: float | None = None, follow: bool | N
     wire.check_url(req.url, "URL")  # the last check before libcurl, whoever built the request
     for line in req.headers:
         wire.check_header_line(line, "header")
+    once = functools.partial(_send_once, tls=(cacert, cert, key)) if cacert or cert or key else _send_once
     if req.follow_redirects if follow is None else follow:
         from lunge.client import redirects
 
-        return redirects.follow(_send_once, req, timeout=timeout, insecure=insecure, trusted=location_trusted)
-    return _send_once(req, timeout=timeout, insecure=insecure)
+        return redirects.follow(once, req, timeout=timeout, insecure=insecure, trusted=location_trusted)
+    return once(req, timeout=timeout, insecure=insecure)
 
 
 def check_http3_client(mode: str, url: str) -> None:
@@ -120,8 +124,9 @@ def check_http3_client(mode: str, url: str) -> None:
         raise ConfigError(f"{HTTP3_FLAGS[mode]}: libcurl {info[1]} has no HTTP/3 support")
 
 
-def _send_once(req: ResolvedRequest, *, timeout: float | None = None, insecure: bool | None = None) -> Response:
-    """One request, one response: libcurl follows no redirect."""
+def _send_once(req: ResolvedRequest, *, timeout: float | None = None, insecure: bool | None = None,
+               tls: tuple[str | None, str | None, str | None] = (None, None, None)) -> Response:
+    """One request, one response: libcurl follows no redirect.  tls: (cacert, cert, key)."""
     from lunge import secretvalues
 
     c = pycurl.Curl()
@@ -171,6 +176,9 @@ def _send_once(req: ResolvedRequest, *, timeout: float | None = None, insecure: 
         if req.insecure if insecure is None else insecure:
             c.setopt(pycurl.SSL_VERIFYPEER, 0)
             c.setopt(pycurl.SSL_VERIFYHOST, 0)
+        for opt, path in zip((pycurl.CAINFO, pycurl.SSLCERT, pycurl.SSLKEY), tls):
+            if path:
+                c.setopt(opt, path)
         try:
             c.perform()
         except pycurl.error as e:
