@@ -343,7 +343,8 @@ def test_prometheus_metrics_are_scraped_during_the_run(fresh_target, closed_port
     assert len(scrapes) == 2 and 0 < scrapes[0][0] < scrapes[1][0], scrapes
     body = scrapes[1][1]
     assert 1 <= float(re.search(r"^lunge_in_flight_requests (\S+)$", body, re.M).group(1)) <= 4
-    for needle in ('lunge_responses_total{class="2xx"}', "lunge_connections 4.0",
+    for needle in ('lunge_responses_total{class="2xx"}', 'lunge_http_responses_total{version="1.1"}',
+                   "lunge_connections 4.0",
                    'lunge_latency_seconds{quantile="0.99",window="cumulative"}', "lunge_process_resident_memory_bytes",
                    "lunge_process_cpu_cores", "lunge_requests_per_second"):
         assert needle in body, (needle, body)

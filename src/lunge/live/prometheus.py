@@ -48,6 +48,11 @@ class Exporter:
         for cls, n in v["statusClasses"].items():
             status.add_metric([cls], n)
         yield status
+        versions = CounterMetricFamily("lunge_http_responses", "responses by the HTTP version they came over "
+                                       "(docs/http3.md)", labels=["version"])
+        for version, n in v.get("httpVersions", {}).items():
+            versions.add_metric([version], n)
+        yield versions
         gauges = [("elapsed_seconds", v["elapsed"], "seconds since the run started"),
                   ("requests_per_second", v["rps"], "completions in the last second"),
                   ("in_flight_requests", v["inFlight"], "requests in flight"),
