@@ -30,7 +30,8 @@ for f in csrc/lunge_curl.h csrc/lunge_alloc.h csrc/lunge_hist.h csrc/lunge_clock
          csrc/lunge_json.h csrc/lunge_tmpl.h src/lunge/_native/flowkit.pyx src/lunge/_native/flowkit.pyi \
          src/lunge/_native/engine.pyx src/lunge/_native/hist.pyx src/lunge/_native/hist.pxd src/lunge/_native/curl.pxd \
          src/lunge/_native/system.pxd src/lunge/_native/contract.py src/lunge/_native/engine.pyi src/lunge/_native/hist.pyi \
-         src/lunge/_native/flow.pyx src/lunge/_native/flowc.pxd src/lunge/_native/xfer.pxd src/lunge/_native/flow.pyi \
+         src/lunge/_native/flow.pyx src/lunge/_native/flowc.pxd src/lunge/_native/xfer.pxd src/lunge/_native/tally.pxd \
+         src/lunge/_native/flow.pyi \
          setup.py pyproject.toml; do
   grep -q "/$f\$" "$OUT/sdist.txt" || { echo "the sdist lacks $f" >&2; exit 1; }
 done

@@ -10,23 +10,22 @@ curl_multi_info_read, re-add the finished easy handle untouched, curl_multi_poll
 """
 from libc.stdint cimport uint64_t, int64_t, UINT64_MAX
 from libc.stdlib cimport calloc, free
-from libc.string cimport strncpy
-from libc.stdio cimport snprintf
 
 import re
 
 import numpy as np
 
 from lunge._native.curl cimport *
-# error classes (C_*), error_class() and the resend guard: shared with flow.pyx
+# shared with flow.pyx: error classes (C_*), the resend guard, timeouts, the timing breakdown, the wait
 from lunge._native.xfer cimport *
-from lunge._native.hist cimport Histogram, take_sparse, lunge_hist, lh_new, lh_reset_stats, lh_record, \
-    lh_record_zeros
-from lunge._native.system cimport lunge_now_ns, lunge_wall_ns, lunge_fine_timer_slack, lunge_wait_fds, la_get, la_set, \
+# shared with flow.pyx: the live counters, the ring of seconds, the run's totals
+from lunge._native.tally cimport *
+from lunge._native.hist cimport Histogram, lunge_hist, lh_record
+from lunge._native.system cimport lunge_now_ns, lunge_wall_ns, lunge_fine_timer_slack, la_get, la_set, \
     la_bump, la_get_int, la_set_int, LUNGE_CLOCK, LUNGE_WAITS, LUNGE_WAITFDS, LUNGE_ALLOC
 
 from lunge._native.contract import (ERROR_CLASSES, HISTOGRAMS, HTTP_VERSIONS, HTTP3_MODES, PHASES, STATUS_CLASSES,
-                                    EngineResults, HarvestedSecond, Snapshot)
+                                    EngineResults)
 
 cdef extern from *:
     """
@@ -41,30 +40,6 @@ cdef extern from *:
 
 ENGINE_VERSION = "1"
 BUILD = f"Cython ABI {CYTHON_ABI.decode()}, cc {LUNGE_CC.decode()}"
-
-# Array sizes.  The index enums below follow contract.py's name tuples (checked at import).
-cdef enum:
-    RING = 8            # per-second slots between the engine and Python's harvest
-    NSTATUS = 600       # status_counts: one per HTTP status 0..599 (0: outside 100..599)
-    NCURLCODES = 128    # curl_codes: one per CURLcode, the last one for 127 and above
-    NSTATUS_CLASSES = 6
-    NCLASSES = 11
-    NPHASES = 7
-
-# Status classes, by index (contract.STATUS_CLASSES): transport error, then status // 100.
-cdef enum:
-    SC_ERROR, SC_1XX, SC_2XX, SC_3XX, SC_4XX, SC_5XX
-
-# Timing phases, by index (contract.PHASES): libcurl's breakdown, per response; time to failure.
-cdef enum:
-    P_DNS, P_CONNECT, P_TLS, P_TTFB, P_TRANSFER, P_TOTAL, P_ERROR
-
-# Second.state, who owns a ring slot: free (the engine may reuse it), open (the engine
-# writes it), closed (Python reads it).  Engine.state: its run.  Both start at 0: Cython zeroes a new Engine.
-cdef enum:
-    SLOT_FREE, SLOT_OPEN, SLOT_CLOSED
-cdef enum:
-    ENGINE_NEW, ENGINE_RUNNING, ENGINE_DONE
 
 cdef enum:
     LATE_SEND_NS = 1000000     # open model: a send this late after its due time is a late send
@@ -95,31 +70,6 @@ cdef struct Slot:
     curl_slist *route   # own pool: CURLOPT_CONNECT_TO to this slot's name ...
     curl_slist *pin     # ... and CURLOPT_RESOLVE of that name
     char errbuf[CURL_ERROR_SIZE]
-
-
-cdef struct Second:
-    int state           # SLOT_FREE, SLOT_OPEN (engine writes), SLOT_CLOSED (Python may read)
-    int64_t sec
-    int64_t last_sec    # > sec only when Python fell behind and seconds were merged
-    uint64_t requests
-    uint64_t failures
-    uint64_t errors
-    uint64_t bytes
-    uint64_t status[NSTATUS_CLASSES]  # by SC_*: transport errors, then 1xx..5xx
-    lunge_hist *hist
-
-
-cdef struct Live:       # one writer (the engine), read live by snapshot()
-    uint64_t issued
-    uint64_t warm_completed
-    uint64_t completed
-    uint64_t failures
-    uint64_t errors
-    uint64_t bytes
-    uint64_t in_flight
-    uint64_t connections
-    uint64_t status[NSTATUS_CLASSES]
-    uint64_t versions[NVERSIONS]   # responses by HTTP version (HTTP_VERSIONS)
 
 
 cdef size_t _discard(char *ptr, size_t size, size_t nmemb, void *userdata) noexcept nogil:
@@ -191,17 +141,9 @@ cdef class Engine:
     cdef uint64_t duration_ns  # 0: unbounded
     cdef uint64_t deadline     # no issuing from then on (UINT64_MAX: none yet)
     cdef uint64_t grace_ns
-    cdef uint64_t t0
-    cdef int64_t wall0
-    cdef uint64_t first_send
-    cdef uint64_t issue_end
-    cdef uint64_t completed_at_issue_end
-    cdef uint64_t t_end
+    cdef Times times
     cdef Live live
-    cdef Second ring[RING]
-    cdef int cur
-    cdef uint64_t next_boundary
-    cdef uint64_t overruns
+    cdef Ring ring
     cdef int stop_flag
     cdef int abort_flag
     cdef int state             # ENGINE_NEW, ENGINE_RUNNING, ENGINE_DONE
@@ -239,10 +181,7 @@ cdef class Engine:
     cdef uint64_t warm_issued
     cdef curl_waitfd *wfds
     cdef unsigned int wfds_cap
-    cdef uint64_t status_counts[NSTATUS]
-    cdef uint64_t curl_codes[NCURLCODES]
-    cdef uint64_t class_counts[NCLASSES]
-    cdef char samples[NCLASSES][CURL_ERROR_SIZE]
+    cdef Totals totals
     cdef object hists          # name -> Histogram (owning the native memory)
     # request variants (per-iteration values pre-rendered in Python), cycled per issue
     cdef int nvar
@@ -278,8 +217,6 @@ cdef class Engine:
         self.var_headers = NULL
         self.var_body = NULL
         self.var_len = NULL
-        for i in range(RING):
-            self.ring[i].hist = NULL
 
     def __init__(self, *, str url, str method="GET", headers=(), bytes body=None,
                  int concurrency=1, long long iterations=0, double duration=0.0,
@@ -380,10 +317,8 @@ cdef class Engine:
             for i in range(self.cc_len):
                 self.cc_t[i] = float(ts[i]) * 1e9
                 self.cc_n[i] = min(max(int(cs[i]), 0), concurrency)
-        for i in range(RING):
-            self.ring[i].hist = lh_new()
-            if self.ring[i].hist == NULL:
-                raise MemoryError()
+        if ring_alloc(&self.ring) < 0:
+            raise MemoryError()
 
         self.multi = LC.multi_init()
         if self.multi == NULL:
@@ -563,8 +498,7 @@ cdef class Engine:
             LC.slist_free_all(self.headers)
         if self.resolve != NULL:
             LC.slist_free_all(self.resolve)
-        for i in range(RING):
-            free(self.ring[i].hist)
+        ring_free(&self.ring)
         free(self.free_stack)
         free(self.sch_t)
         free(self.sch_n)
@@ -604,13 +538,13 @@ cdef class Engine:
             return
         n0 = self.sch_n[self.sch_seg]
         n1 = self.sch_n[self.sch_seg + 1]
-        self.next_due = self.t0 + <uint64_t>(self.sch_t[self.sch_seg]
-                                             + (k - n0) / (n1 - n0) * (self.sch_t[self.sch_seg + 1] - self.sch_t[self.sch_seg]))
+        self.next_due = self.times.t0 + <uint64_t>(self.sch_t[self.sch_seg]
+                                                   + (k - n0) / (n1 - n0) * (self.sch_t[self.sch_seg + 1] - self.sch_t[self.sch_seg]))
 
     cdef inline int _conc_target(self, uint64_t now) noexcept nogil:
         if self.cc_len == 0:
             return self.nslots
-        cdef double rel = <double>(now - self.t0)
+        cdef double rel = <double>(now - self.times.t0)
         while self.cc_seg + 1 < self.cc_len and self.cc_t[self.cc_seg + 1] <= rel:
             self.cc_seg += 1
         return self.cc_n[self.cc_seg]
@@ -625,7 +559,7 @@ cdef class Engine:
         s.body_bytes = 0
         s.sent_hdr = -1
         s.errbuf[0] = 0
-        s.warm = (sched - self.t0 < self.warmup_ns) or (n < self.warmup_n)
+        s.warm = (sched - self.times.t0 < self.warmup_ns) or (n < self.warmup_n)
         cdef int v
         if self.nvar > 1:  # three setopts: the variant's URL, headers and body
             v = <int>(((n // self.var_group) * self.var_round + (n % self.var_group) * self.var_stride
@@ -643,8 +577,8 @@ cdef class Engine:
         if s.warm:
             self.warm_issued += 1
         else:
-            if self.first_send == 0:
-                self.first_send = sched
+            if self.times.first_send == 0:
+                self.times.first_send = sched
                 if self.warmup_n and self.duration_ns:  # a counted warmup: the duration starts now
                     self.deadline = sched + self.duration_ns
             if self.open_model:
@@ -685,70 +619,6 @@ cdef class Engine:
                     return -1
         return 0
 
-    cdef inline void _roll(self, uint64_t now) noexcept nogil:
-        # Close the open second and open the next ring slot, if Python has freed it.
-        if now < self.next_boundary:
-            return
-        cdef int64_t sec = <int64_t>((now - self.t0) // 1000000000)
-        cdef int nxt = (self.cur + 1) % RING
-        self.next_boundary = self.t0 + <uint64_t>(sec + 1) * 1000000000
-        if la_get_int(&self.ring[nxt].state) != SLOT_FREE:
-            self.overruns += 1          # Python is behind: this second absorbs the next
-            self.ring[self.cur].last_sec = sec
-            return
-        la_set_int(&self.ring[self.cur].state, SLOT_CLOSED)
-        cdef Second *s = &self.ring[nxt]
-        s.sec = sec
-        s.last_sec = sec
-        s.requests = s.failures = s.errors = s.bytes = 0
-        for i in range(NSTATUS_CLASSES):
-            s.status[i] = 0
-        lh_reset_stats(s.hist)   # harvest() zeroed the counters it read
-        s.state = SLOT_OPEN
-        self.cur = nxt
-
-    cdef inline void _breakdown(self, CURL *e, long new_conns) noexcept nogil:
-        # libcurl's times are cumulative microseconds from the transfer's start.  On a reused
-        # connection DNS, connect and TLS took no time: skip those getinfo calls (~200
-        # instructions each, a few per cent of a request) and count the zeros, recorded at the end.
-        cdef curl_off_t dns, con, app
-        if new_conns:
-            dns = lc_info_off(e, CURLINFO_NAMELOOKUP_TIME_T)
-            con = lc_info_off(e, CURLINFO_CONNECT_TIME_T)
-            app = lc_info_off(e, CURLINFO_APPCONNECT_TIME_T)
-            lh_record(self.phase[P_DNS], <uint64_t>dns * 1000)
-            lh_record(self.phase[P_CONNECT], <uint64_t>(con - dns if con > dns else 0) * 1000)
-            lh_record(self.phase[P_TLS], <uint64_t>(app - con if app > con else 0) * 1000)
-        else:
-            self.reused += 1
-        cdef curl_off_t pre = lc_info_off(e, CURLINFO_PRETRANSFER_TIME_T)
-        cdef curl_off_t st = lc_info_off(e, CURLINFO_STARTTRANSFER_TIME_T)
-        cdef curl_off_t tot = lc_info_off(e, CURLINFO_TOTAL_TIME_T)
-        lh_record(self.phase[P_TTFB], <uint64_t>(st - pre if st > pre else 0) * 1000)
-        lh_record(self.phase[P_TRANSFER], <uint64_t>(tot - st if tot > st else 0) * 1000)
-        lh_record(self.phase[P_TOTAL], <uint64_t>tot * 1000)
-
-    cdef inline void _count(self, Second *sec, int sclass, bint failed, uint64_t nbytes) noexcept nogil:
-        sec.requests += 1
-        sec.bytes += nbytes
-        sec.status[sclass] += 1
-        la_bump(&self.live.completed, 1)
-        la_bump(&self.live.bytes, nbytes)
-        la_bump(&self.live.status[sclass], 1)
-        if failed:
-            sec.failures += 1
-            la_bump(&self.live.failures, 1)
-        if sclass == SC_ERROR:
-            sec.errors += 1
-            la_bump(&self.live.errors, 1)
-
-    cdef inline void _failure(self, int cls, int code, const char *msg) noexcept nogil:
-        self.class_counts[cls] += 1
-        if code >= 0:
-            self.curl_codes[code if code < NCURLCODES else NCURLCODES - 1] += 1
-        if self.samples[cls][0] == 0:
-            strncpy(self.samples[cls], msg, CURL_ERROR_SIZE - 1)
-
     cdef inline void _release(self, Slot *s) noexcept nogil:
         LC.multi_remove_handle(self.multi, s.easy)
         s.active = 0
@@ -768,7 +638,7 @@ cdef class Engine:
         if s.opened:
             new_conns = lc_info_long(e, CURLINFO_NUM_CONNECTS)
             s.opened = 0
-        self._roll(now)
+        ring_roll(&self.ring, self.times.t0, now)
         if s.warm:
             la_bump(&self.live.warm_completed, 1)
             status = lc_info_long(e, CURLINFO_RESPONSE_CODE) if res == CURLE_OK else 0
@@ -777,7 +647,7 @@ cdef class Engine:
             self._note(res != CURLE_OK or status == 429 or status == 503, now)
             self._release(s)
             return
-        cdef Second *sec = &self.ring[self.cur]
+        cdef Second *sec = &self.ring.s[self.ring.cur]
         if res == CURLE_OK:
             status = lc_info_long(e, CURLINFO_RESPONSE_CODE)
             nbytes += <uint64_t>lc_info_long(e, CURLINFO_HEADER_SIZE)
@@ -785,37 +655,24 @@ cdef class Engine:
             lh_record(sec.hist, latency)
             if self.open_model:
                 lh_record(self.h_service, now - s.sent_ns)
-            self._breakdown(e, new_conns)
+            breakdown(self.phase, &self.reused, e, new_conns)
             if new_conns or s.version < 0 or self.ask_version:
                 s.version = version_slot(lc_info_long(e, CURLINFO_HTTP_VERSION))
             if s.version >= 0:
                 la_bump(&self.live.versions[s.version], 1)
             if 100 <= status < 600:
-                self.status_counts[status] += 1
+                self.totals.status_counts[status] += 1
                 sclass = status // 100
             else:
-                self.status_counts[0] += 1
+                self.totals.status_counts[0] += 1
                 sclass = SC_5XX
             failed = status >= 400
         else:
-            if s.errbuf[0] != 0:
-                msg = &s.errbuf[0]
-            else:
-                msg = LC.easy_strerror(res)
-            if res == CURLE_ABORTED_BY_CALLBACK:  # _prereq's: libcurl's own words would be about the callback
-                msg = b"the server closed a reused connection without answering (libcurl's resend was not sent)"
-            cls = error_class(res, msg, self.quic)
-            if (cls == C_RESET or res == CURLE_GOT_NOTHING) and new_conns \
-                    and lc_info_off(e, CURLINFO_APPCONNECT_TIME_T) > 0 and lc_info_long(e, CURLINFO_HEADER_SIZE) == 0:
-                # Reset or closed right after this transfer's own TLS handshake, before any
-                # response byte: the server refused the TLS session (e.g. a client certificate
-                # it requires arrived as a reset or a close instead of an alert).  Not a stopped
-                # resend: its new connection was libcurl's doing, not the server's refusal.
-                cls = C_TLS
+            cls = transfer_error(e, res, s.errbuf, new_conns, self.quic, &msg)
             lh_record(self.phase[P_ERROR], now - s.sent_ns)
-            self._failure(cls, res, msg)
+            failure(&self.totals, cls, res, msg)
         la_bump(&self.live.connections, <uint64_t>new_conns)
-        self._count(sec, sclass, failed, nbytes)
+        count(sec, &self.live, sclass, failed, nbytes)
         self._note(res != CURLE_OK or status == 429 or status == 503, now)
         self._release(s)
 
@@ -839,7 +696,6 @@ cdef class Engine:
         # and removal per transfer (~600 instructions).  Deadlines follow send order, so the
         # scan runs about once per timeout period, or when a transfer really expires.
         cdef uint64_t nxt = UINT64_MAX, d
-        cdef curl_off_t size
         cdef Slot *s
         if now < self.next_expiry:
             return
@@ -848,39 +704,12 @@ cdef class Engine:
             if not s.active:
                 continue
             d = s.sent_ns + self.timeout_ns
-            if d <= now:   # in libcurl's words
-                size = lc_info_off(s.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T)
-                if size >= 0:
-                    snprintf(s.errbuf, CURL_ERROR_SIZE, "Operation timed out after %llu milliseconds with %llu out of %lld bytes received",
-                             <unsigned long long>((now - s.sent_ns) // 1000000), <unsigned long long>s.body_bytes,
-                             <long long>size)
-                else:
-                    snprintf(s.errbuf, CURL_ERROR_SIZE, "Operation timed out after %llu milliseconds with %llu bytes received",
-                             <unsigned long long>((now - s.sent_ns) // 1000000), <unsigned long long>s.body_bytes)
+            if d <= now:
+                timeout_message(s.errbuf, s.easy, now - s.sent_ns, s.body_bytes)
                 self._complete(s, CURLE_OPERATION_TIMEDOUT, now)
             elif d < nxt:
                 nxt = d
         self.next_expiry = nxt
-
-    cdef inline CURLMcode _wait(self, uint64_t wait_ns) noexcept nogil:
-        # Rate-paced waits shorter than 2 ms: sleep on libcurl's sockets with ns precision
-        # (curl_multi_poll only takes whole milliseconds).  Otherwise curl_multi_poll, which
-        # curl_multi_wakeup can interrupt; open-model waits round down so due sends are not late.
-        cdef long curl_ms = -1
-        cdef unsigned int nfds = 0
-        if self.open_model and wait_ns < 2000000 and LC.multi_waitfds != NULL:
-            LC.multi_timeout(self.multi, &curl_ms)
-            if curl_ms >= 0 and <uint64_t>curl_ms * 1000000 < wait_ns:
-                wait_ns = <uint64_t>curl_ms * 1000000
-            if wait_ns == 0:
-                return CURLM_OK
-            if LC.multi_waitfds(self.multi, self.wfds, self.wfds_cap, &nfds) == CURLM_OK:
-                lunge_wait_fds(self.wfds, nfds, wait_ns)
-                return CURLM_OK
-            return LC.multi_poll(self.multi, NULL, 0, 0, NULL)
-        if self.open_model:
-            return LC.multi_poll(self.multi, NULL, 0, <int>(wait_ns // 1000000), NULL)
-        return LC.multi_poll(self.multi, NULL, 0, <int>((wait_ns + 999999) // 1000000), NULL)
 
     cdef int _loop(self) noexcept nogil:
         cdef uint64_t now = lunge_now_ns()
@@ -890,16 +719,12 @@ cdef class Engine:
         cdef CURLMcode mc
         cdef Slot *s
         lunge_fine_timer_slack()
-        self.t0 = now
-        self.wall0 = lunge_wall_ns()
+        self.times.t0 = now
+        self.times.wall0 = lunge_wall_ns()
         self.deadline = UINT64_MAX
         if self.duration_ns and not self.warmup_n:
             self.deadline = now + self.duration_ns
-        self.next_boundary = now + 1000000000
-        self.cur = 0
-        self.ring[0].sec = 0
-        self.ring[0].last_sec = 0
-        self.ring[0].state = SLOT_OPEN
+        ring_start(&self.ring, now)
         if self.open_model:
             self._advance_due()
         if self._fill(now) < 0:
@@ -923,23 +748,22 @@ cdef class Engine:
                     break
             if self.open_model:  # due sends are judged against a fresh reading
                 now = lunge_now_ns()
-            self._roll(now)
+            ring_roll(&self.ring, self.times.t0, now)
             self._expire(now)
             if self.fatal != CURLM_OK or self._fill(now) < 0:
                 break
-            if self.issue_end == 0 and not self._may_issue(now):
-                self.issue_end = now
-                self.completed_at_issue_end = la_get(&self.live.completed)
-            if la_get(&self.live.in_flight) == 0 and self.issue_end != 0:
+            if self.times.issue_end == 0 and not self._may_issue(now):
+                end_issuing(&self.times, &self.live, now)
+            if la_get(&self.live.in_flight) == 0 and self.times.issue_end != 0:
                 break
             if la_get_int(&self.abort_flag):
                 break
-            if self.issue_end != 0 and now >= self.issue_end + self.grace_ns:
+            if self.times.issue_end != 0 and now >= self.times.issue_end + self.grace_ns:
                 break
             # Sleep until libcurl has work, or the next due send, second, ramp step,
             # deadline or grace end.
-            wait_ns = self.next_boundary - now
-            if self.issue_end == 0:
+            wait_ns = self.ring.next_boundary - now
+            if self.times.issue_end == 0:
                 if self.hold_until > now and self.hold_until - now < wait_ns:
                     wait_ns = self.hold_until - now
                 if self.deadline != UINT64_MAX and self.deadline > now and self.deadline - now < wait_ns:
@@ -948,40 +772,36 @@ cdef class Engine:
                     limit = self.next_due if self.next_due > self.hold_until else self.hold_until
                     wait_ns = 0 if limit <= now else min(wait_ns, limit - now)
                 if self.cc_len and self.cc_seg + 1 < self.cc_len:
-                    limit = self.t0 + <uint64_t>self.cc_t[self.cc_seg + 1]
+                    limit = self.times.t0 + <uint64_t>self.cc_t[self.cc_seg + 1]
                     if limit > now and limit - now < wait_ns:
                         wait_ns = limit - now
             else:
-                limit = self.issue_end + self.grace_ns
+                limit = self.times.issue_end + self.grace_ns
                 if limit > now and limit - now < wait_ns:
                     wait_ns = limit - now
             if self.next_expiry > now and self.next_expiry - now < wait_ns:
                 wait_ns = self.next_expiry - now
-            mc = self._wait(wait_ns)
+            mc = multi_wait(self.multi, self.wfds, self.wfds_cap, wait_ns, self.open_model)
             if mc != CURLM_OK:
                 self.fatal = mc
                 break
         # Whatever is still in flight (grace over, abort, or a multi failure) is aborted, and counted.
         now = lunge_now_ns()
-        if self.issue_end == 0:
-            self.issue_end = now
-            self.completed_at_issue_end = la_get(&self.live.completed)
-        self._roll(now)
+        end_issuing(&self.times, &self.live, now)
+        ring_roll(&self.ring, self.times.t0, now)
         for i in range(self.nslots):
             s = &self.slots[i]
             if s.active:
                 if not s.warm:
-                    self._failure(C_ABORTED, -1, b"in flight when the run ended (grace period over or aborted)")
-                    self._count(&self.ring[self.cur], SC_ERROR, True, s.body_bytes)
+                    failure(&self.totals, C_ABORTED, -1, b"in flight when the run ended (grace period over or aborted)")
+                    count(&self.ring.s[self.ring.cur], &self.live, SC_ERROR, True, s.body_bytes)
                     if s.opened:  # the connection libcurl opened for it counts, answered or not
                         la_bump(&self.live.connections, <uint64_t>lc_info_long(s.easy, CURLINFO_NUM_CONNECTS))
                 s.opened = 0
                 self._release(s)
-        self.t_end = now
-        lh_record_zeros(self.phase[P_DNS], self.reused)
-        lh_record_zeros(self.phase[P_CONNECT], self.reused)
-        lh_record_zeros(self.phase[P_TLS], self.reused)
-        la_set_int(&self.ring[self.cur].state, SLOT_CLOSED)
+        self.times.t_end = now
+        breakdown_end(self.phase, self.reused)
+        ring_end(&self.ring)
         return 0 if self.fatal == CURLM_OK else -1
 
     # ------------------------------------------------------------------ Python side
@@ -1016,63 +836,19 @@ cdef class Engine:
 
     def snapshot(self):
         """Live counters (a contract.Snapshot), read without stopping the loop."""
-        cdef uint64_t now = lunge_now_ns()
-        return Snapshot(
-            elapsed_s=(now - self.t0) / 1e9 if self.t0 else 0.0,
-            issued=la_get(&self.live.issued),
-            completed=la_get(&self.live.completed),
-            failures=la_get(&self.live.failures),
-            errors=la_get(&self.live.errors),
-            bytes=la_get(&self.live.bytes),
-            in_flight=la_get(&self.live.in_flight),
-            connections=la_get(&self.live.connections),
-            warmup_completed=la_get(&self.live.warm_completed),
-            status_classes=tuple([la_get(&self.live.status[i]) for i in range(NSTATUS_CLASSES)]),
-            versions=tuple([la_get(&self.live.versions[i]) for i in range(NVERSIONS)]),
-        )
+        return live_snapshot(&self.live, lunge_now_ns(), self.times.t0)
 
     def harvest(self):
         """Closed seconds since the last call (contract.HarvestedSecond, in order), each with
         its latency histogram in sparse form, and hand their slots back to the engine."""
-        out = []
-        cdef Second *s
-        for i in range(RING):
-            s = &self.ring[i]
-            if la_get_int(&s.state) != SLOT_CLOSED:
-                continue
-            out.append(HarvestedSecond(
-                sec=s.sec, last_sec=s.last_sec, requests=s.requests,
-                failures=s.failures, errors=s.errors, bytes=s.bytes,
-                status_classes=tuple([s.status[k] for k in range(NSTATUS_CLASSES)]),
-                hist=take_sparse(s.hist),
-            ))
-            la_set_int(&s.state, SLOT_FREE)
-        out.sort(key=lambda d: d.sec)
-        return out
+        return ring_harvest(&self.ring)
 
     def results(self):
         """Everything measured (a contract.EngineResults), once run() has returned."""
         if la_get_int(&self.state) != ENGINE_DONE:
             raise EngineError("results() before the run ended")
         return EngineResults(
-            wall_start_ns=self.wall0,
-            elapsed_ns=self.t_end - self.t0,
-            first_send_ns=self.first_send - self.t0 if self.first_send else 0,
-            issue_end_ns=self.issue_end - self.t0,
-            completed_at_issue_end=self.completed_at_issue_end,
-            issued=self.live.issued,
-            completed=self.live.completed,
-            failures=self.live.failures,
-            errors=self.live.errors,
-            bytes=self.live.bytes,
-            connections=self.live.connections,
-            status_codes={i: self.status_counts[i] for i in range(NSTATUS) if self.status_counts[i]},
-            http_versions={HTTP_VERSIONS[i]: self.live.versions[i] for i in range(NVERSIONS) if self.live.versions[i]},
-            curl_codes={i: self.curl_codes[i] for i in range(NCURLCODES) if self.curl_codes[i]},
-            error_classes={ERROR_CLASSES[i]: self.class_counts[i] for i in range(NCLASSES) if self.class_counts[i]},
-            error_samples={ERROR_CLASSES[i]: OWN_POOL_VIA.sub("", self.samples[i].decode(errors="replace"))
-                           for i in range(NCLASSES) if self.samples[i][0]},
-            series_overruns=self.overruns,
+            **totals(&self.times, &self.live, &self.totals, &self.ring, OWN_POOL_VIA),
             open_model=bool(self.open_model),
             late_sends=self.late_sends,
             max_lag_ns=self.max_lag,

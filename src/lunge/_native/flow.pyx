@@ -33,17 +33,16 @@ import re
 
 from lunge._native.curl cimport *
 from lunge._native.xfer cimport *
-from lunge._native.hist cimport Histogram, take_sparse, lunge_hist, lh_new, lh_reset_stats, lh_record, \
-    lh_record_zeros, lh_add
-from lunge._native.system cimport lunge_now_ns, lunge_wall_ns, lunge_fine_timer_slack, lunge_wait_fds, la_get, la_set, \
+from lunge._native.tally cimport *
+from lunge._native.hist cimport Histogram, lunge_hist, lh_record, lh_add
+from lunge._native.system cimport lunge_now_ns, lunge_wall_ns, lunge_fine_timer_slack, la_get, la_set, \
     la_bump, la_get_int, la_set_int
 
 import numpy as np
 
 from lunge._native.contract import (CHECK_CONDITIONS, CHECK_TYPES, ERROR_CLASSES, EXTRACT_SOURCES, FLOW_EXECUTORS,
                                     HISTOGRAMS, HTTP3_MODES, HTTP_VERSIONS, PHASES, STATUS_CLASSES, CheckCounts,
-                                    EngineResults, HarvestedSecond,
-                                    ScenarioResults, ScenarioSecond, ScenarioSnapshot, Snapshot, StepResults)
+                                    EngineResults, ScenarioResults, ScenarioSecond, ScenarioSnapshot, StepResults)
 from lunge._native.engine import EngineError
 from lunge._native.flowkit import SEGMENTS
 
@@ -83,25 +82,11 @@ cdef const char *OWN_SUFFIX = ".lunge.invalid"
 OWN_POOL_VIA = re.compile(r" via slot\d+x\d+\.lunge\.invalid:\d+")
 
 cdef enum:
-    RING = 8
-    NSTATUS = 600
-    NCURLCODES = 128
-    NSTATUS_CLASSES = 6
-    NCLASSES = 11
-    NPHASES = 7
     MSG = 256               # a check's first failure message
     SCRATCH = 65536         # rendering a check's value, decoding a compared string
     MAX_BUF = 64 << 20      # a VU's render buffers grow up to this
     MAX_HEADERS_CAPTURE = 1 << 20
 
-cdef enum:
-    SC_ERROR, SC_1XX, SC_2XX, SC_3XX, SC_4XX, SC_5XX
-cdef enum:
-    P_DNS, P_CONNECT, P_TLS, P_TTFB, P_TRANSFER, P_TOTAL, P_ERROR
-cdef enum:
-    SLOT_FREE, SLOT_OPEN, SLOT_CLOSED
-cdef enum:
-    ENGINE_NEW, ENGINE_RUNNING, ENGINE_DONE
 cdef enum:
     LATE_SEND_NS = 1000000
 
@@ -213,18 +198,6 @@ cdef struct SecRow:
     uint64_t vus
     uint64_t sum_ns
     uint64_t max_ns
-
-
-cdef struct Live:
-    uint64_t issued
-    uint64_t completed
-    uint64_t failures
-    uint64_t errors
-    uint64_t bytes
-    uint64_t in_flight
-    uint64_t connections
-    uint64_t status[NSTATUS_CLASSES]
-    uint64_t versions[NVERSIONS]   # responses by HTTP version (HTTP_VERSIONS)
 
 
 cdef struct ScenLive:   # one writer (the engine), read by scenario_snapshot()
@@ -351,18 +324,6 @@ cdef struct VU:
     size_t *lens
     size_t *caps
     char errbuf[CURL_ERROR_SIZE]
-
-
-cdef struct Second:
-    int state
-    int64_t sec
-    int64_t last_sec
-    uint64_t requests
-    uint64_t failures
-    uint64_t errors
-    uint64_t bytes
-    uint64_t status[NSTATUS_CLASSES]
-    lunge_hist *hist
 
 
 cdef size_t _write(char *ptr, size_t size, size_t nmemb, void *userdata) noexcept nogil:
@@ -524,12 +485,7 @@ cdef class FlowEngine:
     cdef object names
     cdef object executors
     cdef uint64_t grace_ns
-    cdef uint64_t t0
-    cdef int64_t wall0
-    cdef uint64_t first_send
-    cdef uint64_t issue_end
-    cdef uint64_t completed_at_issue_end
-    cdef uint64_t t_end
+    cdef Times times
     cdef uint64_t stop_seen      # when stop() was seen (0: not)
     cdef uint64_t next_expiry
     cdef uint64_t reused
@@ -537,10 +493,7 @@ cdef class FlowEngine:
     cdef uint64_t max_lag
     cdef uint64_t body_cap
     cdef Live live
-    cdef Second ring[RING]
-    cdef int cur
-    cdef uint64_t next_boundary
-    cdef uint64_t overruns
+    cdef Ring ring
     cdef int stop_flag
     cdef int abort_flag
     cdef int state
@@ -549,10 +502,7 @@ cdef class FlowEngine:
     cdef lunge_hist *h_response
     cdef lunge_hist *h_service
     cdef lunge_hist *h_lag
-    cdef uint64_t status_counts[NSTATUS]
-    cdef uint64_t curl_codes[NCURLCODES]
-    cdef uint64_t class_counts[NCLASSES]
-    cdef char samples[NCLASSES][CURL_ERROR_SIZE]
+    cdef Totals totals
     cdef char *scratch           # SCRATCH bytes: a check's rendered value
     cdef char *scratch2          # SCRATCH bytes: a decoded string, a number's text
     cdef char *decoded           # a check's decoded JSON string, grown to the longest (<= body_cap)
@@ -579,8 +529,6 @@ cdef class FlowEngine:
         self.decoded_cap = 0
         self.wfds = NULL
         self.nsc = self.nvus = self.nrows = 0
-        for i in range(RING):
-            self.ring[i].hist = NULL
 
     def __init__(self, *, list scenarios, bint insecure=False, bint http2=False, str http3=None, resolve=(),
                  str cacert=None,
@@ -612,6 +560,7 @@ cdef class FlowEngine:
         self.o_connect_ms = <long>min(connect_timeout * 1000, 2147483647.0) if connect_timeout > 0 else 0
         cdef Histogram hobj
         cdef int i
+        # As Engine's, but sendJitter (3) stays empty: no request here has a scheduled send of its own.
         for i, name in enumerate(HISTOGRAMS):
             hobj = Histogram()
             self.hists[name] = hobj
@@ -623,10 +572,8 @@ cdef class FlowEngine:
                 self.h_lag = hobj.h
             elif i >= 4:
                 self.phase[i - 4] = hobj.h
-        for i in range(RING):
-            self.ring[i].hist = lh_new()
-            if self.ring[i].hist == NULL:
-                raise MemoryError()
+        if ring_alloc(&self.ring) < 0:
+            raise MemoryError()
         self.scratch = <char *>malloc(SCRATCH)
         self.scratch2 = <char *>malloc(SCRATCH)
         if self.scratch == NULL or self.scratch2 == NULL:
@@ -899,6 +846,7 @@ cdef class FlowEngine:
             t.text = whole
             t.len = len(whole)
 
+    # _keep, _cstr: as Engine's (Python objects kept alive by each engine; two lines each).
     cdef bytes _keep(self, str text):
         cdef bytes b = text.encode()
         self.keep.append(b)
@@ -972,8 +920,7 @@ cdef class FlowEngine:
             free(self.sc)
         if self.resolve != NULL:
             LC.slist_free_all(self.resolve)
-        for i in range(RING):
-            free(self.ring[i].hist)
+        ring_free(&self.ring)
         free(self.rows)
         free(self.counts)
         free(self.heap)
@@ -1111,7 +1058,7 @@ cdef class FlowEngine:
         c.nvars = s.nvars
         c.iteration = v.iteration
         c.vu = s.first_vu + <uint64_t>v.local
-        c.now_ms = <uint64_t>(self.wall0 // 1000000) + (now - self.t0) // 1000000
+        c.now_ms = <uint64_t>(self.times.wall0 // 1000000) + (now - self.times.t0) // 1000000
         c.rng = &v.rng
 
     cdef long _render(self, const Tmpl *t, const lt_ctx *c, char **buf, size_t *cap, size_t off) noexcept nogil:
@@ -1279,8 +1226,8 @@ cdef class FlowEngine:
             return -1
         v.state = VU_FLIGHT
         v.sent = 1
-        if self.first_send == 0:
-            self.first_send = now
+        if self.times.first_send == 0:
+            self.times.first_send = now
         la_bump(&self.live.issued, 1)
         la_bump(&self.live.in_flight, 1)
         return 0
@@ -1295,29 +1242,14 @@ cdef class FlowEngine:
         cdef Row *r = &self.rows[s.steps[v.step].row]
         self._roll(now)
         la_bump(&self.live.issued, 1)
-        self._failure(C_OTHER, -1, msg)
+        failure(&self.totals, C_OTHER, -1, msg)
         r.classes[C_OTHER] += 1
-        if r.samples[C_OTHER][0] == 0:
-            strncpy(r.samples[C_OTHER], msg, CURL_ERROR_SIZE - 1)
-        self._count(&self.ring[self.cur], SC_ERROR, True, 0)
+        keep_sample(r.samples[C_OTHER], msg)
+        count(&self.ring.s[self.ring.cur], &self.live, SC_ERROR, True, 0)
         self._count_flow(s, r, now, True, True, 0, 0, False)
         v.step += 1
         self._heap_push(v, now + 1 + s.steps[v.step - 1].think_ns, Z_THINK)
         return 0
-
-    cdef inline void _count(self, Second *sec, int sclass, bint failed, uint64_t nbytes) noexcept nogil:
-        sec.requests += 1
-        sec.bytes += nbytes
-        sec.status[sclass] += 1
-        la_bump(&self.live.completed, 1)
-        la_bump(&self.live.bytes, nbytes)
-        la_bump(&self.live.status[sclass], 1)
-        if failed:
-            sec.failures += 1
-            la_bump(&self.live.failures, 1)
-        if sclass == SC_ERROR:
-            sec.errors += 1
-            la_bump(&self.live.errors, 1)
 
     cdef inline void _count_flow(self, Scen *s, Row *r, uint64_t now, bint failed, bint error, uint64_t nbytes,
                                  uint64_t latency, bint answered) noexcept nogil:
@@ -1340,15 +1272,8 @@ cdef class FlowEngine:
             s.errors += 1
             r.errors += 1
 
-    cdef inline void _failure(self, int cls, int code, const char *msg) noexcept nogil:
-        self.class_counts[cls] += 1
-        if code >= 0:
-            self.curl_codes[code if code < NCURLCODES else NCURLCODES - 1] += 1
-        if self.samples[cls][0] == 0:
-            strncpy(self.samples[cls], msg, CURL_ERROR_SIZE - 1)
-
     cdef SecRow *_secrow(self, Scen *s, uint64_t now) noexcept nogil:
-        cdef int64_t sec = <int64_t>((now - self.t0) // 1000000000), n
+        cdef int64_t sec = <int64_t>((now - self.times.t0) // 1000000000), n
         cdef SecRow *b
         if sec >= s.nsecs:
             n = s.nsecs * 2 if s.nsecs else 64
@@ -1364,25 +1289,9 @@ cdef class FlowEngine:
             s.nsecs = n
         return &s.secs[sec]
 
-    cdef inline void _breakdown(self, CURL *e, long new_conns) noexcept nogil:
-        cdef curl_off_t dns, con, app
-        if new_conns:
-            dns = lc_info_off(e, CURLINFO_NAMELOOKUP_TIME_T)
-            con = lc_info_off(e, CURLINFO_CONNECT_TIME_T)
-            app = lc_info_off(e, CURLINFO_APPCONNECT_TIME_T)
-            lh_record(self.phase[P_DNS], <uint64_t>dns * 1000)
-            lh_record(self.phase[P_CONNECT], <uint64_t>(con - dns if con > dns else 0) * 1000)
-            lh_record(self.phase[P_TLS], <uint64_t>(app - con if app > con else 0) * 1000)
-        else:
-            self.reused += 1
-        cdef curl_off_t pre = lc_info_off(e, CURLINFO_PRETRANSFER_TIME_T)
-        cdef curl_off_t st = lc_info_off(e, CURLINFO_STARTTRANSFER_TIME_T)
-        cdef curl_off_t tot = lc_info_off(e, CURLINFO_TOTAL_TIME_T)
-        lh_record(self.phase[P_TTFB], <uint64_t>(st - pre if st > pre else 0) * 1000)
-        lh_record(self.phase[P_TRANSFER], <uint64_t>(tot - st if tot > st else 0) * 1000)
-        lh_record(self.phase[P_TOTAL], <uint64_t>tot * 1000)
-
     cdef void _complete(self, VU *v, CURLcode res, uint64_t now) noexcept nogil:
+        # Engine._complete's shared steps are xfer.pxd's and tally.pxd's; in between, what only
+        # the flow counts (its scenario, its request name), extracts and checks, and no warmup.
         cdef Scen *s = &self.sc[v.scen]
         cdef Step *p = &s.steps[v.step]
         cdef Row *r = &self.rows[p.row]
@@ -1398,7 +1307,7 @@ cdef class FlowEngine:
             new_conns = lc_info_long(e, CURLINFO_NUM_CONNECTS)
             v.opened = 0
         self._roll(now)
-        cdef Second *sec = &self.ring[self.cur]
+        cdef Second *sec = &self.ring.s[self.ring.cur]
         if res == CURLE_OK:
             status = lc_info_long(e, CURLINFO_RESPONSE_CODE)
             nbytes += <uint64_t>lc_info_long(e, CURLINFO_HEADER_SIZE)
@@ -1406,16 +1315,16 @@ cdef class FlowEngine:
             lh_record(sec.hist, latency)
             lh_record(s.h_resp, latency)
             lh_record(r.hist, latency)
-            self._breakdown(e, new_conns)
+            breakdown(self.phase, &self.reused, e, new_conns)
             vslot = version_slot(lc_info_long(e, CURLINFO_HTTP_VERSION))
             if vslot >= 0:
                 la_bump(&self.live.versions[vslot], 1)
             if 100 <= status < 600:
-                self.status_counts[status] += 1
+                self.totals.status_counts[status] += 1
                 r.status[status] += 1
                 sclass = status // 100
             else:
-                self.status_counts[0] += 1
+                self.totals.status_counts[0] += 1
                 r.status[0] += 1
                 sclass = SC_5XX
             failed = status >= 400
@@ -1428,23 +1337,13 @@ cdef class FlowEngine:
                     r.check_failures += 1
                 failed = True
         else:
-            if v.errbuf[0] != 0:
-                msg = &v.errbuf[0]
-            else:
-                msg = LC.easy_strerror(res)
-            if res == CURLE_ABORTED_BY_CALLBACK:
-                msg = b"the server closed a reused connection without answering (libcurl's resend was not sent)"
-            cls = error_class(res, msg, self.quic)
-            if (cls == C_RESET or res == CURLE_GOT_NOTHING) and new_conns \
-                    and lc_info_off(e, CURLINFO_APPCONNECT_TIME_T) > 0 and lc_info_long(e, CURLINFO_HEADER_SIZE) == 0:
-                cls = C_TLS
+            cls = transfer_error(e, res, v.errbuf, new_conns, self.quic, &msg)
             lh_record(self.phase[P_ERROR], latency)
-            self._failure(cls, res, msg)
+            failure(&self.totals, cls, res, msg)
             r.classes[cls] += 1
-            if r.samples[cls][0] == 0:
-                strncpy(r.samples[cls], msg, CURL_ERROR_SIZE - 1)
+            keep_sample(r.samples[cls], msg)
         la_bump(&self.live.connections, <uint64_t>new_conns)
-        self._count(sec, sclass, failed, nbytes)
+        count(sec, &self.live, sclass, failed, nbytes)
         self._count_flow(s, r, now, failed, sclass == SC_ERROR, nbytes, latency, res == CURLE_OK)
         LC.multi_remove_handle(self.multi, e)
         v.state = VU_IDLE
@@ -1795,12 +1694,11 @@ cdef class FlowEngine:
         if v.state == VU_FLIGHT:
             r = &self.rows[s.steps[v.step].row]
             self._roll(now)
-            self._failure(C_ABORTED, -1, b"in flight when its iteration was interrupted (gracefulStop, "
-                                         b"iteration timeout, ramp-down or the run's end)")
+            failure(&self.totals, C_ABORTED, -1, b"in flight when its iteration was interrupted (gracefulStop, "
+                                                 b"iteration timeout, ramp-down or the run's end)")
             r.classes[C_ABORTED] += 1
-            if r.samples[C_ABORTED][0] == 0:
-                strncpy(r.samples[C_ABORTED], b"in flight when its iteration was interrupted", CURL_ERROR_SIZE - 1)
-            self._count(&self.ring[self.cur], SC_ERROR, True, v.body_bytes)
+            keep_sample(r.samples[C_ABORTED], b"in flight when its iteration was interrupted")
+            count(&self.ring.s[self.ring.cur], &self.live, SC_ERROR, True, v.body_bytes)
             self._count_flow(s, r, now, True, True, v.body_bytes, 0, False)
             if v.opened:
                 la_bump(&self.live.connections, <uint64_t>lc_info_long(v.easy, CURLINFO_NUM_CONNECTS))
@@ -1993,7 +1891,7 @@ cdef class FlowEngine:
         # ScenarioSecond.vus: the most VUs in an iteration at once during each second, up to
         # now's.  A peak, not a sample at the second's end: an arrival-rate scenario of
         # millisecond iterations is between them at almost every instant.
-        cdef int64_t sec = <int64_t>((now - self.t0) // 1000000000)
+        cdef int64_t sec = <int64_t>((now - self.times.t0) // 1000000000)
         cdef uint64_t active = la_get(&s.live.active)
         cdef SecRow *q
         if s.t_start == 0:
@@ -2009,34 +1907,19 @@ cdef class FlowEngine:
 
     # ------------------------------------------------------------------ the loop
     cdef inline void _roll(self, uint64_t now) noexcept nogil:
-        if now < self.next_boundary:
+        # The ring's roll (tally.pxd), after the flow's own per-second work: each running
+        # scenario's VU peak for the second that ends (ScenarioSecond.vus).
+        if now < self.ring.next_boundary:
             return
-        cdef int64_t sec = <int64_t>((now - self.t0) // 1000000000)
-        cdef int nxt = (self.cur + 1) % RING
         cdef int i
         for i in range(self.nsc):
             if self.sc[i].state == SS_RUNNING or self.sc[i].state == SS_STOPPING:
                 self._fill_vus(&self.sc[i], now)
-        self.next_boundary = self.t0 + <uint64_t>(sec + 1) * 1000000000
-        if la_get_int(&self.ring[nxt].state) != SLOT_FREE:
-            self.overruns += 1
-            self.ring[self.cur].last_sec = sec
-            return
-        la_set_int(&self.ring[self.cur].state, SLOT_CLOSED)
-        cdef Second *s = &self.ring[nxt]
-        s.sec = sec
-        s.last_sec = sec
-        s.requests = s.failures = s.errors = s.bytes = 0
-        for i in range(NSTATUS_CLASSES):
-            s.status[i] = 0
-        lh_reset_stats(s.hist)
-        s.state = SLOT_OPEN
-        self.cur = nxt
+        ring_roll(&self.ring, self.times.t0, now)
 
     cdef void _expire(self, uint64_t now) noexcept nogil:
         # Request timeouts and iteration deadlines: scanned when the earliest one passes.
         cdef uint64_t nxt = UINT64_MAX
-        cdef curl_off_t size
         cdef VU *v
         cdef int i
         if now < self.next_expiry:
@@ -2047,37 +1930,13 @@ cdef class FlowEngine:
                 self._interrupt(v, now)
                 self._next(v, now)
             if v.state == VU_FLIGHT and v.req_deadline <= now:
-                size = lc_info_off(v.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T)
-                if size >= 0:
-                    snprintf(v.errbuf, CURL_ERROR_SIZE, "Operation timed out after %llu milliseconds with %llu out of %lld bytes received",
-                             <unsigned long long>((now - v.sent_ns) // 1000000), <unsigned long long>v.body_bytes,
-                             <long long>size)
-                else:
-                    snprintf(v.errbuf, CURL_ERROR_SIZE, "Operation timed out after %llu milliseconds with %llu bytes received",
-                             <unsigned long long>((now - v.sent_ns) // 1000000), <unsigned long long>v.body_bytes)
+                timeout_message(v.errbuf, v.easy, now - v.sent_ns, v.body_bytes)
                 self._complete(v, CURLE_OPERATION_TIMEDOUT, now)
             if v.state == VU_FLIGHT and v.req_deadline < nxt:
                 nxt = v.req_deadline
             if v.in_iter and v.iter_deadline < nxt:
                 nxt = v.iter_deadline
         self.next_expiry = nxt
-
-    cdef inline CURLMcode _wait(self, uint64_t wait_ns) noexcept nogil:
-        # Under 2 ms: sleep on libcurl's sockets with ns precision; else curl_multi_poll (whole
-        # ms, rounded down: a due arrival is not late), which curl_multi_wakeup interrupts.
-        cdef long curl_ms = -1
-        cdef unsigned int nfds = 0
-        if wait_ns < 2000000 and LC.multi_waitfds != NULL:
-            LC.multi_timeout(self.multi, &curl_ms)
-            if curl_ms >= 0 and <uint64_t>curl_ms * 1000000 < wait_ns:
-                wait_ns = <uint64_t>curl_ms * 1000000
-            if wait_ns == 0:
-                return CURLM_OK
-            if LC.multi_waitfds(self.multi, self.wfds, self.wfds_cap, &nfds) == CURLM_OK:
-                lunge_wait_fds(self.wfds, nfds, wait_ns)
-                return CURLM_OK
-            return LC.multi_poll(self.multi, NULL, 0, 0, NULL)
-        return LC.multi_poll(self.multi, NULL, 0, <int>(wait_ns // 1000000), NULL)
 
     cdef void _stop_all(self, uint64_t now) noexcept nogil:
         # stop(): every scenario as at its stop_s, its gracefulStop bounded by the engine's grace.
@@ -2106,18 +1965,16 @@ cdef class FlowEngine:
         cdef CURLMcode mc
         cdef VU *v
         lunge_fine_timer_slack()
-        self.t0 = now
-        self.wall0 = lunge_wall_ns()
-        self.next_boundary = now + 1000000000
-        self.cur = 0
-        self.ring[0].sec = 0
-        self.ring[0].last_sec = 0
-        self.ring[0].state = SLOT_OPEN
+        self.times.t0 = now
+        self.times.wall0 = lunge_wall_ns()
+        ring_start(&self.ring, now)
         for i in range(self.nsc):
             if not self.sc[i].after_prev:
                 self.sc[i].start_abs = now + self.sc[i].start_ns
                 if self.sc[i].start_abs == 0:
                     self.sc[i].start_abs = 1
+        # Engine._loop's drive (perform, drain, poll), kept apart: here a completion moves its VU
+        # on (think time, next step), where the Engine re-adds the same handle at once.
         while True:
             mc = LC.multi_perform(self.multi, &running)
             if mc != CURLM_OK:
@@ -2148,7 +2005,7 @@ cdef class FlowEngine:
                 else:
                     self._next(v, now)
             self._expire(now)
-            wait_ns = self.next_boundary - now
+            wait_ns = self.ring.next_boundary - now
             ndone = nissuing = 0
             for i in range(self.nsc):
                 limit = self._tick(&self.sc[i], now)
@@ -2162,9 +2019,8 @@ cdef class FlowEngine:
                     nissuing += 1
             if self.fatal != CURLM_OK:
                 break
-            if nissuing == 0 and self.issue_end == 0:
-                self.issue_end = now
-                self.completed_at_issue_end = la_get(&self.live.completed)
+            if nissuing == 0:
+                end_issuing(&self.times, &self.live, now)
             if ndone == self.nsc:
                 break
             if la_get_int(&self.abort_flag):
@@ -2180,15 +2036,13 @@ cdef class FlowEngine:
                 wait_ns = 0 if limit <= now else min(wait_ns, limit - now)
             if self.next_expiry > now and self.next_expiry - now < wait_ns:
                 wait_ns = self.next_expiry - now
-            mc = self._wait(wait_ns)
+            mc = multi_wait(self.multi, self.wfds, self.wfds_cap, wait_ns, True)  # arrivals and wakes: paced
             if mc != CURLM_OK:
                 self.fatal = mc
                 break
         # Whatever still runs (abort, the grace over, a multi failure) is interrupted, and counted.
         now = lunge_now_ns()
-        if self.issue_end == 0:
-            self.issue_end = now
-            self.completed_at_issue_end = la_get(&self.live.completed)
+        end_issuing(&self.times, &self.live, now)
         self._roll(now)
         for i in range(self.nsc):
             if self.sc[i].state != SS_DONE:
@@ -2197,15 +2051,15 @@ cdef class FlowEngine:
                     la_set_int(&self.sc[i].state, SS_DONE)
                 else:
                     self._done(&self.sc[i], now)
-        self.t_end = now
+        self.times.t_end = now
         lh_add(self.h_service, self.h_response)
-        lh_record_zeros(self.phase[P_DNS], self.reused)
-        lh_record_zeros(self.phase[P_CONNECT], self.reused)
-        lh_record_zeros(self.phase[P_TLS], self.reused)
-        la_set_int(&self.ring[self.cur].state, SLOT_CLOSED)
+        breakdown_end(self.phase, self.reused)
+        ring_end(&self.ring)
         return 0 if self.fatal == CURLM_OK else -1
 
     # ------------------------------------------------------------------ Python side
+    # run(), stop(), abort(), running: as Engine's, methods of a class of another module (a shared
+    # base class across the two modules is not worth it for these few lines, run once).
     def run(self):
         """Run the scenarios to their end (blocks; call it in a thread). Releases the GIL."""
         if self.state != ENGINE_NEW:
@@ -2240,20 +2094,7 @@ cdef class FlowEngine:
 
     def snapshot(self):
         """Live counters over every scenario (a contract.Snapshot)."""
-        cdef uint64_t now = lunge_now_ns()
-        return Snapshot(
-            elapsed_s=(now - self.t0) / 1e9 if self.t0 else 0.0,
-            issued=la_get(&self.live.issued),
-            completed=la_get(&self.live.completed),
-            failures=la_get(&self.live.failures),
-            errors=la_get(&self.live.errors),
-            bytes=la_get(&self.live.bytes),
-            in_flight=la_get(&self.live.in_flight),
-            connections=la_get(&self.live.connections),
-            warmup_completed=0,
-            status_classes=tuple([la_get(&self.live.status[i]) for i in range(NSTATUS_CLASSES)]),
-            versions=tuple([la_get(&self.live.versions[i]) for i in range(NVERSIONS)]),
-        )
+        return live_snapshot(&self.live, lunge_now_ns(), self.times.t0)
 
     def scenario_snapshot(self):
         """Each scenario's live state (contract.ScenarioSnapshot), in ScenarioSpec order."""
@@ -2271,45 +2112,14 @@ cdef class FlowEngine:
     def harvest(self):
         """Closed seconds since the last call (contract.HarvestedSecond, in order), totals over
         every scenario, as Engine.harvest()."""
-        out = []
-        cdef Second *s
-        for i in range(RING):
-            s = &self.ring[i]
-            if la_get_int(&s.state) != SLOT_CLOSED:
-                continue
-            out.append(HarvestedSecond(
-                sec=s.sec, last_sec=s.last_sec, requests=s.requests,
-                failures=s.failures, errors=s.errors, bytes=s.bytes,
-                status_classes=tuple([s.status[k] for k in range(NSTATUS_CLASSES)]),
-                hist=take_sparse(s.hist),
-            ))
-            la_set_int(&s.state, SLOT_FREE)
-        out.sort(key=lambda d: d.sec)
-        return out
+        return ring_harvest(&self.ring)
 
     def results(self):
         """The totals over every scenario (a contract.EngineResults), once run() has returned."""
         if la_get_int(&self.state) != ENGINE_DONE:
             raise EngineError("results() before the run ended")
         return EngineResults(
-            wall_start_ns=self.wall0,
-            elapsed_ns=self.t_end - self.t0,
-            first_send_ns=self.first_send - self.t0 if self.first_send else 0,
-            issue_end_ns=self.issue_end - self.t0,
-            completed_at_issue_end=self.completed_at_issue_end,
-            issued=self.live.issued,
-            completed=self.live.completed,
-            failures=self.live.failures,
-            errors=self.live.errors,
-            bytes=self.live.bytes,
-            connections=self.live.connections,
-            status_codes={i: self.status_counts[i] for i in range(NSTATUS) if self.status_counts[i]},
-            http_versions={HTTP_VERSIONS[i]: self.live.versions[i] for i in range(NVERSIONS) if self.live.versions[i]},
-            curl_codes={i: self.curl_codes[i] for i in range(NCURLCODES) if self.curl_codes[i]},
-            error_classes={ERROR_CLASSES[i]: self.class_counts[i] for i in range(NCLASSES) if self.class_counts[i]},
-            error_samples={ERROR_CLASSES[i]: OWN_POOL_VIA.sub("", self.samples[i].decode(errors="replace"))
-                           for i in range(NCLASSES) if self.samples[i][0]},
-            series_overruns=self.overruns,
+            **totals(&self.times, &self.live, &self.totals, &self.ring, OWN_POOL_VIA),
             open_model=False,
             late_sends=self.late_sends,
             max_lag_ns=self.max_lag,
@@ -2345,14 +2155,13 @@ cdef class FlowEngine:
                     check_failures=r.check_failures, bytes=r.bytes,
                     status_codes={c: r.status[c] for c in range(NSTATUS) if r.status[c]},
                     error_classes={ERROR_CLASSES[c]: r.classes[c] for c in range(NCLASSES) if r.classes[c]},
-                    error_samples={ERROR_CLASSES[c]: OWN_POOL_VIA.sub("", r.samples[c].decode(errors="replace"))
-                                   for c in range(NCLASSES) if r.samples[c][0]},
+                    error_samples=samples_dict(r.samples, OWN_POOL_VIA),
                     histogram=hobj, checks=tuple(checks), extract_misses=r.extract_misses))
             row_base += len(self.py_rows[i])
             seconds = []
             if s.t_start:
-                a = <int64_t>((s.t_start - self.t0) // 1000000000)
-                b = <int64_t>((s.ended - self.t0) // 1000000000) if s.ended else a
+                a = <int64_t>((s.t_start - self.times.t0) // 1000000000)
+                b = <int64_t>((s.ended - self.times.t0) // 1000000000) if s.ended else a
                 for sec in range(a, b + 1):
                     if sec < s.nsecs:
                         q = &s.secs[sec]
@@ -2364,8 +2173,8 @@ cdef class FlowEngine:
                                                       vus=0, sum_ns=0, max_ns=0))
             out.append(ScenarioResults(
                 name=self.names[i], executor=self.executors[i],
-                started_s=(s.t_start - self.t0) / 1e9 if s.t_start else -1.0,
-                ended_s=(s.ended - self.t0) / 1e9 if s.t_start else -1.0,
+                started_s=(s.t_start - self.times.t0) / 1e9 if s.t_start else -1.0,
+                ended_s=(s.ended - self.times.t0) / 1e9 if s.t_start else -1.0,
                 iterations=s.live.iterations, interrupted=s.interrupted, dropped=s.live.dropped,
                 max_vus=s.max_vus, vus_made=s.made if s.kind in (X_CAR, X_RAR) else 0,
                 requests=s.live.requests, failures=s.live.failures, errors=s.errors,
