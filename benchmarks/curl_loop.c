@@ -11,9 +11,10 @@
  * -L   "legacy tuned": the tuned set without NOPROXY and DNS_CACHE_TIMEOUT (the shared
  *      reference's best options), to show what those two buy
  * -A   send this User-Agent header (libcurl sends none by default; lunge sends one)
- * -V   HTTP version, as lunge asks for it: 1.1 (CURL_HTTP_VERSION_1_1), 2 (2TLS, streams
- *      multiplexed), 3 (3ONLY, QUIC, streams multiplexed); 2 and 3 share connections, so no own
- *      pools (as lunge).  Without -V: libcurl's default (HTTP/1.1 on http://, h2 by ALPN on https://)
+ * -V   HTTP version, as lunge asks for it: 1.1 (CURL_HTTP_VERSION_1_1), 2 (2TLS on https://, h2 by
+ *      ALPN; 2_PRIOR_KNOWLEDGE on http://, h2c: lunge --http2 does the same; streams multiplexed),
+ *      3 (3ONLY, QUIC, streams multiplexed); 2 and 3 share connections, so no own pools (as lunge).
+ *      Without -V: libcurl's default (HTTP/1.1 on http://, h2 by ALPN on https://)
  * -C   CA bundle to verify the server with (https://)
  * -x   extras, for attributing lunge's cost only (comma list; none is part of the best loop):
  *        timeout   CURLOPT_TIMEOUT_MS 30000 (lunge's default --timeout 30s)
@@ -44,6 +45,8 @@
  * ../csrc/lunge_alloc.h, the very code the engine uses (a per-thread stash of small blocks in
  * front of glibc: its calloc and realloc bypass its own per-thread cache, and its free is ~80
  * instructions).  -P and -L keep libcurl's default allocator.
+ * Connections opened are counted by a CURLOPT_SOCKOPTFUNCTION callback (called only when libcurl
+ * opens a socket: nothing per request), printed as connections=N.
  * Latency = monotonic time from add_handle to the batch in which info_read reports it, into a 1-us
  * histogram up to 10 s.  Prints one line:
  *   tool=curl_loop ... requests=N errors=E non200=X rps=R p50_ms=.. p90_ms=.. p99_ms=.. max_ms=..
@@ -57,6 +60,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,7 +90,14 @@ typedef struct {
   char errbuf[CURL_ERROR_SIZE]; /* -x errbuf only */
 } slot_t;
 
-static uint64_t extra_sink; /* keeps -x getinfo's reads from being optimised away */
+static uint64_t extra_sink;
+static uint64_t sockets_opened; /* connections=, counted by the sockopt callback */
+
+static int opened(void *clientp, curl_socket_t fd, curlsocktype purpose) {
+  (void)clientp; (void)fd; (void)purpose;
+  sockets_opened++;
+  return CURL_SOCKOPT_OK;
+} /* keeps -x getinfo's reads from being optimised away */
 
 static uint32_t *hist;  /* calloc'd: untouched pages cost nothing */
 static uint64_t blocks[HIST_US / BLOCK + 1];
@@ -147,6 +158,8 @@ static int run(int argc, char **argv) {
   }
   if (optind != argc - 1 || conns < 1 || secs <= 0 || secs > 3600 || limit < 0) usage();
   const char *url = argv[optind];
+  if (version == CURL_HTTP_VERSION_2TLS && !strncasecmp(url, "http:", 5))
+    version = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE; /* h2c, as lunge --http2 asks for it on http:// */
 
   CURLcode init;
 #if LUNGE_ALLOC
@@ -177,7 +190,8 @@ static int run(int argc, char **argv) {
   char entry[256];
   snprintf(entry, sizeof entry, "%s:%s:127.0.0.1", host, port);
   resolve = curl_slist_append(NULL, entry);
-  const int multiplex = version == CURL_HTTP_VERSION_2TLS || version == CURL_HTTP_VERSION_3ONLY;
+  const int multiplex = version == CURL_HTTP_VERSION_2TLS || version == CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+                        || version == CURL_HTTP_VERSION_3ONLY;
   const int own_pools = !plain && !legacy && !multiplex && !strstr(extras, "sharedpool") && !strstr(extras, "noresolve");
   char oport[16];
   snprintf(oport, sizeof oport, "%s", port);
@@ -201,6 +215,7 @@ static int run(int argc, char **argv) {
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &body_bytes);
     curl_easy_setopt(e, CURLOPT_PRIVATE, &slots[i]);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, opened);
     if (agent) curl_easy_setopt(e, CURLOPT_USERAGENT, agent);
     if (EXTRA("timeout")) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
     if (EXTRA("http11")) curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
@@ -291,12 +306,12 @@ static int run(int argc, char **argv) {
   const double elapsed = (double)(now_ns() - t0) / 1e9;
 
   printf("tool=curl_loop libcurl=%s conns=%d opts=%s%s%s%s duration_s=%.3f requests=%llu errors=%llu non200=%llu "
-         "rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f mean_ms=%.3f body_bytes=%llu\n",
+         "rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f mean_ms=%.3f body_bytes=%llu connections=%llu\n",
          curl_version_info(CURLVERSION_NOW)->version, conns, plain ? "plain" : legacy ? "legacy" : "tuned", agent ? "+agent" : "", *extras ? "+" : "", extras, elapsed,
          (unsigned long long)(hist_n + errors + non200), (unsigned long long)errors, (unsigned long long)non200,
          (double)(hist_n + errors + non200) / elapsed, pct_ms(50), pct_ms(90), pct_ms(99),
          (double)lat_max_ns / 1e6, hist_n ? (double)lat_sum_ns / (double)hist_n / 1e6 : 0.0,
-         (unsigned long long)body_bytes);
+         (unsigned long long)body_bytes, (unsigned long long)sockets_opened);
 
   for (int i = 0; i < conns; i++) {
     curl_multi_remove_handle(multi, slots[i].easy);

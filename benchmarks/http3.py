@@ -3,6 +3,7 @@
 req/s and the client's CPU per request, for lunge and for libcurl's own loop (curl_loop.c).
 
     python benchmarks/http3.py [--n1 1000] [--n2 4000] [-c 16] [--repeat 3] [--out DIR]
+                               [--protocols 1.1,2,3] [--syscalls]
 
 The server is Hypercorn (ASGI, tests/h3server.py) over TLS: HTTP/3 over QUIC (aioquic) and
 HTTP/2 / 1.1 over TCP on the same port, one worker pinned to CPU 1; the clients run on CPU 0.
@@ -13,7 +14,9 @@ out), read from the kernel's accounting of the child (wait4); the median of --re
 pairs of the three protocols and two tools interleaved (a noisy neighbour hits them alike).  curl_loop is libcurl's loop in C
 with lunge's options, so lunge's figure minus curl_loop's is lunge's own cost over libcurl's.
 Every run's requests are checked against the server's own count, by HTTP version.
-Localhost only; about a minute.
+--syscalls runs every client under `perf stat` with the kernel's syscall tracepoints and adds
+system calls per request and wake-ups (poll calls) per request, the same N2 - N1 difference, and
+the connections each client opened.  Localhost only; about a minute.
 """
 from __future__ import annotations
 
@@ -52,10 +55,15 @@ def build_curl_loop(out: Path) -> Path:
     return exe
 
 
+SYSCALLS: dict = {}  # filled by timed() under --syscalls: {"all": n, "poll": n, ...} of the last run
+PERF_CSV: Path | None = None
+
+
 def timed(cmd: list[str]) -> tuple[float, str]:
     """Run cmd on the client CPU; (its CPU seconds, user + system, from wait4; stdout)."""
+    wrap = ["perf", "stat", "-x", ",", "-o", str(PERF_CSV), "-e", "syscalls:sys_enter_*"] if PERF_CSV else []
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(["taskset", "-c", str(CLIENT_CPU), *cmd], stdout=out, stderr=subprocess.PIPE)
+        proc = subprocess.Popen([*wrap, "taskset", "-c", str(CLIENT_CPU), *cmd], stdout=out, stderr=subprocess.PIPE)
         _, status, ru = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         err = proc.stderr.read().decode() if proc.stderr else ""
@@ -63,6 +71,13 @@ def timed(cmd: list[str]) -> tuple[float, str]:
         text = out.read().decode()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)}: exit {proc.returncode}: {err[-2000:]}")
+    if PERF_CSV:
+        SYSCALLS.clear()
+        for line in PERF_CSV.read_text().splitlines():
+            f = line.split(",")
+            if len(f) > 2 and f[0].isdigit() and f[2].startswith("syscalls:sys_enter_"):
+                SYSCALLS[f[2][len("syscalls:sys_enter_"):]] = int(f[0])
+        SYSCALLS["all"] = sum(SYSCALLS.values())
     return ru.ru_utime + ru.ru_stime, text
 
 
@@ -85,17 +100,23 @@ def main() -> None:
     ap.add_argument("--n2", type=int, default=4000)
     ap.add_argument("-c", "--concurrency", type=int, default=16)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--protocols", default="1.1,2,3", help="comma list of 1.1, 2, 3")
+    ap.add_argument("--syscalls", action="store_true", help="count system calls (perf stat's tracepoints)")
     ap.add_argument("--out", default=f"/tmp/lunge-bench/http3-{datetime.datetime.utcnow():%Y%m%d-%H%M%S}")
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     exe = build_curl_loop(out)
+    global PERF_CSV
+    if a.syscalls:
+        PERF_CSV = out / "perf.csv"
+    protocols = [p for p in PROTOCOLS if p[0] in a.protocols.split(",")]
     lunge_version = subprocess.run([sys.executable, "-m", "lunge", "--version"], capture_output=True, text=True).stdout
     acc: dict = {}
     with H3Server(out / "server", cpu=SERVER_CPU) as srv:
         server = psutil.Process(srv.proc.pid)
-        for _rep, (proto, flags, version), tool in itertools.product(range(a.repeat), PROTOCOLS, ("lunge", "curl_loop")):
-                cpus, rps, seen = [], 0.0, 0
+        for _rep, (proto, flags, version), tool in itertools.product(range(a.repeat), protocols, ("lunge", "curl_loop")):
+                cpus, rps, seen, calls, conns = [], 0.0, 0, [], []
                 server_cpu0 = sum(p.cpu_times().user + p.cpu_times().system
                                   for p in [server, *server.children(recursive=True)])
                 t0 = time.monotonic()
@@ -106,39 +127,53 @@ def main() -> None:
                         got = doc["metrics"]["httpVersions"]
                         assert got == {version: n}, (proto, got)
                         rps = doc["metrics"]["throughput"]["rps"]
+                        conns.append(doc["metrics"]["connectionsOpened"])
                     else:
                         cpu, fields = run_curl_loop(exe, srv, version, n, a.concurrency)
                         assert int(fields["requests"]) == n and fields["errors"] == "0", fields
                         rps = float(fields["rps"])
+                        conns.append(int(fields.get("connections", -1)))
                     after = srv.counts()
                     delta = after["versions"].get(version, 0) - before["versions"].get(version, 0)
                     assert after["total"] - before["total"] == delta == n, (proto, tool, before, after)
                     seen += delta
                     cpus.append(cpu)
+                    calls.append(dict(SYSCALLS))
                 wall = time.monotonic() - t0
                 server_cpu = sum(p.cpu_times().user + p.cpu_times().system
                                  for p in [server, *server.children(recursive=True)]) - server_cpu0
                 per_req = (cpus[1] - cpus[0]) / (a.n2 - a.n1)
                 row = {"protocol": f"HTTP/{proto}", "tool": tool, "rps": rps, "clientUsPerRequest": per_req * 1e6,
-                       "serverUsPerRequest": server_cpu / (a.n1 + a.n2) * 1e6, "serverCount": seen, "wallS": wall}
+                       "serverUsPerRequest": server_cpu / (a.n1 + a.n2) * 1e6, "serverCount": seen, "wallS": wall,
+                       "connections": conns}
+                if a.syscalls:
+                    for k in ("all", "poll", "ppoll", "recvfrom", "sendto", "read", "write", "futex"):
+                        row[f"sys_{k}"] = (calls[1].get(k, 0) - calls[0].get(k, 0)) / (a.n2 - a.n1)
                 acc.setdefault((row["protocol"], tool), []).append(row)
                 print(f"{row['protocol']:9} {tool:10} {rps:8.0f} req/s  client {per_req * 1e6:7.1f} us/req  "
-                      f"server {row['serverUsPerRequest']:7.1f} us/req  ({seen} counted by the server)",
+                      f"server {row['serverUsPerRequest']:7.1f} us/req  ({seen} counted by the server)  "
+                      f"connections {conns}"
+                      + "".join(f"  {k[4:]} {v:.3f}/req" for k, v in row.items() if k.startswith("sys_")),
                       file=sys.stderr)
     rows = []
     for (proto, tool), runs in acc.items():
-        row = {k: statistics.median(r[k] for r in runs) for k in ("rps", "clientUsPerRequest", "serverUsPerRequest")}
+        row = {k: statistics.median(r[k] for r in runs) for k in runs[0]
+               if k in ("rps", "clientUsPerRequest", "serverUsPerRequest") or k.startswith("sys_")}
         rows.append({"protocol": proto, "tool": tool, **row, "serverCount": sum(r["serverCount"] for r in runs),
-                     "clientUsAll": [round(r["clientUsPerRequest"], 1) for r in runs]})
+                     "clientUsAll": [round(r["clientUsPerRequest"], 1) for r in runs],
+                     "connections": sorted({c for r in runs for c in r["connections"]})})
     head = (f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} CPUs, "
             f"{platform.platform()}\n{lunge_version.strip()}\n"
             f"n1={a.n1} n2={a.n2} concurrency={a.concurrency} repeat={a.repeat}, server on CPU {SERVER_CPU}, "
             f"clients on CPU {CLIENT_CPU}; medians")
+    sysk = [k for k in rows[0] if k.startswith("sys_")]
     table = ["| protocol | tool | req/s (N2 runs) | client CPU / request | (each pair) | server CPU / request "
-             "| server's count |", "|---|---|---:|---:|---|---:|---:|"]
+             "| server's count | connections |" + "".join(f" {k[4:]} / req |" for k in sysk),
+             "|---|---|---:|---:|---|---:|---:|---|" + "---:|" * len(sysk)]
     for r in rows:
         table.append(f"| {r['protocol']} | {r['tool']} | {r['rps']:,.0f} | {r['clientUsPerRequest']:.1f} us | "
-                     f"{', '.join(map(str, r['clientUsAll']))} | {r['serverUsPerRequest']:.0f} us | {r['serverCount']} |")
+                     f"{', '.join(map(str, r['clientUsAll']))} | {r['serverUsPerRequest']:.0f} us | {r['serverCount']} | "
+                     f"{r['connections']} |" + "".join(f" {r[k]:.3f} |" for k in sysk))
     text = head + "\n\n" + "\n".join(table) + "\n"
     (out / "table.md").write_text(text)
     (out / "rows.json").write_text(json.dumps(rows, indent=1))

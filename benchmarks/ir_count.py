@@ -49,6 +49,17 @@ def requests_of(stdout, out_json):
         return None
 
 
+def connections_of(stdout, out_json):
+    """Connections the run opened: curl_loop's connections=, lunge's connectionsOpened."""
+    m = re.search(r"\bconnections=(\d+)", stdout)
+    if m:
+        return int(m.group(1))
+    try:
+        return int(json.load(open(out_json))["metrics"]["connectionsOpened"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def per_function(cg_file):
     """Sum of Ir per function name in a cachegrind.out file (self cost, no inclusion)."""
     cost = collections.Counter()
@@ -76,7 +87,37 @@ def run_valgrind(label, cmd, n, out_dir, gen_cpu, tool_args):
     if p.returncode != 0 or not reqs:
         print(f"{label} N={n}: failed (rc={p.returncode}); see {out_dir}/{label}.{n}.log", file=sys.stderr)
         return None
+    CONNECTIONS.setdefault(label, set()).add(connections_of(p.stdout, scratch))
     return p, reqs
+
+
+CONNECTIONS = {}   # label: the connection counts its runs reported
+
+
+def count_syscalls(label, cmd, a):
+    """System calls per request at full speed, by name, from perf stat's syscall tracepoints
+    ((calls(N2) - calls(N1)) / (N2 - N1), the whole process: every thread); None if perf fails."""
+    got = {}
+    for n in (a.n1, a.n2):
+        scratch = os.path.join(a.out, f"{label}.sys.{n}.json")
+        argv = [c.replace("{N}", str(n)).replace("{OUT}", scratch) for c in cmd]
+        csv = os.path.join(a.out, f"{label}.sys.{n}.csv")
+        full = ["perf", "stat", "-x", ",", "-o", csv, "-e", "syscalls:sys_enter_*",
+                "taskset", "-c", a.gen_cpu, "timeout", "-k", "5", "600"] + argv
+        p = subprocess.run(full, capture_output=True, text=True)
+        reqs = requests_of(p.stdout, scratch)
+        if p.returncode != 0 or not reqs:
+            print(f"{label} syscalls N={n}: failed (rc={p.returncode}): {p.stderr[-500:]}", file=sys.stderr)
+            return None
+        CONNECTIONS.setdefault(label, set()).add(connections_of(p.stdout, scratch))
+        calls = collections.Counter()
+        for line in open(csv):
+            f = line.strip().split(",")
+            if len(f) > 2 and f[0].isdigit() and f[2].startswith("syscalls:sys_enter_"):
+                calls[f[2][len("syscalls:sys_enter_"):]] += int(f[0])
+        got[n] = (reqs, calls)
+    (r1, c1), (r2, c2) = got[a.n1], got[a.n2]
+    return {k: (c2[k] - c1.get(k, 0)) / (r2 - r1) for k in c2 if c2[k] - c1.get(k, 0)}
 
 
 def run_cg(label, cmd, n, out_dir, gen_cpu):
@@ -150,6 +191,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=1, help="count each tool this many times; the median is reported")
     ap.add_argument("--real-rps", type=float, default=40000.0,
                     help="lunge's req/s at full speed, to charge the main thread's per-second work (@threads)")
+    ap.add_argument("--syscalls", action="store_true",
+                    help="also count system calls per request at full speed (perf stat), REPEAT times each")
     ap.add_argument("variants", nargs="+")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -188,6 +231,17 @@ def main():
         json.dump({"label": label, "ir_per_req": res[label], "repeats": got, "functions": funcs[label]},
                   open(os.path.join(a.out, f"{label}.ir.json"), "w"))
 
+    sysc = {}
+    for spec in a.variants if a.syscalls else ():
+        label, cmd = spec.split("=", 1)
+        runs = [r for r in (count_syscalls(label, shlex.split(cmd), a) for _ in range(a.repeat)) if r]
+        if runs:
+            sysc[label] = {k: statistics.median(r.get(k, 0) for r in runs) for k in set().union(*runs)}
+            sysc[label]["(all)"] = statistics.median(sum(r.values()) for r in runs)
+            sysc[label]["(all, each run)"] = [round(sum(r.values()), 2) for r in runs]
+            print(f"{label:14s} {sysc[label]['(all)']:.2f} system calls/request, each run "
+                  f"{sysc[label]['(all, each run)']}", file=sys.stderr, flush=True)
+
     if a.ref not in res:
         a.ref = next(iter(res))
     ref = res.get(a.ref)
@@ -199,6 +253,19 @@ def main():
         lo, hi, k = spread.get(label, (0, 0, 0))
         print(f"| {label} | {'failed' if v is None else f'{v:,.0f}'.replace(',', ' ')} "
               f"| {f'{lo:,.0f}..{hi:,.0f} ({k})'.replace(',', ' ')} | {rel} |")
+
+    print("\nConnections opened (each count's run): " + "; ".join(
+        f"{label} {sorted(c for c in v if c is not None)}" for label, v in CONNECTIONS.items()))
+
+    if sysc:
+        names = sorted({k for v in sysc.values() for k in v if not k.startswith("(")},
+                       key=lambda k: -max(v.get(k, 0) for v in sysc.values()))
+        print(f"\nSystem calls per request at full speed (perf stat, (N2 - N1) difference, medians of "
+              f"{a.repeat}; poll/ppoll = wake-ups)\n")
+        print("| system call | " + " | ".join(sysc) + " |\n|---|" + "---:|" * len(sysc))
+        for k in ["(all)"] + [k for k in names if max(v.get(k, 0) for v in sysc.values()) >= 0.005]:
+            print(f"| {k} | " + " | ".join(f"{v.get(k, 0):.3f}" for v in sysc.values()) + " |")
+        print("| (all, each run) | " + " | ".join(str(v["(all, each run)"]) for v in sysc.values()) + " |")
 
     for label in funcs:
         top = sorted(funcs[label].items(), key=lambda kv: -kv[1])[: a.top]

@@ -80,7 +80,9 @@ nginx_start() {
   nginx_stop
   mkdir -p "$NGINX_RUN"
   rm -f "$NGINX_RUN/access.log" "$NGINX_RUN/nginx.pid"
-  sed -e "s|listen 127.0.0.1:18380 |listen 127.0.0.1:$PORT |" \
+  # HTTP2=1: h2c with prior knowledge on the same port (nginx's `listen ... http2`; lunge --http2
+  # and curl_loop -V 2 ask for it so on an http:// URL)
+  sed -e "s|listen 127.0.0.1:18380 |listen 127.0.0.1:$PORT $( [[ "${HTTP2:-0}" == 1 ]] && echo 'http2 ')|" \
       -e "$( [[ "$mode" == log ]] && echo "s|^    access_log off;|    access_log $NGINX_RUN/access.log counted;|" || echo 's|^$||' )" \
       "$BENCH_DIR/nginx.conf" > "$NGINX_RUN/nginx.conf"
   if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then log "port $PORT is already in use"; exit 1; fi
@@ -99,7 +101,7 @@ nginx_start() {
     [[ -n "$NGINX_WORKER" ]] && break
     sleep 0.1
   done
-  log "nginx master $NGINX_PID worker $NGINX_WORKER on CPU $NGINX_CPU, $URL (access log: $mode)"
+  log "nginx master $NGINX_PID worker $NGINX_WORKER on CPU $NGINX_CPU, $URL$( [[ "${HTTP2:-0}" == 1 ]] && echo ' (h2c)') (access log: $mode)"
 }
 
 # Stops only the master PID this shell started (QUIT: graceful, flushes the access log).
