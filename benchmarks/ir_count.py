@@ -39,25 +39,24 @@ import subprocess
 import sys
 
 
-def requests_of(stdout, out_json):
-    m = re.search(r"\brequests=(\d+)", stdout)
+def _figure(stdout, out_json, printed, metric):
+    """curl_loop's `printed=N` on stdout, else lunge's result metrics[metric]; None if neither."""
+    m = re.search(rf"\b{printed}=(\d+)", stdout)
     if m:
         return int(m.group(1))
     try:
-        return int(json.load(open(out_json))["metrics"]["totalRequests"])
+        return int(json.load(open(out_json))["metrics"][metric])
     except (OSError, ValueError, KeyError):
         return None
+
+
+def requests_of(stdout, out_json):
+    return _figure(stdout, out_json, "requests", "totalRequests")
 
 
 def connections_of(stdout, out_json):
     """Connections the run opened: curl_loop's connections=, lunge's connectionsOpened."""
-    m = re.search(r"\bconnections=(\d+)", stdout)
-    if m:
-        return int(m.group(1))
-    try:
-        return int(json.load(open(out_json))["metrics"]["connectionsOpened"])
-    except (OSError, ValueError, KeyError):
-        return None
+    return _figure(stdout, out_json, "connections", "connectionsOpened")
 
 
 def per_function(cg_file):
